@@ -1,0 +1,359 @@
+//! What every worker of a run shares: the stop signal, the live simulated delay, progress
+//! counters, the memory limit and the registry of stage probes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::probe::{StageKind, StageProbe, StageState, heap};
+
+/// Why a run ended before its input did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// A stop request (the Stop button, Ctrl-C).
+    Cancelled,
+    /// The `--duration` ran out.
+    Duration,
+    /// The process went past the memory limit.
+    MemoryLimit,
+    /// A stage failed (panicked); the message names it.
+    Error,
+}
+
+impl StopReason {
+    /// The JSON/CLI name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Cancelled => "cancelled",
+            StopReason::Duration => "duration",
+            StopReason::MemoryLimit => "memory_limit",
+            StopReason::Error => "error",
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            StopReason::Cancelled => 1,
+            StopReason::Duration => 2,
+            StopReason::MemoryLimit => 3,
+            StopReason::Error => 4,
+        }
+    }
+
+    fn from_code(c: u8) -> Option<Self> {
+        Some(match c {
+            1 => StopReason::Cancelled,
+            2 => StopReason::Duration,
+            3 => StopReason::MemoryLimit,
+            4 => StopReason::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// Something that happened during a run, at a time since its start (marked on charts).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RunEvent {
+    /// Seconds since the run started.
+    pub at_secs: f64,
+    /// What happened.
+    pub kind: RunEventKind,
+}
+
+/// Kinds of [`RunEvent`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum RunEventKind {
+    /// The run started.
+    Started,
+    /// The simulated delay changed (0 = off).
+    DelayChanged {
+        /// New delay in milliseconds.
+        delay_ms: f64,
+    },
+    /// A stop was requested.
+    StopRequested {
+        /// Why.
+        reason: StopReason,
+    },
+    /// Every worker finished.
+    Finished {
+        /// True when the whole input was counted.
+        completed: bool,
+    },
+}
+
+/// Live progress counters, updated by the reading and counting stages.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Corpus bytes read so far.
+    pub bytes_read: AtomicU64,
+    /// Lines read so far.
+    pub lines_read: AtomicU64,
+    /// Words counted so far.
+    pub words_counted: AtomicU64,
+}
+
+/// Shared control block of one run.
+#[derive(Debug)]
+pub struct RunControl {
+    stop: AtomicU8,
+    finished: AtomicBool,
+    delay_ns: AtomicU64,
+    memory_limit: AtomicU64,
+    started: Instant,
+    /// Live progress.
+    pub progress: Progress,
+    stages: Mutex<Vec<Arc<StageProbe>>>,
+    events: Mutex<Vec<RunEvent>>,
+    errors: Mutex<Vec<String>>,
+    warnings: Mutex<Vec<String>>,
+}
+
+/// Longest single sleep inside the simulated delay, so a stop interrupts it promptly.
+const DELAY_SLICE: Duration = Duration::from_millis(5);
+
+impl RunControl {
+    /// A control block with the given delay and no memory limit.
+    pub fn new(delay: Duration) -> Arc<Self> {
+        let ctl = Arc::new(Self {
+            stop: AtomicU8::new(0),
+            finished: AtomicBool::new(false),
+            delay_ns: AtomicU64::new(delay.as_nanos() as u64),
+            memory_limit: AtomicU64::new(u64::MAX),
+            started: Instant::now(),
+            progress: Progress::default(),
+            stages: Mutex::new(Vec::new()),
+            events: Mutex::new(Vec::new()),
+            errors: Mutex::new(Vec::new()),
+            warnings: Mutex::new(Vec::new()),
+        });
+        ctl.record(RunEventKind::Started);
+        if !delay.is_zero() {
+            ctl.record(RunEventKind::DelayChanged {
+                delay_ms: delay.as_secs_f64() * 1e3,
+            });
+        }
+        ctl
+    }
+
+    /// When the run started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// Seconds since the run started.
+    pub fn elapsed_secs(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Appends a run event stamped now.
+    pub fn record(&self, kind: RunEventKind) {
+        let at_secs = self.elapsed_secs();
+        self.events.lock().push(RunEvent { at_secs, kind });
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<RunEvent> {
+        self.events.lock().clone()
+    }
+
+    /// Asks every worker to stop; the first reason wins.
+    pub fn request_stop(&self, reason: StopReason) {
+        if self
+            .stop
+            .compare_exchange(0, reason.code(), Relaxed, Relaxed)
+            .is_ok()
+        {
+            self.record(RunEventKind::StopRequested { reason });
+        }
+    }
+
+    /// Marks the run finished (every worker joined) and records it.
+    pub fn mark_finished(&self) {
+        let completed = !self.is_stopped();
+        self.record(RunEventKind::Finished { completed });
+        self.finished.store(true, Relaxed);
+    }
+
+    /// True once every worker of the run has been joined.
+    pub fn is_finished(&self) -> bool {
+        self.finished.load(Relaxed)
+    }
+
+    /// Records a stage failure and stops the run.
+    pub fn fail(&self, message: String) {
+        self.errors.lock().push(message);
+        self.request_stop(StopReason::Error);
+    }
+
+    /// Failures recorded so far.
+    pub fn errors(&self) -> Vec<String> {
+        self.errors.lock().clone()
+    }
+
+    /// Records a warning about the input (an unreadable file, invalid UTF-8 …).
+    /// The same message twice is kept once.
+    pub fn warn(&self, message: String) {
+        let mut w = self.warnings.lock();
+        if !w.contains(&message) {
+            w.push(message);
+        }
+    }
+
+    /// Warnings recorded so far.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.lock().clone()
+    }
+
+    /// True once a stop was requested (checked by workers at least once per message).
+    #[inline]
+    pub fn is_stopped(&self) -> bool {
+        self.stop.load(Relaxed) != 0
+    }
+
+    /// Why the run was stopped, if it was.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        StopReason::from_code(self.stop.load(Relaxed))
+    }
+
+    /// The simulated delay now.
+    #[inline]
+    pub fn delay(&self) -> Duration {
+        Duration::from_nanos(self.delay_ns.load(Relaxed))
+    }
+
+    /// Changes the simulated delay; takes effect at the next extraction call.
+    pub fn set_delay(&self, delay: Duration) {
+        let ns = delay.as_nanos() as u64;
+        if self.delay_ns.swap(ns, Relaxed) != ns {
+            self.record(RunEventKind::DelayChanged {
+                delay_ms: delay.as_secs_f64() * 1e3,
+            });
+        }
+    }
+
+    /// Sets the memory limit in bytes (`u64::MAX` = none).
+    pub fn set_memory_limit(&self, bytes: u64) {
+        self.memory_limit.store(bytes, Relaxed);
+    }
+
+    /// The memory limit in bytes (`u64::MAX` = none).
+    pub fn memory_limit(&self) -> u64 {
+        self.memory_limit.load(Relaxed)
+    }
+
+    /// Stops the run if live heap memory is past the limit; returns true if stopped.
+    ///
+    /// Called by producers for every item they queue, so the limit holds between samples.
+    #[inline]
+    pub fn check_memory(&self) -> bool {
+        let limit = self.memory_limit.load(Relaxed);
+        if limit != u64::MAX && heap::is_tracking() && heap::live_bytes() > limit {
+            self.request_stop(StopReason::MemoryLimit);
+        }
+        self.is_stopped()
+    }
+
+    /// Sleeps the simulated delay (the talk's `Process.sleep(1)`), waking early on stop.
+    ///
+    /// Marks the stage as sleeping meanwhile.
+    #[inline]
+    pub fn simulate_delay(&self, probe: &StageProbe) {
+        let delay = self.delay();
+        if delay.is_zero() {
+            return;
+        }
+        let before = probe.state();
+        probe.set_state(StageState::Sleeping);
+        let deadline = Instant::now() + delay;
+        loop {
+            if self.is_stopped() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            std::thread::sleep((deadline - now).min(DELAY_SLICE));
+        }
+        probe.set_state(before);
+    }
+
+    /// Creates and registers a stage probe.
+    pub fn register_stage(&self, name: impl Into<String>, kind: StageKind) -> Arc<StageProbe> {
+        let p = Arc::new(StageProbe::new(name, kind));
+        self.stages.lock().push(p.clone());
+        p
+    }
+
+    /// Every stage registered so far, in registration order.
+    pub fn stages(&self) -> Vec<Arc<StageProbe>> {
+        self.stages.lock().clone()
+    }
+
+    /// Largest mailbox length any stage has seen.
+    pub fn max_mailbox_len(&self) -> u64 {
+        self.stages
+            .lock()
+            .iter()
+            .map(|s| s.max_mailbox())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Starts a worker thread for `probe`: binds its thread id, marks it done on exit, and turns
+    /// a panic into a run failure naming the stage (so the caller never hangs).
+    pub fn spawn<T: Send + 'static>(
+        self: &Arc<Self>,
+        probe: Arc<StageProbe>,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> Worker<T> {
+        let ctl = self.clone();
+        let name = probe.name.clone();
+        let handle = std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                probe.bind_current_thread();
+                probe.set_state(StageState::Running);
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+                probe.set_state(StageState::Done);
+                match out {
+                    Ok(v) => Some(v),
+                    Err(panic) => {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "panic".into());
+                        ctl.fail(format!("stage '{}' failed: {what}", probe.name));
+                        None
+                    }
+                }
+            })
+            .expect("spawning a worker thread");
+        Worker { name, handle }
+    }
+}
+
+/// A running worker thread; [`Worker::join`] returns its result (None if it panicked).
+pub struct Worker<T> {
+    name: String,
+    handle: JoinHandle<Option<T>>,
+}
+
+impl<T> Worker<T> {
+    /// The stage name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Waits for the thread; `None` if it failed (the failure is in [`RunControl::errors`]).
+    pub fn join(self) -> Option<T> {
+        self.handle.join().ok().flatten()
+    }
+}

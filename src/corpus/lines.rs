@@ -1,0 +1,119 @@
+//! Reading a file line by line with a bound on line length, so a file with no newline (one
+//! 100 MB line) never has to sit in memory whole.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+/// Longest piece handed out as one line; longer lines are cut between words.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One line (or piece of an over-long line).
+#[derive(Debug)]
+pub struct Line {
+    /// The text, lossily decoded, without the trailing `\n`.
+    pub text: String,
+    /// Bytes consumed from the file for it (including the `\n`).
+    pub raw_bytes: u64,
+}
+
+/// Streams the lines of one file.
+pub struct LineReader {
+    inner: BufReader<File>,
+    carry: Vec<u8>,
+    bytes_read: u64,
+    invalid_lines: u64,
+    split_lines: u64,
+}
+
+/// Bytes after which a line may be cut without splitting a word in either split mode.
+fn is_cut_byte(b: u8) -> bool {
+    b.is_ascii() && !(b.is_ascii_alphanumeric() || b == b'-')
+}
+
+impl LineReader {
+    /// Opens a file.
+    pub fn open(path: &Path) -> io::Result<Self> {
+        Ok(Self {
+            inner: BufReader::with_capacity(64 * 1024, File::open(path)?),
+            carry: Vec::new(),
+            bytes_read: 0,
+            invalid_lines: 0,
+            split_lines: 0,
+        })
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Lines that were not valid UTF-8.
+    pub fn invalid_lines(&self) -> u64 {
+        self.invalid_lines
+    }
+
+    /// Cuts made in lines longer than [`MAX_LINE_BYTES`].
+    pub fn split_lines(&self) -> u64 {
+        self.split_lines
+    }
+
+    /// The next line, or `None` at the end of the file.
+    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut consumed = 0u64;
+        loop {
+            let avail = match self.inner.fill_buf() {
+                Ok(a) => a,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                if buf.is_empty() && consumed == 0 {
+                    return Ok(None);
+                }
+                break;
+            }
+            let room = MAX_LINE_BYTES.saturating_sub(buf.len()).max(1);
+            let window = &avail[..avail.len().min(room)];
+            if let Some(i) = memchr::memchr(b'\n', window) {
+                buf.extend_from_slice(&window[..i]);
+                self.inner.consume(i + 1);
+                consumed += i as u64 + 1;
+                break;
+            }
+            let n = window.len();
+            buf.extend_from_slice(window);
+            self.inner.consume(n);
+            consumed += n as u64;
+            if buf.len() >= MAX_LINE_BYTES {
+                let cut = match buf.iter().rposition(|&b| is_cut_byte(b)) {
+                    Some(i) => i + 1,
+                    // One huge word: cut before its last character, on a character boundary.
+                    None => {
+                        let mut i = buf.len() - 1;
+                        while i > 0 && (0x80..0xC0).contains(&buf[i]) {
+                            i -= 1;
+                        }
+                        if i == 0 { buf.len() } else { i }
+                    }
+                };
+                self.carry = buf.split_off(cut);
+                self.split_lines += 1;
+                break;
+            }
+        }
+        self.bytes_read += consumed;
+        let text = match String::from_utf8(buf) {
+            Ok(s) => s,
+            Err(e) => {
+                self.invalid_lines += 1;
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        Ok(Some(Line {
+            text,
+            raw_bytes: consumed,
+        }))
+    }
+}

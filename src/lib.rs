@@ -1,0 +1,23 @@
+//! palavriado: count the words of a corpus eagerly, lazily, pushed or pulled on demand, and watch
+//! what each way does to memory, CPU and queues.
+//!
+//! The engine (this library) has no UI dependency: [`corpus`] finds and streams text, [`words`]
+//! is the talk's tokenizer, [`strategy`] holds the five ways of counting, [`probe`] measures them,
+//! and [`run`] starts, stops and reports a run. The CLI and the desktop app are thin front ends.
+
+pub mod cli;
+pub mod control;
+pub mod corpus;
+pub mod counts;
+pub mod mailbox;
+pub mod probe;
+pub mod run;
+pub mod strategy;
+pub mod words;
+
+pub use control::{RunControl, StopReason};
+pub use corpus::{Corpus, CorpusError};
+pub use counts::WordCounts;
+pub use run::{Run, RunReport, RunSettings};
+pub use strategy::Strategy;
+pub use words::SplitMode;

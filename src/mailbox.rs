@@ -1,0 +1,141 @@
+//! Instrumented unbounded mailboxes: a channel whose length, events and bytes are live counters
+//! of the owning stage's [`StageProbe`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use crate::probe::StageProbe;
+
+/// How much a message weighs in a mailbox: how many events it carries and the heap bytes it holds.
+///
+/// A message's own size (`size_of::<T>()`) is counted per message by the mailbox; `heap_bytes`
+/// adds what it owns beyond that, so one-event inline messages cost a single counter update.
+pub trait Weigh {
+    /// True when every message is exactly one event (the events counter is then not kept).
+    const SINGLE_EVENT: bool = false;
+    /// Events in the message (1 for a single line or word, n for a batch).
+    fn events(&self) -> u64 {
+        1
+    }
+    /// Heap bytes the message owns.
+    fn heap_bytes(&self) -> u64;
+}
+
+impl Weigh for String {
+    const SINGLE_EVENT: bool = true;
+    fn heap_bytes(&self) -> u64 {
+        self.capacity() as u64
+    }
+}
+
+impl Weigh for compact_str::CompactString {
+    const SINGLE_EVENT: bool = true;
+    fn heap_bytes(&self) -> u64 {
+        if self.is_heap_allocated() {
+            self.capacity() as u64
+        } else {
+            0
+        }
+    }
+}
+
+#[inline(always)]
+fn weight<T: Weigh>(msg: &T) -> (u64, u64) {
+    let events = if T::SINGLE_EVENT { 0 } else { msg.events() };
+    (events, msg.heap_bytes())
+}
+
+/// The sending side of a mailbox; cheap to clone.
+pub struct MailboxSender<T> {
+    tx: Sender<T>,
+    probe: Arc<StageProbe>,
+}
+
+impl<T> Clone for MailboxSender<T> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            probe: self.probe.clone(),
+        }
+    }
+}
+
+/// The receiving side of a mailbox, owned by its stage.
+pub struct MailboxReceiver<T> {
+    rx: Receiver<T>,
+    probe: Arc<StageProbe>,
+}
+
+/// Creates an unbounded mailbox whose counters live in `probe`.
+pub fn mailbox<T: Weigh>(probe: Arc<StageProbe>) -> (MailboxSender<T>, MailboxReceiver<T>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    probe.set_mailbox_shape(std::mem::size_of::<T>() as u64, T::SINGLE_EVENT);
+    (
+        MailboxSender {
+            tx,
+            probe: probe.clone(),
+        },
+        MailboxReceiver { rx, probe },
+    )
+}
+
+impl<T: Weigh> MailboxSender<T> {
+    /// Queues a message; returns it back if the receiver is gone.
+    #[inline]
+    pub fn send(&self, msg: T) -> Result<(), T> {
+        let (e, b) = weight(&msg);
+        self.probe.mailbox_push(e, b);
+        self.tx.send(msg).map_err(|err| {
+            self.probe.mailbox_pop(e, b);
+            err.into_inner()
+        })
+    }
+
+    /// The probe of the stage that owns this mailbox.
+    pub fn probe(&self) -> &Arc<StageProbe> {
+        &self.probe
+    }
+}
+
+impl<T: Weigh> MailboxReceiver<T> {
+    /// The probe of the stage that owns this mailbox.
+    pub fn probe(&self) -> &Arc<StageProbe> {
+        &self.probe
+    }
+
+    #[inline]
+    fn took(&self, msg: T) -> T {
+        let (e, b) = weight(&msg);
+        self.probe.mailbox_pop(e, b);
+        msg
+    }
+
+    /// Waits up to `timeout` for a message. `Err(true)` means every sender is gone.
+    #[inline]
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, bool> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(m) => Ok(self.took(m)),
+            Err(RecvTimeoutError::Timeout) => Err(false),
+            Err(RecvTimeoutError::Disconnected) => Err(true),
+        }
+    }
+
+    /// Takes a message if one is waiting. `Err(true)` means every sender is gone.
+    #[inline]
+    pub fn try_recv(&self) -> Result<T, bool> {
+        match self.rx.try_recv() {
+            Ok(m) => Ok(self.took(m)),
+            Err(TryRecvError::Empty) => Err(false),
+            Err(TryRecvError::Disconnected) => Err(true),
+        }
+    }
+
+    /// Drops every waiting message (on stop), keeping the counters right.
+    pub fn drain(&self) {
+        while let Ok(m) = self.rx.try_recv() {
+            drop(self.took(m));
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! A counting global allocator: live heap bytes, exact to within a small per-thread slack.
+//!
+//! The binary installs [`CountingAlloc`] as `#[global_allocator]`; the library only reads the
+//! counters. Each thread keeps a local balance and publishes it to the shared counter once it moves
+//! by [`FLUSH_BYTES`], so the hot path is a thread-local add instead of a contended atomic.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
+
+/// A thread publishes its balance once it moves by this many bytes (the counters' worst error
+/// per live thread).
+pub const FLUSH_BYTES: i64 = 64 * 1024;
+
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static PENDING: Cell<i64> = const { Cell::new(0) };
+}
+
+/// The system allocator, counting live bytes.
+pub struct CountingAlloc;
+
+#[inline(always)]
+fn account(delta: i64) {
+    // `try_with` fails only while the thread is being torn down: publish directly then.
+    let flushed = PENDING
+        .try_with(|p| {
+            let v = p.get() + delta;
+            if v.abs() >= FLUSH_BYTES {
+                p.set(0);
+                Some(v)
+            } else {
+                p.set(v);
+                None
+            }
+        })
+        .unwrap_or(Some(delta));
+    if let Some(v) = flushed {
+        let now = LIVE.fetch_add(v, Relaxed) + v;
+        if v > 0 && now > PEAK.load(Relaxed) {
+            PEAK.fetch_max(now, Relaxed);
+        }
+    }
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the counting has no effect on memory.
+unsafe impl GlobalAlloc for CountingAlloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            account(layout.size() as i64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            account(layout.size() as i64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        account(-(layout.size() as i64));
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            account(new_size as i64 - layout.size() as i64);
+        }
+        p
+    }
+}
+
+impl CountingAlloc {
+    /// Marks the allocator as installed; call once from `main` (or a test) that uses it.
+    pub fn activate() {
+        INSTALLED.store(true, Relaxed);
+    }
+}
+
+/// True when the program installed [`CountingAlloc`] and activated it.
+pub fn is_tracking() -> bool {
+    INSTALLED.load(Relaxed)
+}
+
+/// Live heap bytes (allocated and not yet freed), or 0 when not tracking.
+pub fn live_bytes() -> u64 {
+    LIVE.load(Relaxed).max(0) as u64
+}
+
+/// Highest live heap seen since the last [`reset_peak`].
+pub fn peak_bytes() -> u64 {
+    PEAK.load(Relaxed).max(0) as u64
+}
+
+/// Starts a new peak measurement from the current live value (at the start of each run).
+pub fn reset_peak() {
+    PEAK.store(LIVE.load(Relaxed), Relaxed);
+}

@@ -1,0 +1,323 @@
+//! Live counters of one stage/worker: mailbox, events in and out, demand, buffer, state.
+//!
+//! Every worker thread of every strategy owns one [`StageProbe`]; the sampler, the CLI and the app
+//! read them at any moment without stopping the run (all fields are relaxed atomics).
+
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
+
+use crossbeam_utils::CachePadded;
+use parking_lot::Mutex;
+
+/// What a stage does in its pipeline (observer's process kinds, GenStage's stage types).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// Emits events (reads the corpus).
+    Producer,
+    /// Consumes events and emits others (extracts words).
+    ProducerConsumer,
+    /// Consumes events (counts words).
+    Consumer,
+}
+
+impl StageKind {
+    /// Short human name for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            StageKind::Producer => "producer",
+            StageKind::ProducerConsumer => "producer-consumer",
+            StageKind::Consumer => "consumer",
+        }
+    }
+}
+
+/// What a stage is doing right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum StageState {
+    /// Created, thread not yet running.
+    Starting = 0,
+    /// Handling events.
+    Running = 1,
+    /// Has output to give but no downstream demand.
+    WaitingForDemand = 2,
+    /// Idle, its mailbox is empty.
+    WaitingForEvents = 3,
+    /// Sleeping in the simulated delay.
+    Sleeping = 4,
+    /// Finished (completed or stopped).
+    Done = 5,
+}
+
+impl StageState {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => StageState::Running,
+            2 => StageState::WaitingForDemand,
+            3 => StageState::WaitingForEvents,
+            4 => StageState::Sleeping,
+            5 => StageState::Done,
+            _ => StageState::Starting,
+        }
+    }
+
+    /// Short human name for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            StageState::Starting => "starting",
+            StageState::Running => "running",
+            StageState::WaitingForDemand => "waiting for demand",
+            StageState::WaitingForEvents => "waiting for events",
+            StageState::Sleeping => "sleeping",
+            StageState::Done => "done",
+        }
+    }
+}
+
+/// Counters of a mailbox, updated by senders (up) and the owner (down).
+#[derive(Debug, Default)]
+pub struct MailboxCounters {
+    /// Messages waiting (the observer's MsgQ).
+    pub messages: CachePadded<AtomicU64>,
+    /// Events inside those messages (a batch message holds many; unused for one-event messages).
+    pub events: CachePadded<AtomicU64>,
+    /// Heap bytes owned by those messages.
+    pub bytes: CachePadded<AtomicU64>,
+}
+
+/// Live counters of one stage. Cheap to update from the hot loop, readable from anywhere.
+#[derive(Debug)]
+pub struct StageProbe {
+    /// Unique name within a run: `reader`, `extractor 2`, `counter 1` …
+    pub name: String,
+    /// Role in the pipeline.
+    pub kind: StageKind,
+    /// The stage's own mailbox.
+    pub mailbox: MailboxCounters,
+    events_in: CachePadded<AtomicU64>,
+    events_out: CachePadded<AtomicU64>,
+    buffered: AtomicU64,
+    buffered_bytes: AtomicU64,
+    demand: AtomicU64,
+    state: AtomicU8,
+    tid: AtomicI32,
+    max_mailbox: AtomicU64,
+    message_size: AtomicU64,
+    single_event: std::sync::atomic::AtomicBool,
+    subscriptions: Mutex<Vec<SubscriptionDemand>>,
+}
+
+/// Outstanding demand of one subscription, as seen by the producing stage.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SubscriptionDemand {
+    /// Name of the subscriber.
+    pub subscriber: String,
+    /// Events it asked for and has not yet been sent.
+    pub outstanding: u64,
+}
+
+/// A consistent-enough copy of a probe's counters at one moment.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StageSnapshot {
+    /// Stage name.
+    pub name: String,
+    /// Stage kind.
+    pub kind: StageKind,
+    /// Messages in the mailbox (MsgQ).
+    pub mailbox_messages: u64,
+    /// Events in the mailbox.
+    pub mailbox_events: u64,
+    /// Bytes in the mailbox plus the stage's own buffer.
+    pub queued_bytes: u64,
+    /// Events handled so far.
+    pub events_in: u64,
+    /// Events emitted so far.
+    pub events_out: u64,
+    /// Events waiting in the stage's own output buffer.
+    pub buffered: u64,
+    /// Outstanding demand (sum over subscriptions, for producers) or asked-for (consumers).
+    pub demand: u64,
+    /// Current state.
+    pub state: StageState,
+    /// Largest mailbox length seen.
+    pub max_mailbox: u64,
+    /// OS thread id (0 before the thread starts).
+    pub tid: i32,
+}
+
+impl StageProbe {
+    /// A fresh probe.
+    pub fn new(name: impl Into<String>, kind: StageKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            mailbox: MailboxCounters::default(),
+            events_in: Default::default(),
+            events_out: Default::default(),
+            buffered: AtomicU64::new(0),
+            buffered_bytes: AtomicU64::new(0),
+            demand: AtomicU64::new(0),
+            state: AtomicU8::new(StageState::Starting as u8),
+            tid: AtomicI32::new(0),
+            max_mailbox: AtomicU64::new(0),
+            message_size: AtomicU64::new(0),
+            single_event: std::sync::atomic::AtomicBool::new(false),
+            subscriptions: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records events handled.
+    #[inline]
+    pub fn add_in(&self, n: u64) {
+        self.events_in.fetch_add(n, Relaxed);
+    }
+
+    /// Records events emitted.
+    #[inline]
+    pub fn add_out(&self, n: u64) {
+        self.events_out.fetch_add(n, Relaxed);
+    }
+
+    /// Sets the number of events (and their bytes) waiting in the stage's own buffer.
+    #[inline]
+    pub fn set_buffered(&self, events: u64, bytes: u64) {
+        self.buffered.store(events, Relaxed);
+        self.buffered_bytes.store(bytes, Relaxed);
+    }
+
+    /// Sets the total outstanding demand.
+    #[inline]
+    pub fn set_demand(&self, n: u64) {
+        self.demand.store(n, Relaxed);
+    }
+
+    /// Replaces the per-subscription demand list.
+    pub fn set_subscriptions(&self, subs: Vec<SubscriptionDemand>) {
+        *self.subscriptions.lock() = subs;
+    }
+
+    /// Updates one subscription's outstanding demand.
+    pub fn set_subscription_demand(&self, index: usize, outstanding: u64) {
+        if let Some(s) = self.subscriptions.lock().get_mut(index) {
+            s.outstanding = outstanding;
+        }
+    }
+
+    /// Per-subscription outstanding demand.
+    pub fn subscriptions(&self) -> Vec<SubscriptionDemand> {
+        self.subscriptions.lock().clone()
+    }
+
+    /// Sets the current state.
+    #[inline]
+    pub fn set_state(&self, s: StageState) {
+        self.state.store(s as u8, Relaxed);
+    }
+
+    /// Current state.
+    pub fn state(&self) -> StageState {
+        StageState::from_u8(self.state.load(Relaxed))
+    }
+
+    /// Records the calling thread as this stage's thread (for per-thread CPU time).
+    pub fn bind_current_thread(&self) {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        self.tid.store(tid, Relaxed);
+    }
+
+    /// OS thread id of the stage (0 before it starts).
+    pub fn tid(&self) -> i32 {
+        self.tid.load(Relaxed)
+    }
+
+    /// Declares the mailbox's message size (bytes per message in the channel) and whether each
+    /// message is one event (then `events` is derived from `messages`).
+    pub fn set_mailbox_shape(&self, message_size: u64, single_event: bool) {
+        self.message_size.store(message_size, Relaxed);
+        self.single_event.store(single_event, Relaxed);
+    }
+
+    /// Counts a message entering the mailbox (`events` 0 for single-event mailboxes; `bytes`
+    /// is the heap the message owns).
+    #[inline]
+    pub fn mailbox_push(&self, events: u64, bytes: u64) {
+        let len = self.mailbox.messages.fetch_add(1, Relaxed) + 1;
+        if events != 0 {
+            self.mailbox.events.fetch_add(events, Relaxed);
+        }
+        if bytes != 0 {
+            self.mailbox.bytes.fetch_add(bytes, Relaxed);
+        }
+        if len > self.max_mailbox.load(Relaxed) {
+            self.max_mailbox.fetch_max(len, Relaxed);
+        }
+    }
+
+    /// Counts a message leaving the mailbox.
+    #[inline]
+    pub fn mailbox_pop(&self, events: u64, bytes: u64) {
+        self.mailbox.messages.fetch_sub(1, Relaxed);
+        if events != 0 {
+            self.mailbox.events.fetch_sub(events, Relaxed);
+        }
+        if bytes != 0 {
+            self.mailbox.bytes.fetch_sub(bytes, Relaxed);
+        }
+    }
+
+    /// Messages waiting in the mailbox now.
+    pub fn mailbox_len(&self) -> u64 {
+        self.mailbox.messages.load(Relaxed)
+    }
+
+    /// Largest mailbox length seen so far.
+    pub fn max_mailbox(&self) -> u64 {
+        self.max_mailbox.load(Relaxed)
+    }
+
+    /// Events waiting in the mailbox.
+    pub fn mailbox_events(&self) -> u64 {
+        if self.single_event.load(Relaxed) {
+            self.mailbox_len()
+        } else {
+            self.mailbox.events.load(Relaxed)
+        }
+    }
+
+    /// Bytes waiting in the mailbox (messages and the heap they own) and the stage's buffer.
+    pub fn queued_bytes(&self) -> u64 {
+        self.mailbox_len() * self.message_size.load(Relaxed)
+            + self.mailbox.bytes.load(Relaxed)
+            + self.buffered_bytes.load(Relaxed)
+    }
+
+    /// Events handled so far.
+    pub fn events_in(&self) -> u64 {
+        self.events_in.load(Relaxed)
+    }
+
+    /// Events emitted so far.
+    pub fn events_out(&self) -> u64 {
+        self.events_out.load(Relaxed)
+    }
+
+    /// Copies every counter.
+    pub fn snapshot(&self) -> StageSnapshot {
+        StageSnapshot {
+            name: self.name.clone(),
+            kind: self.kind,
+            mailbox_messages: self.mailbox.messages.load(Relaxed),
+            mailbox_events: self.mailbox_events(),
+            queued_bytes: self.queued_bytes(),
+            events_in: self.events_in(),
+            events_out: self.events_out(),
+            buffered: self.buffered.load(Relaxed),
+            demand: self.demand.load(Relaxed),
+            state: self.state(),
+            max_mailbox: self.max_mailbox(),
+            tid: self.tid(),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The run controller: starts a strategy on background threads, owns its stop signal and
+//! deadline, and reports the result. The CLI and the app both drive runs through [`Run`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::control::{RunControl, RunEvent, StopReason};
+use crate::corpus::Corpus;
+use crate::counts::WordCounts;
+use crate::strategy::{Job, Strategy};
+use crate::words::SplitMode;
+
+/// The knobs of one run.
+#[derive(Clone, Debug)]
+pub struct RunSettings {
+    /// How to count.
+    pub strategy: Strategy,
+    /// Workers of the concurrent strategies (default: available cores).
+    pub workers: usize,
+    /// Simulated delay per extraction call (0 = off); can be changed live.
+    pub delay: Duration,
+    /// How lines are split into words.
+    pub split: SplitMode,
+    /// `max_demand` of the demand-driven strategies (`None` = the strategy's default).
+    pub max_demand: Option<usize>,
+    /// Stop after this long (`None` = run to the end).
+    pub duration: Option<Duration>,
+}
+
+impl RunSettings {
+    /// Defaults for a strategy: one worker per core, no delay, character split.
+    pub fn new(strategy: Strategy) -> Self {
+        Self {
+            strategy,
+            workers: default_workers(),
+            delay: Duration::ZERO,
+            split: SplitMode::Chars,
+            max_demand: None,
+            duration: None,
+        }
+    }
+}
+
+/// The number of available cores (the talk's `System.schedulers_online()`).
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// What a finished (or stopped) run produced.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunReport {
+    /// Strategy name.
+    pub strategy: Strategy,
+    /// Corpus shown name (`built-in` or its path).
+    pub corpus: String,
+    /// Files in one pass.
+    pub files: usize,
+    /// Passes over the files.
+    pub repeat: u32,
+    /// Corpus bytes of the whole run (all passes).
+    pub bytes: u64,
+    /// Lines read.
+    pub lines: u64,
+    /// Words counted.
+    pub total_words: u64,
+    /// Distinct words.
+    pub distinct_words: usize,
+    /// SHA-256 of the sorted `word\tcount\n` lines.
+    pub counts_sha256: String,
+    /// Wall time in milliseconds.
+    pub wall_ms: f64,
+    /// True when the whole input was counted.
+    pub completed: bool,
+    /// Why it stopped early, if it did.
+    pub stop_reason: Option<StopReason>,
+    /// Problems with the input that did not stop the run.
+    pub warnings: Vec<String>,
+    /// Stage failures (a panic in a stage names it here).
+    pub errors: Vec<String>,
+    /// Workers used.
+    pub workers: usize,
+    /// Simulated delay at the end of the run, in ms.
+    pub delay_ms: f64,
+    /// Split mode.
+    pub split: SplitMode,
+    /// `max_demand` used by demand-driven strategies.
+    pub max_demand: Option<usize>,
+    /// Largest mailbox length any stage reached.
+    pub max_mailbox_len: u64,
+    /// Run events (start, delay changes, stop, finish).
+    pub events: Vec<RunEvent>,
+    /// The counts themselves.
+    #[serde(skip)]
+    pub counts: WordCounts,
+}
+
+/// A run in progress. Dropping it stops the run and waits for its threads.
+pub struct Run {
+    ctl: Arc<RunControl>,
+    corpus: Arc<Corpus>,
+    settings: RunSettings,
+    worker: Option<JoinHandle<WordCounts>>,
+    watcher: Option<JoinHandle<()>>,
+    started: Instant,
+}
+
+impl Run {
+    /// Starts `settings.strategy` over `corpus` on background threads and returns at once.
+    pub fn start(corpus: Arc<Corpus>, settings: RunSettings) -> Run {
+        let ctl = RunControl::new(settings.delay);
+        for w in &corpus.warnings {
+            ctl.warn(w.clone());
+        }
+        let job = Job {
+            corpus: corpus.clone(),
+            ctl: ctl.clone(),
+            split: settings.split,
+            workers: settings.workers.max(1),
+            max_demand: settings
+                .max_demand
+                .or(settings.strategy.default_max_demand())
+                .unwrap_or(1000)
+                .max(1),
+        };
+        let strategy = settings.strategy;
+        let started = Instant::now();
+        let worker = std::thread::Builder::new()
+            .name(format!("run {strategy}"))
+            .spawn(move || {
+                let counts = strategy.run(&job);
+                job.ctl.mark_finished();
+                counts
+            })
+            .expect("spawning the run thread");
+        let watcher = settings.duration.map(|d| {
+            let ctl = ctl.clone();
+            std::thread::Builder::new()
+                .name("run deadline".into())
+                .spawn(move || {
+                    let deadline = started + d;
+                    while !ctl.is_finished() {
+                        let now = Instant::now();
+                        if now >= deadline {
+                            ctl.request_stop(StopReason::Duration);
+                            break;
+                        }
+                        std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
+                    }
+                })
+                .expect("spawning the deadline thread")
+        });
+        Run {
+            ctl,
+            corpus,
+            settings,
+            worker: Some(worker),
+            watcher,
+            started,
+        }
+    }
+
+    /// The shared control block: delay, stop, progress, probes.
+    pub fn control(&self) -> &Arc<RunControl> {
+        &self.ctl
+    }
+
+    /// The corpus being counted.
+    pub fn corpus(&self) -> &Arc<Corpus> {
+        &self.corpus
+    }
+
+    /// The settings it started with.
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    /// Asks the run to stop (returns at once; [`Run::wait`] joins).
+    pub fn stop(&self) {
+        self.ctl.request_stop(StopReason::Cancelled);
+    }
+
+    /// True once every worker has finished.
+    pub fn is_finished(&self) -> bool {
+        self.worker.as_ref().is_none_or(|w| w.is_finished())
+    }
+
+    /// Fraction of the corpus read so far (0–1).
+    pub fn progress(&self) -> f64 {
+        let total = self.corpus.total_bytes().max(1);
+        self.ctl.progress.bytes_read.load(Relaxed) as f64 / total as f64
+    }
+
+    /// Waits for every thread and reports.
+    pub fn wait(mut self) -> RunReport {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> RunReport {
+        let counts = self
+            .worker
+            .take()
+            .map(|w| w.join().unwrap_or_default())
+            .unwrap_or_default();
+        let wall = self.started.elapsed();
+        if let Some(w) = self.watcher.take() {
+            let _ = w.join();
+        }
+        let ctl = &self.ctl;
+        let stop_reason = ctl.stop_reason();
+        RunReport {
+            strategy: self.settings.strategy,
+            corpus: self.corpus.display_name(),
+            files: self.corpus.files.len(),
+            repeat: self.corpus.repeat,
+            bytes: self.corpus.total_bytes(),
+            lines: ctl.progress.lines_read.load(Relaxed),
+            total_words: counts.total(),
+            distinct_words: counts.distinct(),
+            counts_sha256: counts.sha256(),
+            wall_ms: wall.as_secs_f64() * 1e3,
+            completed: stop_reason.is_none(),
+            stop_reason,
+            warnings: ctl.warnings(),
+            errors: ctl.errors(),
+            workers: self.settings.workers.max(1),
+            delay_ms: ctl.delay().as_secs_f64() * 1e3,
+            split: self.settings.split,
+            max_demand: self
+                .settings
+                .max_demand
+                .or(self.settings.strategy.default_max_demand()),
+            max_mailbox_len: ctl.max_mailbox_len(),
+            events: ctl.events(),
+            counts,
+        }
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if self.worker.is_some() {
+            self.ctl.request_stop(StopReason::Cancelled);
+            let _ = self.finish();
+        }
+    }
+}
+
+/// Opens a corpus and runs one strategy to the end (or its duration): the one-call API used by
+/// tests and benchmarks.
+pub fn run_to_end(
+    corpus: Option<PathBuf>,
+    repeat: u32,
+    settings: RunSettings,
+) -> Result<RunReport, crate::corpus::CorpusError> {
+    let corpus = Arc::new(Corpus::open_or_builtin(corpus.as_deref(), repeat)?);
+    Ok(Run::start(corpus, settings).wait())
+}

@@ -1,0 +1,124 @@
+//! The five ways of counting: Eager, Lazy, Push, Pull and Flow (the talk's modules).
+
+mod eager;
+mod lazy;
+mod push;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::control::RunControl;
+use crate::corpus::Corpus;
+use crate::counts::WordCounts;
+use crate::words::SplitMode;
+
+/// A way of counting the words of a corpus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Read every file whole, then extract, then reduce (`Palavriado.Eager`).
+    Eager,
+    /// Stream lines through extract and reduce on one thread (`Palavriado.Lazy`).
+    Lazy,
+    /// Workers with unbounded mailboxes, one message per word (`Palavriado.Push`).
+    Push,
+}
+
+impl Strategy {
+    /// All strategies, in the talk's order.
+    pub const ALL: [Strategy; 3] = [Strategy::Eager, Strategy::Lazy, Strategy::Push];
+
+    /// The CLI/JSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Eager => "eager",
+            Strategy::Lazy => "lazy",
+            Strategy::Push => "push",
+        }
+    }
+
+    /// A one-line explanation for menus and help.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Strategy::Eager => {
+                "Read every file whole into memory, then extract and count: memory climbs to hold the corpus."
+            }
+            Strategy::Lazy => {
+                "Stream lines one at a time through extract and count on one thread: memory stays flat."
+            }
+            Strategy::Push => {
+                "Workers with unbounded mailboxes, one message per word: fast, but queues explode when workers lag."
+            }
+        }
+    }
+
+    /// Default `max_demand` of its subscriptions, for the demand-driven strategies.
+    pub fn default_max_demand(self) -> Option<usize> {
+        match self {
+            _ => None,
+        }
+    }
+
+    /// Runs the strategy to completion or until `job.ctl` is stopped; returns the counts so far.
+    pub fn run(self, job: &Job) -> WordCounts {
+        match self {
+            Strategy::Eager => eager::run(job),
+            Strategy::Lazy => lazy::run(job),
+            Strategy::Push => push::run(job),
+        }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Strategy::ALL
+            .into_iter()
+            .find(|st| st.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown strategy '{s}': use eager, lazy or push"))
+    }
+}
+
+/// Everything a strategy needs to run.
+#[derive(Clone)]
+pub struct Job {
+    /// What to count.
+    pub corpus: Arc<Corpus>,
+    /// Shared stop signal, delay, progress and probes.
+    pub ctl: Arc<RunControl>,
+    /// How lines are split into words.
+    pub split: SplitMode,
+    /// Worker count for the concurrent strategies (≥ 1).
+    pub workers: usize,
+    /// `max_demand` of the demand-driven strategies (≥ 1).
+    pub max_demand: usize,
+}
+
+/// Extracts the words of `text` into `counts`, after the simulated delay; the hot loop shared by
+/// the single-threaded strategies. Returns the number of words counted.
+fn extract_into(
+    job: &Job,
+    probe: &crate::probe::StageProbe,
+    text: &str,
+    scratch: &mut String,
+    counts: &mut WordCounts,
+) -> u64 {
+    job.ctl.simulate_delay(probe);
+    let before = counts.total();
+    job.split.for_each_word(text, scratch, |w| counts.add(w));
+    let n = counts.total() - before;
+    probe.add_in(1);
+    probe.add_out(n);
+    job.ctl
+        .progress
+        .words_counted
+        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    n
+}

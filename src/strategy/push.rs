@@ -1,0 +1,150 @@
+//! Push: a reader sends lines round-robin to `workers` extractors; each extractor sends **one
+//! message per word** to the counter chosen by a stable hash of the word. Every mailbox is
+//! unbounded, so when extractors lag (the 1 ms delay) lines pile up without limit.
+//!
+//! A word message is a small-string (up to 24 bytes inline, no heap allocation), so the cost
+//! measured is the messaging itself, not the allocator.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use compact_str::CompactString;
+use std::time::Duration;
+
+use super::Job;
+use crate::counts::WordCounts;
+use crate::mailbox::{MailboxReceiver, MailboxSender, mailbox};
+use crate::probe::{StageKind, StageState};
+use crate::words::stable_hash;
+
+/// How long an idle worker waits before re-checking the stop signal.
+const IDLE_POLL: Duration = Duration::from_millis(20);
+/// Words a counter handles between updates of the shared counters.
+const PROGRESS_STEP: u64 = 256;
+
+pub(super) fn run(job: &Job) -> WordCounts {
+    let n = job.workers.max(1);
+    let ctl = &job.ctl;
+    let reader_probe = ctl.register_stage("reader", StageKind::Producer);
+    let mut extractor_boxes = Vec::new();
+    for i in 1..=n {
+        let p = ctl.register_stage(format!("extractor {i}"), StageKind::ProducerConsumer);
+        extractor_boxes.push(mailbox::<String>(p));
+    }
+    let mut counter_boxes = Vec::new();
+    for i in 1..=n {
+        let p = ctl.register_stage(format!("counter {i}"), StageKind::Consumer);
+        counter_boxes.push(mailbox::<CompactString>(p));
+    }
+    let counter_senders: Vec<MailboxSender<CompactString>> =
+        counter_boxes.iter().map(|(tx, _)| tx.clone()).collect();
+
+    let mut counters = Vec::new();
+    for (tx, rx) in counter_boxes {
+        drop(tx);
+        let probe = rx.probe().clone();
+        let ctl2 = ctl.clone();
+        counters.push(ctl.spawn(probe.clone(), move || {
+            let mut counts = WordCounts::new();
+            let mut reported = 0;
+            drain_loop(&ctl2, &probe, &rx, |word: CompactString| {
+                counts.add(&word);
+                // Shared counters are updated in steps, not per word.
+                if counts.total() - reported == PROGRESS_STEP {
+                    reported = counts.total();
+                    probe.add_in(PROGRESS_STEP);
+                    ctl2.progress
+                        .words_counted
+                        .fetch_add(PROGRESS_STEP, Relaxed);
+                }
+            });
+            probe.add_in(counts.total() - reported);
+            ctl2.progress
+                .words_counted
+                .fetch_add(counts.total() - reported, Relaxed);
+            counts
+        }));
+    }
+
+    let mut extractor_senders = Vec::new();
+    let mut extractors = Vec::new();
+    for (tx, rx) in extractor_boxes {
+        let probe = tx.probe().clone();
+        extractor_senders.push(tx);
+        let job = job.clone();
+        let outs = counter_senders.clone();
+        extractors.push(ctl.spawn(probe.clone(), move || {
+            let mut scratch = String::new();
+            drain_loop(&job.ctl, &probe, &rx, |line: String| {
+                job.ctl.simulate_delay(&probe);
+                probe.add_in(1);
+                let mut sent = 0;
+                job.split.for_each_word(&line, &mut scratch, |w| {
+                    let to = &outs[(stable_hash(w) % outs.len() as u64) as usize];
+                    let _ = to.send(CompactString::new(w));
+                    sent += 1;
+                });
+                probe.add_out(sent);
+            });
+        }));
+    }
+    drop(counter_senders);
+
+    let reader = {
+        let job = job.clone();
+        let probe = reader_probe.clone();
+        ctl.spawn(reader_probe, move || {
+            let mut next = 0;
+            for line in job.corpus.lines(job.ctl.clone()) {
+                if job.ctl.check_memory() {
+                    break;
+                }
+                let _ = extractor_senders[next].send(line);
+                probe.add_out(1);
+                next = (next + 1) % extractor_senders.len();
+            }
+        })
+    };
+
+    reader.join();
+    for e in extractors {
+        e.join();
+    }
+    let mut total = WordCounts::new();
+    for c in counters {
+        if let Some(counts) = c.join() {
+            total.merge(counts);
+        }
+    }
+    total
+}
+
+/// Handles every message of `rx` until all senders are gone, or drops them all once the run is
+/// stopped (so queued memory is released promptly).
+pub(crate) fn drain_loop<T: crate::mailbox::Weigh>(
+    ctl: &crate::control::RunControl,
+    probe: &crate::probe::StageProbe,
+    rx: &MailboxReceiver<T>,
+    mut handle: impl FnMut(T),
+) {
+    loop {
+        if ctl.is_stopped() {
+            rx.drain();
+            return;
+        }
+        let msg = match rx.try_recv() {
+            Ok(m) => m,
+            Err(true) => return,
+            Err(false) => {
+                probe.set_state(StageState::WaitingForEvents);
+                let r = rx.recv_timeout(IDLE_POLL);
+                probe.set_state(StageState::Running);
+                match r {
+                    Ok(m) => m,
+                    Err(true) => return,
+                    Err(false) => continue,
+                }
+            }
+        };
+        handle(msg);
+    }
+}

@@ -1,0 +1,215 @@
+//! The talk's word extraction (`Palavriado.extract_words`), in two clearly named modes.
+//!
+//! [`SplitMode::Chars`] (the default) splits on every *character* that is not an ASCII letter,
+//! digit or `-`, nor in U+00C0–U+00D6, U+00D8–U+00F6, U+00F8–U+00FF; pieces of at least three
+//! characters are kept and lowercased. [`SplitMode::TalkBytes`] reproduces what the talk's Elixir
+//! regex really did: it had no Unicode flag, so it split *bytes*, and a `String.valid?` filter then
+//! dropped every piece that was not valid UTF-8.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Shortest word kept, in characters (the talk's `String.length(w) >= 3`).
+pub const MIN_WORD_CHARS: usize = 3;
+
+/// How a text is split into words.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SplitMode {
+    /// Split on characters outside the talk's class, as the regex was meant to work.
+    #[default]
+    Chars,
+    /// Split bytes like the talk's non-Unicode regex, then drop pieces that are not valid UTF-8.
+    TalkBytes,
+}
+
+impl SplitMode {
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            SplitMode::Chars => "chars",
+            SplitMode::TalkBytes => "talk-bytes",
+        }
+    }
+
+    /// Calls `emit` with every word of `text`, lowercased, in order of appearance.
+    ///
+    /// `scratch` is a reusable buffer so the hot loop allocates nothing per word.
+    pub fn for_each_word(self, text: &str, scratch: &mut String, mut emit: impl FnMut(&str)) {
+        match self {
+            SplitMode::Chars => for_each_word_chars(text, scratch, &mut emit),
+            SplitMode::TalkBytes => for_each_word_talk_bytes(text, scratch, &mut emit),
+        }
+    }
+
+    /// Every word of `text` as owned strings (convenient, allocates per word).
+    pub fn words(self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut scratch = String::new();
+        self.for_each_word(text, &mut scratch, |w| out.push(w.to_owned()));
+        out
+    }
+}
+
+impl fmt::Display for SplitMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for SplitMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "chars" => Ok(SplitMode::Chars),
+            "talk-bytes" => Ok(SplitMode::TalkBytes),
+            other => Err(format!(
+                "unknown split mode '{other}': use 'chars' or 'talk-bytes'"
+            )),
+        }
+    }
+}
+
+/// The words of `text` in the default [`SplitMode::Chars`] mode.
+pub fn extract_words(text: &str) -> Vec<String> {
+    SplitMode::Chars.words(text)
+}
+
+/// A hash of a word that is the same on every machine and every run (FxHash of its bytes), so the
+/// same word always goes to the same counter.
+#[inline]
+pub fn stable_hash(word: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(word.as_bytes());
+    h.finish()
+}
+
+/// True for ASCII bytes that belong to words in both modes: letters, digits and `-`.
+#[inline(always)]
+fn is_ascii_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+/// Second byte of a `0xC3 xx` sequence that is a word character (U+00C0–U+00FF minus × and ÷).
+#[inline(always)]
+fn is_latin1_word_tail(b: u8) -> bool {
+    (0x80..=0xBF).contains(&b) && b != 0x97 && b != 0xB7
+}
+
+fn for_each_word_chars(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
+    // Word characters are ASCII (1 byte) or `C3 xx` (2 bytes); every other UTF-8 sequence is a
+    // separator, and its bytes (lead 0xC4+/0xC2/0xE0+, continuations 0x80–0xBF) never match
+    // either pattern on their own, so a byte scan is exact.
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        // Skip separators.
+        let b = bytes[i];
+        if !(is_ascii_word_byte(b) || b == 0xC3 && i + 1 < n && is_latin1_word_tail(bytes[i + 1])) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut chars = 0usize;
+        let mut needs_lower = false;
+        while i < n {
+            let b = bytes[i];
+            if is_ascii_word_byte(b) {
+                needs_lower |= b.is_ascii_uppercase();
+                i += 1;
+            } else if b == 0xC3 && i + 1 < n && is_latin1_word_tail(bytes[i + 1]) {
+                // U+00C0–U+00DE are the uppercase letters (× excluded above, ß is U+00DF).
+                needs_lower |= bytes[i + 1] <= 0x9E;
+                i += 2;
+            } else {
+                break;
+            }
+            chars += 1;
+        }
+        if chars >= MIN_WORD_CHARS {
+            let word = &text[start..i];
+            if needs_lower {
+                scratch.clear();
+                lowercase_latin1_into(word, scratch);
+                emit(scratch);
+            } else {
+                emit(word);
+            }
+        }
+    }
+}
+
+/// Lowercases a word made of ASCII and U+00C0–U+00FF characters (all of which lowercase to one
+/// character of the same UTF-8 length).
+fn lowercase_latin1_into(word: &str, out: &mut String) {
+    let bytes = word.as_bytes();
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.clear();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == 0xC3 {
+            let t = bytes[i + 1];
+            buf.push(0xC3);
+            buf.push(if (0x80..=0x9E).contains(&t) && t != 0x97 {
+                t + 0x20
+            } else {
+                t
+            });
+            i += 2;
+        } else {
+            buf.push(b.to_ascii_lowercase());
+            i += 1;
+        }
+    }
+    *out = String::from_utf8(buf).expect("lowercasing Latin-1 letters keeps UTF-8 valid");
+}
+
+/// Bytes that the talk's non-Unicode class `[A-Za-z0-9À-ÖØ-öø-ÿ-]` keeps inside a piece: read as
+/// bytes, its ranges `\xC3\x80-\xC3\x96` etc. cover every byte from 0x80 to 0xC3.
+#[inline(always)]
+fn is_talk_word_byte(b: u8) -> bool {
+    is_ascii_word_byte(b) || (0x80..=0xC3).contains(&b)
+}
+
+fn for_each_word_talk_bytes(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        if !is_talk_word_byte(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && is_talk_word_byte(bytes[i]) {
+            i += 1;
+        }
+        // `String.valid?`: pieces cut inside a multi-byte character are dropped.
+        let Ok(piece) = std::str::from_utf8(&bytes[start..i]) else {
+            continue;
+        };
+        // `String.length` counts graphemes; in these pieces (ASCII and U+0080–U+00FF, no
+        // combining marks, no CR LF) a grapheme is one character.
+        if piece.chars().count() >= MIN_WORD_CHARS {
+            scratch.clear();
+            for c in piece.chars() {
+                scratch.extend(c.to_lowercase());
+            }
+            emit(scratch);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowercase_all_latin1_uppercase() {
+        let upper: String = ('\u{C0}'..='\u{DE}').filter(|&c| c != '×').collect();
+        assert_eq!(SplitMode::Chars.words(&upper), vec![upper.to_lowercase()]);
+    }
+}

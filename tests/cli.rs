@@ -1,0 +1,105 @@
+//! The `palavriado` binary: options, JSON, exit codes.
+
+mod common;
+
+use std::process::Command;
+
+fn palavriado(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_palavriado"))
+        .args(args)
+        .output()
+        .expect("running palavriado")
+}
+
+#[test]
+fn run_json_has_the_documented_fields() {
+    let dir = common::corpus_dir(&[("a.txt", b"Capitu Capitu olhos de ressaca\n")]);
+    let out = palavriado(&[
+        "run",
+        "--corpus",
+        dir.path().to_str().unwrap(),
+        "--repeat",
+        "2",
+        "-s",
+        "push",
+        "--json",
+        "--top",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["strategy"], "push");
+    assert_eq!(v["files"], 1);
+    assert_eq!(v["repeat"], 2);
+    assert_eq!(v["bytes"], 62);
+    assert_eq!(v["lines"], 2);
+    assert_eq!(v["total_words"], 8);
+    assert_eq!(v["distinct_words"], 3);
+    assert_eq!(v["completed"], true);
+    assert!(v["stop_reason"].is_null());
+    assert!(v["warnings"].as_array().unwrap().is_empty());
+    assert_eq!(v["counts_sha256"].as_str().unwrap().len(), 64);
+    assert!(v["wall_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(v["top_words"][0]["words"][0][0], "olhos");
+    assert_eq!(v["top_words"][1]["words"][0][0], "capitu");
+    assert_eq!(v["top_words"][1]["words"][0][1], 4);
+}
+
+#[test]
+fn readable_summary_prints_top_words_by_length() {
+    let dir = common::corpus_dir(&[("a.txt", b"Capitu Capitu olhos de ressaca\n")]);
+    let out = palavriado(&["run", "--corpus", dir.path().to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("4 words, 3 distinct"), "{text}");
+    assert!(text.contains("6: capitu (2)"), "{text}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_it() {
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["run", "--corpus", "/no/such/corpus"],
+            "/no/such/corpus",
+        ),
+        (vec!["run", "--strategy", "quantum"], "quantum"),
+        (vec!["run", "--repeat", "0"], "--repeat"),
+        (vec!["run", "--delay-ms", "-3"], "--delay-ms"),
+        (vec!["run", "--split", "words"], "words"),
+    ];
+    for (args, needle) in cases {
+        let out = palavriado(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let empty = tempfile::tempdir().unwrap();
+    let out = palavriado(&["run", "--corpus", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no .txt files"), "{err}");
+}
+
+#[test]
+fn duration_reports_a_partial_run() {
+    let out = palavriado(&[
+        "run",
+        "-s",
+        "push",
+        "--delay-ms",
+        "1",
+        "--duration",
+        "0.3",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["completed"], false);
+    assert_eq!(v["stop_reason"], "duration");
+    assert!(v["total_words"].as_u64().unwrap() > 0);
+}

@@ -1,0 +1,152 @@
+//! Every strategy gives the same counts; runs stop promptly and join every thread.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use palavriado::probe::StageState;
+use palavriado::run::{Run, RunSettings};
+use palavriado::{Corpus, SplitMode, StopReason, Strategy};
+
+fn settings(s: Strategy, workers: usize) -> RunSettings {
+    let mut st = RunSettings::new(s);
+    st.workers = workers;
+    st
+}
+
+#[test]
+fn all_strategies_agree_on_the_builtin_corpus() {
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    let lazy = Run::start(corpus.clone(), settings(Strategy::Lazy, 1)).wait();
+    assert!(lazy.completed);
+    assert!(lazy.total_words > 1_000_000);
+    for s in Strategy::ALL {
+        for workers in [1, 3] {
+            let r = Run::start(corpus.clone(), settings(s, workers)).wait();
+            assert!(r.completed, "{s}");
+            assert_eq!(r.total_words, lazy.total_words, "{s} ×{workers}");
+            assert_eq!(r.distinct_words, lazy.distinct_words, "{s} ×{workers}");
+            assert_eq!(r.counts_sha256, lazy.counts_sha256, "{s} ×{workers}");
+            assert_eq!(r.lines, lazy.lines, "{s}");
+        }
+    }
+}
+
+#[test]
+fn repeat_multiplies_every_count() {
+    let once = Arc::new(Corpus::builtin(1).unwrap());
+    let twice = Arc::new(Corpus::builtin(2).unwrap());
+    let a = Run::start(once, settings(Strategy::Lazy, 1)).wait();
+    let b = Run::start(twice, settings(Strategy::Push, 2)).wait();
+    assert_eq!(b.total_words, 2 * a.total_words);
+    assert_eq!(b.distinct_words, a.distinct_words);
+    for (w, n) in a.counts.iter().take(50) {
+        assert_eq!(b.counts.get(w), 2 * n, "{w}");
+    }
+}
+
+#[test]
+fn stop_mid_run_joins_every_thread_promptly() {
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    for s in Strategy::ALL {
+        let mut st = settings(s, 2);
+        // Eager extracts once per file, the others once per line.
+        st.delay = Duration::from_millis(if s == Strategy::Eager { 50 } else { 1 });
+        let run = Run::start(corpus.clone(), st);
+        std::thread::sleep(Duration::from_millis(300));
+        let ctl = run.control().clone();
+        assert!(!run.is_finished(), "{s} finished before the stop");
+        let asked = Instant::now();
+        run.stop();
+        let r = run.wait();
+        let took = asked.elapsed();
+        assert!(took < Duration::from_secs(1), "{s} took {took:?} to stop");
+        assert!(!r.completed);
+        assert_eq!(r.stop_reason, Some(StopReason::Cancelled));
+        assert!(r.total_words > 0, "{s} counted nothing in 300 ms");
+        for stage in ctl.stages() {
+            assert_eq!(stage.state(), StageState::Done, "{s}: {}", stage.name);
+            assert_eq!(
+                stage.mailbox_len(),
+                0,
+                "{s}: {} still holds messages",
+                stage.name
+            );
+        }
+    }
+}
+
+#[test]
+fn duration_stops_the_run() {
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    let mut st = settings(Strategy::Lazy, 1);
+    st.delay = Duration::from_millis(1);
+    st.duration = Some(Duration::from_millis(200));
+    let r = Run::start(corpus, st).wait();
+    assert_eq!(r.stop_reason, Some(StopReason::Duration));
+    assert!(!r.completed);
+    assert!(r.wall_ms < 1_000.0, "{}", r.wall_ms);
+    // ~1 line per ms at most with a 1 ms delay.
+    assert!(r.lines > 0 && r.lines <= 200, "{}", r.lines);
+}
+
+#[test]
+fn delay_changes_live_and_is_recorded() {
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    let mut st = settings(Strategy::Lazy, 1);
+    st.delay = Duration::from_millis(2);
+    let run = Run::start(corpus, st);
+    std::thread::sleep(Duration::from_millis(100));
+    let before = run
+        .control()
+        .progress
+        .lines_read
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(before <= 60, "{before} lines in 100 ms with a 2 ms delay");
+    run.control().set_delay(Duration::ZERO);
+    let r = run.wait();
+    assert!(r.completed);
+    assert!(r.events.iter().any(|e| matches!(
+        e.kind,
+        palavriado::control::RunEventKind::DelayChanged { delay_ms } if delay_ms == 0.0
+    )));
+}
+
+#[test]
+fn a_long_delay_is_interrupted_by_stop() {
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    let mut st = settings(Strategy::Push, 2);
+    st.delay = Duration::from_secs(30);
+    let run = Run::start(corpus, st);
+    std::thread::sleep(Duration::from_millis(100));
+    let asked = Instant::now();
+    run.stop();
+    run.wait();
+    assert!(asked.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn talks_corpus_counts_exactly() {
+    let Some(machado) = common::machado() else {
+        return;
+    };
+    let corpus = Arc::new(Corpus::open(&machado, 1).unwrap());
+    assert_eq!(corpus.files.len(), 116);
+    let mut sha = None;
+    for s in Strategy::ALL {
+        let r = Run::start(corpus.clone(), settings(s, 2)).wait();
+        assert_eq!(r.total_words, 1_374_803, "{s}");
+        assert_eq!(r.distinct_words, 72_458, "{s}");
+        assert_eq!(r.lines, 183_409, "{s}");
+        assert!(r.warnings.is_empty(), "{s}: {:?}", r.warnings);
+        let prev = sha.get_or_insert(r.counts_sha256.clone());
+        assert_eq!(&r.counts_sha256, prev, "{s}");
+    }
+    let mut st = settings(Strategy::Lazy, 1);
+    st.split = SplitMode::TalkBytes;
+    let r = Run::start(corpus, st).wait();
+    // The talk's real output on ×10 is 13,731,010 words, 72,405 distinct.
+    assert_eq!(r.total_words, 1_373_101);
+    assert_eq!(r.distinct_words, 72_405);
+}
