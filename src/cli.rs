@@ -38,7 +38,7 @@ pub struct RunArgs {
     /// Read the corpus this many times in a row (the talk used 10)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
-    /// How to count: eager, lazy or push
+    /// How to count: eager, lazy, push, pull or flow
     #[arg(long, short, default_value = "lazy")]
     pub strategy: Strategy,
     /// Workers of the concurrent strategies [default: number of cores]
@@ -47,6 +47,9 @@ pub struct RunArgs {
     /// Simulated delay in ms before each extraction call (the talk's Process.sleep(1)); fractions allowed
     #[arg(long, value_name = "MS", default_value_t = 0.0, value_parser = parse_delay_ms, allow_negative_numbers = true)]
     pub delay_ms: f64,
+    /// max_demand of the demand-driven strategies [default: pull 10, flow 1000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_demand: Option<u32>,
     /// Stop the run after this many seconds (the result is reported as not completed)
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds, allow_negative_numbers = true)]
     pub duration: Option<f64>,
@@ -92,7 +95,7 @@ impl RunArgs {
                 .unwrap_or_else(default_workers),
             delay: Duration::from_secs_f64(self.delay_ms / 1e3),
             split: self.split,
-            max_demand: None,
+            max_demand: self.max_demand.map(|n| n as usize),
             duration: self.duration.map(Duration::from_secs_f64),
         }
     }

@@ -114,6 +114,11 @@ pub struct RunControl {
     warnings: Mutex<Vec<String>>,
 }
 
+thread_local! {
+    /// The stage whose thread this is (set by [`RunControl::spawn`]), so the delay can mark it.
+    static CURRENT_STAGE: std::cell::RefCell<Option<Arc<StageProbe>>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Longest single sleep inside the simulated delay, so a stop interrupts it promptly.
 const DELAY_SLICE: Duration = Duration::from_millis(5);
 
@@ -261,15 +266,26 @@ impl RunControl {
 
     /// Sleeps the simulated delay (the talk's `Process.sleep(1)`), waking early on stop.
     ///
-    /// Marks the stage as sleeping meanwhile.
+    /// Marks the calling stage (see [`RunControl::spawn`]) as sleeping meanwhile.
     #[inline]
-    pub fn simulate_delay(&self, probe: &StageProbe) {
+    pub fn simulate_delay(&self) {
         let delay = self.delay();
         if delay.is_zero() {
             return;
         }
-        let before = probe.state();
-        probe.set_state(StageState::Sleeping);
+        CURRENT_STAGE.with(|cur| match &*cur.borrow() {
+            Some(probe) => {
+                let before = probe.state();
+                probe.set_state(StageState::Sleeping);
+                self.sleep(delay);
+                probe.set_state(before);
+            }
+            None => self.sleep(delay),
+        });
+    }
+
+    /// Sleeps up to `delay`, in short slices so a stop wakes it promptly.
+    pub fn sleep(&self, delay: Duration) {
         let deadline = Instant::now() + delay;
         loop {
             if self.is_stopped() {
@@ -281,7 +297,6 @@ impl RunControl {
             }
             std::thread::sleep((deadline - now).min(DELAY_SLICE));
         }
-        probe.set_state(before);
     }
 
     /// Creates and registers a stage probe.
@@ -319,6 +334,7 @@ impl RunControl {
             .name(name.clone())
             .spawn(move || {
                 probe.bind_current_thread();
+                CURRENT_STAGE.with(|cur| *cur.borrow_mut() = Some(probe.clone()));
                 probe.set_state(StageState::Running);
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
                 probe.set_state(StageState::Done);

@@ -9,9 +9,11 @@ pub mod cli;
 pub mod control;
 pub mod corpus;
 pub mod counts;
+pub mod flow;
 pub mod mailbox;
 pub mod probe;
 pub mod run;
+pub mod stage;
 pub mod strategy;
 pub mod words;
 

@@ -133,6 +133,10 @@ impl Run {
             .name(format!("run {strategy}"))
             .spawn(move || {
                 let counts = strategy.run(&job);
+                job.ctl
+                    .progress
+                    .words_counted
+                    .store(counts.total(), Relaxed);
                 job.ctl.mark_finished();
                 counts
             })

@@ -38,7 +38,7 @@ fn finds_txt_files_recursively_in_sorted_order() {
 #[test]
 fn single_file_and_repeat() {
     let dir = corpus_dir(&[("um.txt", b"casa casa\nmar\n")]);
-    let c = Corpus::open(&dir.path().join("um.txt"), 3).unwrap();
+    let c = Arc::new(Corpus::open(&dir.path().join("um.txt"), 3).unwrap());
     assert_eq!(c.files.len(), 1);
     assert_eq!(c.total_bytes(), 14 * 3);
     let ctl = RunControl::new(Duration::ZERO);
@@ -77,8 +77,7 @@ fn bad_paths_are_clear_errors() {
     ));
 }
 
-fn run_all(corpus: Corpus) -> Vec<palavriado::RunReport> {
-    let corpus = Arc::new(corpus);
+fn run_all(corpus: Arc<Corpus>) -> Vec<palavriado::RunReport> {
     Strategy::ALL
         .iter()
         .map(|&s| {
@@ -108,7 +107,7 @@ fn broken_files_warn_and_the_run_goes_on() {
     std::fs::create_dir(dir.path().join("loop")).unwrap();
     std::os::unix::fs::symlink(dir.path(), dir.path().join("loop/back")).unwrap();
 
-    let corpus = Corpus::open(dir.path(), 1).unwrap();
+    let corpus = Arc::new(Corpus::open(dir.path(), 1).unwrap());
     for report in run_all(corpus) {
         assert!(report.completed, "{:?}", report.strategy);
         // coração splits at the invalid bytes: cora bonito fim | abc | linha linha dois ("um" is
@@ -136,7 +135,7 @@ fn one_huge_line_is_streamed_in_pieces_without_losing_words() {
     let n = 8 * 1024 * 1024 / unit.len();
     let text = unit.repeat(n);
     let dir = corpus_dir(&[("one.txt", text.as_bytes())]);
-    let corpus = Corpus::open(dir.path(), 1).unwrap();
+    let corpus = Arc::new(Corpus::open(dir.path(), 1).unwrap());
     let ctl = RunControl::new(Duration::ZERO);
     let longest = corpus.lines(ctl.clone()).map(|l| l.len()).max().unwrap();
     assert!(longest <= MAX_LINE_BYTES, "{longest}");
@@ -157,7 +156,7 @@ fn one_huge_line_is_streamed_in_pieces_without_losing_words() {
 fn a_word_longer_than_a_piece_is_cut_on_a_character_boundary() {
     let text = "é".repeat(MAX_LINE_BYTES); // 2 bytes each, no separator at all
     let dir = corpus_dir(&[("w.txt", text.as_bytes())]);
-    let corpus = Corpus::open(dir.path(), 1).unwrap();
+    let corpus = Arc::new(Corpus::open(dir.path(), 1).unwrap());
     let ctl = RunControl::new(Duration::ZERO);
     let pieces: Vec<String> = corpus.lines(ctl.clone()).collect();
     assert!(pieces.len() >= 2);

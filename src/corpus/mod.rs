@@ -189,9 +189,10 @@ impl Corpus {
 
     /// Streams every line of the run (without its `\n`), counting progress in `ctl` and
     /// reporting file problems as warnings there; stops early once `ctl` is stopped.
-    pub fn lines(&self, ctl: Arc<RunControl>) -> Lines<'_> {
+    pub fn lines(self: &Arc<Self>, ctl: Arc<RunControl>) -> Lines {
         Lines {
-            files: Box::new(self.passes()),
+            corpus: self.clone(),
+            next: 0,
             current: None,
             ctl,
         }
@@ -242,13 +243,15 @@ fn invalid_utf8_warning(path: &Path) -> String {
 }
 
 /// Iterator over every line of a run; see [`Corpus::lines`].
-pub struct Lines<'a> {
-    files: Box<dyn Iterator<Item = (u32, &'a CorpusFile)> + 'a>,
-    current: Option<(u32, &'a CorpusFile, LineReader)>,
+pub struct Lines {
+    corpus: Arc<Corpus>,
+    /// Index of the next file to open, over all passes.
+    next: usize,
+    current: Option<(u32, usize, LineReader)>,
     ctl: Arc<RunControl>,
 }
 
-impl Iterator for Lines<'_> {
+impl Iterator for Lines {
     type Item = String;
 
     fn next(&mut self) -> Option<String> {
@@ -256,7 +259,8 @@ impl Iterator for Lines<'_> {
             if self.ctl.is_stopped() {
                 return None;
             }
-            if let Some((pass, file, reader)) = &mut self.current {
+            if let Some((pass, index, reader)) = &mut self.current {
+                let file = &self.corpus.files[*index];
                 match reader.next_line() {
                     Ok(Some(line)) => {
                         let p = &self.ctl.progress;
@@ -296,9 +300,15 @@ impl Iterator for Lines<'_> {
                 }
                 continue;
             }
-            let (pass, file) = self.files.next()?;
+            let n = self.corpus.files.len();
+            if self.next >= n * self.corpus.repeat as usize {
+                return None;
+            }
+            let (pass, index) = ((self.next / n) as u32, self.next % n);
+            self.next += 1;
+            let file = &self.corpus.files[index];
             match LineReader::open(&file.path) {
-                Ok(r) => self.current = Some((pass, file, r)),
+                Ok(r) => self.current = Some((pass, index, r)),
                 Err(e) => {
                     if pass == 0 {
                         self.ctl.warn(format!(

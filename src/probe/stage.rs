@@ -115,6 +115,8 @@ pub struct SubscriptionDemand {
     pub subscriber: String,
     /// Events it asked for and has not yet been sent.
     pub outstanding: u64,
+    /// Events waiting for it alone (its partition's queue).
+    pub queued: u64,
 }
 
 /// A consistent-enough copy of a probe's counters at one moment.
@@ -197,10 +199,11 @@ impl StageProbe {
         *self.subscriptions.lock() = subs;
     }
 
-    /// Updates one subscription's outstanding demand.
-    pub fn set_subscription_demand(&self, index: usize, outstanding: u64) {
+    /// Updates one subscription's outstanding demand and queued events.
+    pub fn set_subscription_demand(&self, index: usize, outstanding: u64, queued: u64) {
         if let Some(s) = self.subscriptions.lock().get_mut(index) {
             s.outstanding = outstanding;
+            s.queued = queued;
         }
     }
 

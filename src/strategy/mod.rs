@@ -1,7 +1,9 @@
 //! The five ways of counting: Eager, Lazy, Push, Pull and Flow (the talk's modules).
 
 mod eager;
+mod flow;
 mod lazy;
+mod pull;
 mod push;
 
 use std::fmt;
@@ -23,11 +25,21 @@ pub enum Strategy {
     Lazy,
     /// Workers with unbounded mailboxes, one message per word (`Palavriado.Push`).
     Push,
+    /// Demand-driven stages, GenStage-style, `max_demand` 10 (`Palavriado.Pull`).
+    Pull,
+    /// The high-level Flow API over the stage runtime (`Palavriado.Flow`).
+    Flow,
 }
 
 impl Strategy {
     /// All strategies, in the talk's order.
-    pub const ALL: [Strategy; 3] = [Strategy::Eager, Strategy::Lazy, Strategy::Push];
+    pub const ALL: [Strategy; 5] = [
+        Strategy::Eager,
+        Strategy::Lazy,
+        Strategy::Push,
+        Strategy::Pull,
+        Strategy::Flow,
+    ];
 
     /// The CLI/JSON name.
     pub fn name(self) -> &'static str {
@@ -35,6 +47,8 @@ impl Strategy {
             Strategy::Eager => "eager",
             Strategy::Lazy => "lazy",
             Strategy::Push => "push",
+            Strategy::Pull => "pull",
+            Strategy::Flow => "flow",
         }
     }
 
@@ -50,12 +64,20 @@ impl Strategy {
             Strategy::Push => {
                 "Workers with unbounded mailboxes, one message per word: fast, but queues explode when workers lag."
             }
+            Strategy::Pull => {
+                "Demand-driven stages (GenStage): consumers ask for 10 events at a time, queues stay tiny."
+            }
+            Strategy::Flow => {
+                "The same demand-driven pipeline through a high-level Flow API, with batches of 1000."
+            }
         }
     }
 
     /// Default `max_demand` of its subscriptions, for the demand-driven strategies.
     pub fn default_max_demand(self) -> Option<usize> {
         match self {
+            Strategy::Pull => Some(10),
+            Strategy::Flow => Some(1000),
             _ => None,
         }
     }
@@ -66,6 +88,8 @@ impl Strategy {
             Strategy::Eager => eager::run(job),
             Strategy::Lazy => lazy::run(job),
             Strategy::Push => push::run(job),
+            Strategy::Pull => pull::run(job),
+            Strategy::Flow => flow::run(job),
         }
     }
 }
@@ -82,7 +106,7 @@ impl FromStr for Strategy {
         Strategy::ALL
             .into_iter()
             .find(|st| st.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown strategy '{s}': use eager, lazy or push"))
+            .ok_or_else(|| format!("unknown strategy '{s}': use eager, lazy, push, pull or flow"))
     }
 }
 
@@ -110,7 +134,7 @@ fn extract_into(
     scratch: &mut String,
     counts: &mut WordCounts,
 ) -> u64 {
-    job.ctl.simulate_delay(probe);
+    job.ctl.simulate_delay();
     let before = counts.total();
     job.split.for_each_word(text, scratch, |w| counts.add(w));
     let n = counts.total() - before;

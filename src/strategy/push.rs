@@ -75,7 +75,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
         extractors.push(ctl.spawn(probe.clone(), move || {
             let mut scratch = String::new();
             drain_loop(&job.ctl, &probe, &rx, |line: String| {
-                job.ctl.simulate_delay(&probe);
+                job.ctl.simulate_delay();
                 probe.add_in(1);
                 let mut sent = 0;
                 job.split.for_each_word(&line, &mut scratch, |w| {

@@ -1,0 +1,34 @@
+//! Flow, as the talk's five-line `Palavriado.Flow`:
+//! `from_enumerable(lines) |> flat_map(&extract_words/1) |> partition() |> reduce(map, count)`,
+//! written with [`crate::flow::Flow`] (one stage per worker, demand 1000/500).
+
+use compact_str::CompactString;
+
+use super::Job;
+use crate::counts::WordCounts;
+use crate::flow::Flow;
+use crate::words::stable_hash;
+
+pub(super) fn run(job: &Job) -> WordCounts {
+    let ctl = job.ctl.clone();
+    let split = job.split;
+    let partials = Flow::from_iter(&job.ctl, job.corpus.lines(job.ctl.clone()))
+        .stages(job.workers.max(1))
+        .max_demand(job.max_demand as u64)
+        .flat_map(move |line: String| {
+            ctl.simulate_delay();
+            let mut words = Vec::new();
+            let mut scratch = String::new();
+            split.for_each_word(&line, &mut scratch, |w| words.push(CompactString::new(w)));
+            words
+        })
+        .partition_by(|w: &CompactString| stable_hash(w))
+        .reduce(WordCounts::new, |counts, w: CompactString| counts.add(&w))
+        .collect();
+    partials
+        .into_iter()
+        .fold(WordCounts::new(), |mut all, part| {
+            all.merge(part);
+            all
+        })
+}

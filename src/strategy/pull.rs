@@ -1,0 +1,69 @@
+//! Pull, as the talk's `Palavriado.Pull` (GenStage): a producer of corpus lines; `workers`
+//! extractors subscribed to it with `max_demand` 10, emitting words through a Partition
+//! dispatcher with `workers` partitions; `workers` counters, counter *i* subscribed to partition
+//! *i* of every extractor. Counters keep maps, merged when all complete.
+
+use compact_str::CompactString;
+
+use super::Job;
+use crate::counts::WordCounts;
+use crate::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+use crate::words::stable_hash;
+
+pub(super) fn run(job: &Job) -> WordCounts {
+    let n = job.workers.max(1);
+    let ctl = &job.ctl;
+    let demand = job.max_demand as u64;
+    let mut producer = Producer::from_iter(
+        ctl,
+        "producer",
+        job.corpus.lines(ctl.clone()),
+        Dispatch::Demand,
+    );
+    let mut extractors: Vec<_> = (1..=n)
+        .map(|i| {
+            let job = job.clone();
+            let mut scratch = String::new();
+            let mut e = ProducerConsumer::new(
+                ctl,
+                format!("extractor {i}"),
+                move |line: String, out: &mut Vec<CompactString>| {
+                    job.ctl.simulate_delay();
+                    job.split
+                        .for_each_word(&line, &mut scratch, |w| out.push(CompactString::new(w)));
+                },
+                Dispatch::partition_by(n, |w: &CompactString| stable_hash(w)),
+            );
+            e.subscribe(&mut producer, Subscription::new().max_demand(demand));
+            e
+        })
+        .collect();
+    let counters: Vec<_> = (0..n)
+        .map(|i| {
+            let mut c = Consumer::new(
+                ctl,
+                format!("counter {}", i + 1),
+                WordCounts::new(),
+                |counts: &mut WordCounts, w: CompactString| counts.add(&w),
+            );
+            for e in &mut extractors {
+                c.subscribe(e, Subscription::new().max_demand(demand).partition(i));
+            }
+            c
+        })
+        .collect();
+    let producer = producer.start();
+    let extractors: Vec<_> = extractors.into_iter().map(|e| e.start()).collect();
+    let counters: Vec<_> = counters.into_iter().map(|c| c.start()).collect();
+    let mut total = WordCounts::new();
+    for c in counters {
+        if let Some(counts) = c.join() {
+            total.merge(counts);
+        }
+    }
+    producer.join();
+    for e in extractors {
+        e.join();
+    }
+    total
+}
