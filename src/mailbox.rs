@@ -139,3 +139,11 @@ impl<T: Weigh> MailboxReceiver<T> {
         }
     }
 }
+
+impl<T> Drop for MailboxReceiver<T> {
+    /// A finished stage's mailbox is closed: whatever is still sent to it is discarded and it
+    /// reads as empty from now on.
+    fn drop(&mut self) {
+        self.probe.close_mailbox();
+    }
+}

@@ -42,6 +42,16 @@ impl SplitMode {
         }
     }
 
+    /// Iterates over the words of an owned text (for pipelines that pass words on).
+    pub fn into_words(self, text: String) -> Words {
+        Words {
+            text,
+            pos: 0,
+            mode: self,
+            scratch: String::new(),
+        }
+    }
+
     /// Every word of `text` as owned strings (convenient, allocates per word).
     pub fn words(self, text: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -98,12 +108,22 @@ fn is_latin1_word_tail(b: u8) -> bool {
 }
 
 fn for_each_word_chars(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
+    let mut pos = 0;
+    while let Some(w) = next_word_chars(text, &mut pos, scratch) {
+        emit(w);
+    }
+}
+
+/// The next word of `text` at or after byte `pos` (character mode), lowercased into `scratch`
+/// when needed; advances `pos` past it.
+#[inline]
+fn next_word_chars<'a>(text: &'a str, pos: &mut usize, scratch: &'a mut String) -> Option<&'a str> {
     // Word characters are ASCII (1 byte) or `C3 xx` (2 bytes); every other UTF-8 sequence is a
     // separator, and its bytes (lead 0xC4+/0xC2/0xE0+, continuations 0x80–0xBF) never match
     // either pattern on their own, so a byte scan is exact.
     let bytes = text.as_bytes();
     let n = bytes.len();
-    let mut i = 0;
+    let mut i = *pos;
     while i < n {
         // Skip separators.
         let b = bytes[i];
@@ -129,16 +149,18 @@ fn for_each_word_chars(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&s
             chars += 1;
         }
         if chars >= MIN_WORD_CHARS {
+            *pos = i;
             let word = &text[start..i];
             if needs_lower {
                 scratch.clear();
                 lowercase_latin1_into(word, scratch);
-                emit(scratch);
-            } else {
-                emit(word);
+                return Some(scratch);
             }
+            return Some(word);
         }
     }
+    *pos = n;
+    None
 }
 
 /// Lowercases a word made of ASCII and U+00C0–U+00FF characters (all of which lowercase to one
@@ -175,9 +197,22 @@ fn is_talk_word_byte(b: u8) -> bool {
 }
 
 fn for_each_word_talk_bytes(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
+    let mut pos = 0;
+    while let Some(w) = next_word_talk_bytes(text, &mut pos, scratch) {
+        emit(w);
+    }
+}
+
+/// The next word of `text` at or after byte `pos` (the talk's byte semantics), lowercased into
+/// `scratch`; advances `pos` past it.
+fn next_word_talk_bytes<'a>(
+    text: &str,
+    pos: &mut usize,
+    scratch: &'a mut String,
+) -> Option<&'a str> {
     let bytes = text.as_bytes();
     let n = bytes.len();
-    let mut i = 0;
+    let mut i = *pos;
     while i < n {
         if !is_talk_word_byte(bytes[i]) {
             i += 1;
@@ -194,12 +229,39 @@ fn for_each_word_talk_bytes(text: &str, scratch: &mut String, emit: &mut dyn FnM
         // `String.length` counts graphemes; in these pieces (ASCII and U+0080–U+00FF, no
         // combining marks, no CR LF) a grapheme is one character.
         if piece.chars().count() >= MIN_WORD_CHARS {
+            *pos = i;
             scratch.clear();
             for c in piece.chars() {
                 scratch.extend(c.to_lowercase());
             }
-            emit(scratch);
+            return Some(scratch);
         }
+    }
+    *pos = n;
+    None
+}
+
+/// The words of an owned text, as small strings (no allocation for words up to 24 bytes); see
+/// [`SplitMode::into_words`].
+pub struct Words {
+    text: String,
+    pos: usize,
+    mode: SplitMode,
+    scratch: String,
+}
+
+impl Iterator for Words {
+    type Item = compact_str::CompactString;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let w = match self.mode {
+            SplitMode::Chars => next_word_chars(&self.text, &mut self.pos, &mut self.scratch),
+            SplitMode::TalkBytes => {
+                next_word_talk_bytes(&self.text, &mut self.pos, &mut self.scratch)
+            }
+        }?;
+        Some(compact_str::CompactString::new(w))
     }
 }
 

@@ -122,3 +122,15 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn owned_word_iterator_matches_the_callback() {
+    let text = "— Cumprimentou-me, CAPÍTULO três; pé «ângulo» abc×def";
+    for mode in [SplitMode::Chars, SplitMode::TalkBytes] {
+        let owned: Vec<String> = mode
+            .into_words(text.to_string())
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(owned, mode.words(text), "{mode}");
+    }
+}

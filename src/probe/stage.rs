@@ -105,6 +105,7 @@ pub struct StageProbe {
     max_mailbox: AtomicU64,
     message_size: AtomicU64,
     single_event: std::sync::atomic::AtomicBool,
+    closed: std::sync::atomic::AtomicBool,
     subscriptions: Mutex<Vec<SubscriptionDemand>>,
 }
 
@@ -165,6 +166,7 @@ impl StageProbe {
             max_mailbox: AtomicU64::new(0),
             message_size: AtomicU64::new(0),
             single_event: std::sync::atomic::AtomicBool::new(false),
+            closed: std::sync::atomic::AtomicBool::new(false),
             subscriptions: Mutex::new(Vec::new()),
         }
     }
@@ -270,8 +272,20 @@ impl StageProbe {
         }
     }
 
+    /// Marks the mailbox closed (its stage is gone): it reads as empty from now on.
+    pub fn close_mailbox(&self) {
+        self.closed.store(true, Relaxed);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Relaxed)
+    }
+
     /// Messages waiting in the mailbox now.
     pub fn mailbox_len(&self) -> u64 {
+        if self.is_closed() {
+            return 0;
+        }
         self.mailbox.messages.load(Relaxed)
     }
 
@@ -282,7 +296,9 @@ impl StageProbe {
 
     /// Events waiting in the mailbox.
     pub fn mailbox_events(&self) -> u64 {
-        if self.single_event.load(Relaxed) {
+        if self.is_closed() {
+            0
+        } else if self.single_event.load(Relaxed) {
             self.mailbox_len()
         } else {
             self.mailbox.events.load(Relaxed)
@@ -291,9 +307,12 @@ impl StageProbe {
 
     /// Bytes waiting in the mailbox (messages and the heap they own) and the stage's buffer.
     pub fn queued_bytes(&self) -> u64 {
-        self.mailbox_len() * self.message_size.load(Relaxed)
-            + self.mailbox.bytes.load(Relaxed)
-            + self.buffered_bytes.load(Relaxed)
+        let mailbox = if self.is_closed() {
+            0
+        } else {
+            self.mailbox_len() * self.message_size.load(Relaxed) + self.mailbox.bytes.load(Relaxed)
+        };
+        mailbox + self.buffered_bytes.load(Relaxed)
     }
 
     /// Events handled so far.

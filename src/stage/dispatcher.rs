@@ -89,9 +89,15 @@ struct Sub<E> {
 }
 
 /// A dispatcher's state inside a running stage.
+///
+/// Demand is recorded by [`Dispatcher::ask`] and acted on by [`Dispatcher::settle`], so a stage
+/// that finds several asks in its mailbox answers them with one message per subscriber;
+/// [`Dispatcher::wanted`] says how many new events the stage should make now.
 pub(crate) struct Dispatcher<E> {
     kind: Dispatch<E>,
     subs: Vec<Sub<E>>,
+    /// Subscriber index of each partition (Partition).
+    partition_subs: Vec<usize>,
     /// Shared buffer (Demand, Broadcast).
     buffer: VecDeque<E>,
     /// Maximum events kept in buffers; beyond it the oldest are dropped (GenStage's
@@ -103,11 +109,16 @@ pub(crate) struct Dispatcher<E> {
     buffered_bytes: u64,
 }
 
+fn event_bytes<E: Event>(e: &E) -> u64 {
+    std::mem::size_of::<E>() as u64 + e.heap_bytes()
+}
+
 impl<E: Event> Dispatcher<E> {
     pub fn new(kind: Dispatch<E>, cap: usize, probe: Arc<StageProbe>) -> Self {
         Self {
             kind,
             subs: Vec::new(),
+            partition_subs: Vec::new(),
             buffer: VecDeque::new(),
             cap,
             dropped: 0,
@@ -117,8 +128,7 @@ impl<E: Event> Dispatcher<E> {
         }
     }
 
-    /// Adds a subscriber; returns its index. For Partition, the subscriber's index must match
-    /// the partition it takes.
+    /// Adds a subscriber; returns its index.
     pub fn subscribe(&mut self, outlet: Outlet<E>) -> usize {
         self.subs.push(Sub {
             outlet,
@@ -140,35 +150,25 @@ impl<E: Event> Dispatcher<E> {
         self.subs.len() - 1
     }
 
-    /// Checks that a Partition dispatcher has one subscriber per partition.
-    pub fn validate(&self, stage: &str) -> Result<(), String> {
+    /// Checks that a Partition dispatcher has exactly one subscriber per partition and indexes
+    /// them; call once before the stage runs.
+    pub fn validate(&mut self, stage: &str) -> Result<(), String> {
         if let Dispatch::Partition { partitions, .. } = &self.kind {
+            self.partition_subs.clear();
             for p in 0..*partitions {
-                let n = self
-                    .subs
-                    .iter()
-                    .filter(|s| s.outlet.partition == Some(p))
-                    .count();
-                if n != 1 {
+                let subs: Vec<usize> = (0..self.subs.len())
+                    .filter(|&i| self.subs[i].outlet.partition == Some(p))
+                    .collect();
+                if subs.len() != 1 {
                     return Err(format!(
-                        "stage '{stage}': partition {p} has {n} subscribers, needs exactly 1"
+                        "stage '{stage}': partition {p} has {} subscribers, needs exactly 1",
+                        subs.len()
                     ));
                 }
+                self.partition_subs.push(subs[0]);
             }
         }
         Ok(())
-    }
-
-    fn partition_sub(&self, p: usize) -> usize {
-        self.subs
-            .iter()
-            .position(|s| s.outlet.partition == Some(p))
-            .expect("validated: one subscriber per partition")
-    }
-
-    /// Events kept in the dispatcher's buffers.
-    pub fn buffered(&self) -> usize {
-        self.buffer.len() + self.subs.iter().map(|s| s.queue.len()).sum::<usize>()
     }
 
     /// Changes the buffer limit.
@@ -186,6 +186,11 @@ impl<E: Event> Dispatcher<E> {
         self.dropped
     }
 
+    /// Events kept in the dispatcher's buffers.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len() + self.subs.iter().map(|s| s.queue.len()).sum::<usize>()
+    }
+
     /// Sum of the subscribers' outstanding demand.
     pub fn total_demand(&self) -> u64 {
         self.subs.iter().map(|s| s.demand).sum()
@@ -200,31 +205,40 @@ impl<E: Event> Dispatcher<E> {
             .unwrap_or(0)
     }
 
-    /// A subscriber asks for `n` more events. Waiting events are sent first; returns how many
-    /// new events the stage should now produce for it (the demand passed upstream).
-    pub fn ask(&mut self, sub: usize, n: u64) -> u64 {
-        let before_min = self.min_demand();
-        let before_buffered = self.buffered() as u64;
+    /// Records that subscriber `sub` asks for `n` more events (acted on by [`Self::settle`]).
+    pub fn ask(&mut self, sub: usize, n: u64) {
         self.subs[sub].demand += n;
-        let upstream = match self.kind {
-            Dispatch::Demand => {
-                self.flush_shared();
-                n.saturating_sub(before_buffered - self.buffered() as u64)
-            }
+    }
+
+    /// Sends waiting events within the recorded demand.
+    pub fn settle(&mut self) {
+        match self.kind {
             Dispatch::Partition { .. } => {
-                let sent = self.flush_partition(sub);
-                n - sent
+                for s in 0..self.subs.len() {
+                    self.flush_queue(s);
+                }
             }
-            Dispatch::Broadcast { .. } => {
-                self.flush_shared();
-                let after_min = self.min_demand();
-                after_min
-                    .saturating_sub(before_min)
-                    .saturating_sub(before_buffered - self.buffered() as u64)
-            }
-        };
+            _ => self.flush_shared(),
+        }
         self.after_change();
-        upstream
+    }
+
+    /// How many new events the stage should make now: the demand not already met by its
+    /// buffers (Demand: the subscribers' total; Partition: the sum over partitions with an
+    /// empty queue; Broadcast: the smallest subscriber demand). This is the demand a
+    /// producer-consumer passes upstream by handling input.
+    pub fn wanted(&self) -> u64 {
+        let buffered = self.buffer.len() as u64;
+        match self.kind {
+            Dispatch::Demand => self.total_demand().saturating_sub(buffered),
+            Dispatch::Partition { .. } => self
+                .subs
+                .iter()
+                .filter(|s| !s.gone)
+                .map(|s| s.demand.saturating_sub(s.queue.len() as u64))
+                .sum(),
+            Dispatch::Broadcast { .. } => self.min_demand().saturating_sub(buffered),
+        }
     }
 
     /// Hands out new events: sent where there is demand, kept (per GenStage) where not.
@@ -232,21 +246,29 @@ impl<E: Event> Dispatcher<E> {
         if events.is_empty() {
             return;
         }
-        self.buffered_bytes += batch_bytes(&events);
         match &self.kind {
             Dispatch::Partition { partitions, hash } => {
                 let n = *partitions as u64;
                 let hash = hash.clone();
+                let mut outgoing: Vec<Vec<E>> = (0..self.subs.len()).map(|_| Vec::new()).collect();
                 for e in events {
-                    let p = (hash(&e) % n) as usize;
-                    let s = self.partition_sub(p);
-                    self.subs[s].queue.push_back(e);
+                    let s = self.partition_subs[(hash(&e) % n) as usize];
+                    let sub = &mut self.subs[s];
+                    if sub.queue.is_empty() && (outgoing[s].len() as u64) < sub.demand {
+                        outgoing[s].push(e);
+                    } else {
+                        self.buffered_bytes += event_bytes(&e);
+                        sub.queue.push_back(e);
+                    }
                 }
-                for s in 0..self.subs.len() {
-                    self.flush_partition(s);
+                for (s, batch) in outgoing.into_iter().enumerate() {
+                    if !batch.is_empty() {
+                        self.send(s, batch);
+                    }
                 }
             }
             _ => {
+                self.buffered_bytes += batch_bytes(&events);
                 self.buffer.extend(events);
                 self.flush_shared();
             }
@@ -257,47 +279,30 @@ impl<E: Event> Dispatcher<E> {
 
     fn enforce_cap(&mut self) {
         let over = self.buffered().saturating_sub(self.cap);
-        if over == 0 {
-            return;
-        }
-        // Drop the oldest events of the fullest queues.
-        let mut left = over;
-        while left > 0 {
-            let from_buffer = self.buffer.len();
-            let (idx, len) = self
-                .subs
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (i, s.queue.len()))
-                .max_by_key(|&(_, l)| l)
-                .unwrap_or((0, 0));
-            let dropped = if from_buffer >= len {
-                self.buffer.pop_front()
-            } else {
-                self.subs[idx].queue.pop_front()
-            };
-            match dropped {
-                Some(e) => {
-                    self.buffered_bytes = self
-                        .buffered_bytes
-                        .saturating_sub(e.heap_bytes() + std::mem::size_of::<E>() as u64);
-                    left -= 1;
+        for _ in 0..over {
+            // Drop the oldest event of the fullest queue.
+            let fullest = (0..self.subs.len()).max_by_key(|&i| self.subs[i].queue.len());
+            let dropped = match fullest {
+                Some(i) if self.subs[i].queue.len() > self.buffer.len() => {
+                    self.subs[i].queue.pop_front()
                 }
-                None => break,
+                _ => self.buffer.pop_front(),
+            };
+            if let Some(e) = dropped {
+                self.buffered_bytes = self.buffered_bytes.saturating_sub(event_bytes(&e));
+                self.dropped += 1;
             }
         }
-        self.dropped += over as u64;
     }
 
     fn send(&mut self, sub: usize, events: Vec<E>) {
         let len = events.len() as u64;
-        let bytes = batch_bytes(&events);
-        self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
         let s = &mut self.subs[sub];
         s.demand -= len;
         if s.gone {
             return;
         }
+        let bytes = batch_bytes(&events);
         let msg = Msg::Events {
             from: s.outlet.upstream_index,
             events,
@@ -309,42 +314,33 @@ impl<E: Event> Dispatcher<E> {
         self.probe.add_out(len);
     }
 
-    /// Sends queued events of subscriber `sub`'s partition within its demand; returns how many.
-    fn flush_partition(&mut self, sub: usize) -> u64 {
+    /// Sends subscriber `sub`'s queued events within its demand.
+    fn flush_queue(&mut self, sub: usize) {
         let s = &mut self.subs[sub];
         let k = (s.demand as usize).min(s.queue.len());
         if k == 0 {
-            return 0;
+            return;
         }
         let batch: Vec<E> = s.queue.drain(..k).collect();
+        self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&batch));
         self.send(sub, batch);
-        k as u64
     }
 
     /// Demand/Broadcast: sends from the shared buffer while there is demand.
     fn flush_shared(&mut self) {
         match self.kind {
-            Dispatch::Demand => loop {
-                if self.buffer.is_empty() {
-                    break;
+            Dispatch::Demand => {
+                while !self.buffer.is_empty() {
+                    let best = (0..self.subs.len())
+                        .filter(|&i| !self.subs[i].gone && self.subs[i].demand > 0)
+                        .max_by_key(|&i| (self.subs[i].demand, std::cmp::Reverse(i)));
+                    let Some(best) = best else { break };
+                    let k = (self.subs[best].demand as usize).min(self.buffer.len());
+                    let batch: Vec<E> = self.buffer.drain(..k).collect();
+                    self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&batch));
+                    self.send(best, batch);
                 }
-                let Some((best, demand)) = self
-                    .subs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| !s.gone)
-                    .map(|(i, s)| (i, s.demand))
-                    .max_by_key(|&(i, d)| (d, std::cmp::Reverse(i)))
-                else {
-                    break;
-                };
-                if demand == 0 {
-                    break;
-                }
-                let k = (demand as usize).min(self.buffer.len());
-                let batch: Vec<E> = self.buffer.drain(..k).collect();
-                self.send(best, batch);
-            },
+            }
             Dispatch::Broadcast { clone } => {
                 let k = (self.min_demand() as usize).min(self.buffer.len());
                 if k == 0 || self.subs.is_empty() {
@@ -353,17 +349,13 @@ impl<E: Event> Dispatcher<E> {
                 let events: Vec<E> = self.buffer.drain(..k).collect();
                 self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&events));
                 for i in 0..self.subs.len() {
-                    let s = &self.subs[i];
-                    let mine: Vec<E> = match &s.outlet.filter {
+                    let mine: Vec<E> = match &self.subs[i].outlet.filter {
                         Some(f) => events.iter().filter(|e| f(e)).map(clone).collect(),
                         None => events.iter().map(clone).collect(),
                     };
-                    self.buffered_bytes += batch_bytes(&mine);
-                    if mine.is_empty() {
-                        self.subs[i].demand -= k as u64;
-                    } else {
-                        let skipped = (k - mine.len()) as u64;
-                        self.subs[i].demand -= skipped;
+                    // Events a subscriber filters out do not use its demand (otherwise it
+                    // would wait for events it was charged for but never sent).
+                    if !mine.is_empty() {
                         self.send(i, mine);
                     }
                 }
@@ -390,13 +382,10 @@ impl<E: Event> Dispatcher<E> {
             for s in &mut self.subs {
                 if !s.done_sent && shared_empty && s.queue.is_empty() {
                     s.done_sent = true;
-                    if s.outlet
-                        .tx
-                        .send(Msg::Done {
-                            from: s.outlet.upstream_index,
-                        })
-                        .is_err()
-                    {
+                    let done = Msg::Done {
+                        from: s.outlet.upstream_index,
+                    };
+                    if s.outlet.tx.send(done).is_err() {
                         s.gone = true;
                     }
                 }

@@ -17,10 +17,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
         .max_demand(job.max_demand as u64)
         .flat_map(move |line: String| {
             ctl.simulate_delay();
-            let mut words = Vec::new();
-            let mut scratch = String::new();
-            split.for_each_word(&line, &mut scratch, |w| words.push(CompactString::new(w)));
-            words
+            split.into_words(line)
         })
         .partition_by(|w: &CompactString| stable_hash(w))
         .reduce(WordCounts::new, |counts, w: CompactString| counts.add(&w))
