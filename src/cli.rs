@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::Corpus;
+use crate::probe::sampler::DEFAULT_SAMPLE_HZ;
 use crate::run::{Run, RunReport, RunSettings, default_workers};
 use crate::strategy::Strategy;
 use crate::words::SplitMode;
@@ -56,6 +57,15 @@ pub struct RunArgs {
     /// How to split words: chars (default) or talk-bytes (the talk's byte regex, to match its numbers)
     #[arg(long, default_value = "chars")]
     pub split: SplitMode,
+    /// Probe sampling rate in Hz (1 to 1000)
+    #[arg(long, value_name = "HZ", default_value_t = DEFAULT_SAMPLE_HZ, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub sample_hz: u32,
+    /// Stop the run cleanly when the process would go past this many MB [default: half of RAM]
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_limit: Option<u64>,
+    /// Write every probe sample to this CSV file (one row per sample, a header naming the columns)
+    #[arg(long, value_name = "FILE.csv")]
+    pub trace: Option<PathBuf>,
     /// How many of the most frequent words of each length to print
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -97,6 +107,8 @@ impl RunArgs {
             split: self.split,
             max_demand: self.max_demand.map(|n| n as usize),
             duration: self.duration.map(Duration::from_secs_f64),
+            sample_hz: self.sample_hz,
+            memory_limit: self.memory_limit.map(|mb| mb * 1_000_000),
         }
     }
 }
@@ -129,7 +141,25 @@ pub fn run_command(args: &RunArgs) -> i32 {
             return 2;
         }
     };
+    if let Some(trace) = &args.trace
+        && let Err(e) = std::fs::File::create(trace)
+    {
+        eprintln!(
+            "palavriado: cannot write --trace file '{}': {e}",
+            trace.display()
+        );
+        return 2;
+    }
     let report = Run::start(corpus, args.settings()).wait();
+    if let Some(trace) = &args.trace
+        && let Err(e) = write_trace(trace, &report)
+    {
+        eprintln!(
+            "palavriado: cannot write --trace file '{}': {e}",
+            trace.display()
+        );
+        return 1;
+    }
     let mut out = std::io::stdout().lock();
     let written = if args.json {
         writeln!(out, "{}", report_json(&report, args.top))
@@ -141,6 +171,12 @@ pub fn run_command(args: &RunArgs) -> i32 {
         return 1;
     }
     if report.errors.is_empty() { 0 } else { 1 }
+}
+
+fn write_trace(path: &std::path::Path, report: &RunReport) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    report.timeline.write_csv(&mut w)?;
+    w.flush()
 }
 
 /// The `--json` object: the report's fields plus the top words by length.
@@ -173,6 +209,19 @@ pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io
         r.total_words, r.distinct_words, r.wall_ms, r.max_mailbox_len
     )?;
     writeln!(out, "counts_sha256 {}", r.counts_sha256)?;
+    let cpu: Vec<String> = r
+        .mean_cpu_percent
+        .iter()
+        .map(|c| format!("{c:.0}%"))
+        .collect();
+    writeln!(
+        out,
+        "peak memory {:.1} MB resident, {:.1} MB heap; mean CPU per core {} ({} samples)",
+        r.peak_rss_bytes as f64 / 1e6,
+        r.peak_heap_bytes as f64 / 1e6,
+        cpu.join(" "),
+        r.samples
+    )?;
     for w in &r.warnings {
         writeln!(out, "warning: {w}")?;
     }

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use crate::control::{RunControl, RunEvent, StopReason};
 use crate::corpus::Corpus;
 use crate::counts::WordCounts;
+use crate::probe::heap;
+use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, physical_memory, series};
+use crate::probe::timeline::Timeline;
 use crate::strategy::{Job, Strategy};
 use crate::words::SplitMode;
 
@@ -28,6 +31,10 @@ pub struct RunSettings {
     pub max_demand: Option<usize>,
     /// Stop after this long (`None` = run to the end).
     pub duration: Option<Duration>,
+    /// Probe sampling rate in Hz (1–1000; 0 turns the timeline off).
+    pub sample_hz: u32,
+    /// Stop the run when the process would go past this many bytes (`None`: half of RAM).
+    pub memory_limit: Option<u64>,
 }
 
 impl RunSettings {
@@ -40,7 +47,17 @@ impl RunSettings {
             split: SplitMode::Chars,
             max_demand: None,
             duration: None,
+            sample_hz: DEFAULT_SAMPLE_HZ,
+            memory_limit: None,
         }
+    }
+}
+
+/// The default memory limit: half of physical RAM (1 GiB if unknown).
+pub fn default_memory_limit() -> u64 {
+    match physical_memory() {
+        0 => 1 << 30,
+        n => n / 2,
     }
 }
 
@@ -92,11 +109,24 @@ pub struct RunReport {
     pub max_demand: Option<usize>,
     /// Largest mailbox length any stage reached.
     pub max_mailbox_len: u64,
+    /// Highest resident memory sampled (bytes).
+    pub peak_rss_bytes: u64,
+    /// Highest live heap (bytes), from the counting allocator (0 if not installed).
+    pub peak_heap_bytes: u64,
+    /// Mean utilisation of each logical core over the run (%).
+    pub mean_cpu_percent: Vec<f64>,
+    /// Timeline rows sampled.
+    pub samples: usize,
+    /// The memory limit that applied (bytes).
+    pub memory_limit_bytes: u64,
     /// Run events (start, delay changes, stop, finish).
     pub events: Vec<RunEvent>,
     /// The counts themselves.
     #[serde(skip)]
     pub counts: WordCounts,
+    /// Everything sampled during the run.
+    #[serde(skip)]
+    pub timeline: Arc<Timeline>,
 }
 
 /// A run in progress. Dropping it stops the run and waits for its threads.
@@ -105,7 +135,8 @@ pub struct Run {
     corpus: Arc<Corpus>,
     settings: RunSettings,
     worker: Option<JoinHandle<WordCounts>>,
-    watcher: Option<JoinHandle<()>>,
+    sampler: Option<JoinHandle<()>>,
+    timeline: Arc<Timeline>,
     started: Instant,
 }
 
@@ -113,6 +144,8 @@ impl Run {
     /// Starts `settings.strategy` over `corpus` on background threads and returns at once.
     pub fn start(corpus: Arc<Corpus>, settings: RunSettings) -> Run {
         let ctl = RunControl::new(settings.delay);
+        ctl.set_memory_limit(settings.memory_limit.unwrap_or_else(default_memory_limit));
+        heap::reset_peak();
         for w in &corpus.warnings {
             ctl.warn(w.clone());
         }
@@ -141,29 +174,20 @@ impl Run {
                 counts
             })
             .expect("spawning the run thread");
-        let watcher = settings.duration.map(|d| {
-            let ctl = ctl.clone();
-            std::thread::Builder::new()
-                .name("run deadline".into())
-                .spawn(move || {
-                    let deadline = started + d;
-                    while !ctl.is_finished() {
-                        let now = Instant::now();
-                        if now >= deadline {
-                            ctl.request_stop(StopReason::Duration);
-                            break;
-                        }
-                        std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
-                    }
-                })
-                .expect("spawning the deadline thread")
-        });
+        let timeline = Arc::new(Timeline::default());
+        let sampler = sampler::spawn(
+            ctl.clone(),
+            timeline.clone(),
+            settings.sample_hz,
+            settings.duration.map(|d| started + d),
+        );
         Run {
             ctl,
             corpus,
             settings,
             worker: Some(worker),
-            watcher,
+            sampler: Some(sampler),
+            timeline,
             started,
         }
     }
@@ -176,6 +200,11 @@ impl Run {
     /// The corpus being counted.
     pub fn corpus(&self) -> &Arc<Corpus> {
         &self.corpus
+    }
+
+    /// The live timeline (readable during and after the run).
+    pub fn timeline(&self) -> &Arc<Timeline> {
+        &self.timeline
     }
 
     /// The settings it started with.
@@ -211,9 +240,10 @@ impl Run {
             .map(|w| w.join().unwrap_or_default())
             .unwrap_or_default();
         let wall = self.started.elapsed();
-        if let Some(w) = self.watcher.take() {
+        if let Some(w) = self.sampler.take() {
             let _ = w.join();
         }
+        let tl = &self.timeline;
         let ctl = &self.ctl;
         let stop_reason = ctl.stop_reason();
         RunReport {
@@ -239,8 +269,16 @@ impl Run {
                 .max_demand
                 .or(self.settings.strategy.default_max_demand()),
             max_mailbox_len: ctl.max_mailbox_len(),
+            peak_rss_bytes: tl.max(series::RSS).unwrap_or(0.0) as u64,
+            peak_heap_bytes: heap::peak_bytes(),
+            mean_cpu_percent: (0..sampler::logical_cores())
+                .map_while(|i| tl.mean(&series::core(i)))
+                .collect(),
+            samples: tl.len(),
+            memory_limit_bytes: ctl.memory_limit(),
             events: ctl.events(),
             counts,
+            timeline: self.timeline.clone(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub const FLUSH_BYTES: i64 = 64 * 1024;
 static LIVE: AtomicI64 = AtomicI64::new(0);
 static PEAK: AtomicI64 = AtomicI64::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+static COUNTING: AtomicBool = AtomicBool::new(true);
 
 thread_local! {
     static PENDING: Cell<i64> = const { Cell::new(0) };
@@ -25,6 +26,9 @@ pub struct CountingAlloc;
 
 #[inline(always)]
 fn account(delta: i64) {
+    if !COUNTING.load(Relaxed) {
+        return;
+    }
     // `try_with` fails only while the thread is being torn down: publish directly then.
     let flushed = PENDING
         .try_with(|p| {
@@ -89,9 +93,15 @@ impl CountingAlloc {
     }
 }
 
+/// Turns counting off or on (to measure what counting costs). While off, the counters are
+/// not updated, so live bytes read afterwards are only approximate.
+pub fn set_counting(on: bool) {
+    COUNTING.store(on, Relaxed);
+}
+
 /// True when the program installed [`CountingAlloc`] and activated it.
 pub fn is_tracking() -> bool {
-    INSTALLED.load(Relaxed)
+    INSTALLED.load(Relaxed) && COUNTING.load(Relaxed)
 }
 
 /// Live heap bytes (allocated and not yet freed), or 0 when not tracking.

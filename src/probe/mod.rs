@@ -2,8 +2,11 @@
 //! timeline the charts draw.
 
 pub mod heap;
+pub mod sampler;
 mod stage;
+pub mod timeline;
 
 pub use stage::{
     MailboxCounters, StageKind, StageProbe, StageSnapshot, StageState, SubscriptionDemand,
 };
+pub use timeline::{Row, Timeline};

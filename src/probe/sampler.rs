@@ -1,0 +1,256 @@
+//! The sampler: a thread per run that reads the OS (per-core CPU, resident memory), the counting
+//! allocator, every stage probe and the progress counters at a fixed rate into a [`Timeline`],
+//! and enforces the run's memory limit and deadline.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use super::heap;
+use super::timeline::{Row, Timeline};
+use crate::control::{RunControl, StopReason};
+
+/// Default sampling rate.
+pub const DEFAULT_SAMPLE_HZ: u32 = 50;
+/// Highest sampling rate accepted.
+pub const MAX_SAMPLE_HZ: u32 = 1000;
+
+/// Series names the sampler writes (per-core and per-stage ones are built from these).
+pub mod series {
+    /// Resident memory of the process (bytes), from the OS.
+    pub const RSS: &str = "memory/resident";
+    /// Live heap (bytes), from the counting allocator.
+    pub const HEAP: &str = "memory/heap";
+    /// Bytes waiting in mailboxes and stage buffers.
+    pub const QUEUED: &str = "memory/queued";
+    /// Corpus bytes read per second.
+    pub const IO: &str = "io/read_bytes_per_s";
+    /// Corpus bytes read so far.
+    pub const BYTES_READ: &str = "progress/bytes_read";
+    /// Lines read so far.
+    pub const LINES_READ: &str = "progress/lines_read";
+    /// Words counted so far.
+    pub const WORDS: &str = "progress/words_counted";
+    /// Words counted per second.
+    pub const WORDS_PER_S: &str = "progress/words_per_s";
+    /// The simulated delay (ms).
+    pub const DELAY: &str = "delay_ms";
+
+    /// CPU % of one logical core.
+    pub fn core(i: usize) -> String {
+        format!("cpu/core{i}")
+    }
+
+    /// A per-stage series: `stage/<name>/<metric>`, metric one of `msgq`, `queued_events`,
+    /// `in`, `out`, `in_per_s`, `buffered`, `demand`, `state`, `cpu_ms`.
+    pub fn stage(name: &str, metric: &str) -> String {
+        format!("stage/{name}/{metric}")
+    }
+}
+
+/// Physical memory of the machine in bytes (0 if unknown).
+pub fn physical_memory() -> u64 {
+    System::new_with_specifics(
+        sysinfo::RefreshKind::nothing()
+            .with_memory(sysinfo::MemoryRefreshKind::nothing().with_ram()),
+    )
+    .map(|s| s.total_memory())
+    .unwrap_or(0)
+}
+
+/// Number of logical cores the OS reports.
+pub fn logical_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// CPU time a thread has run, in ns (from `/proc/self/task/<tid>/schedstat`).
+pub fn thread_cpu_ns(tid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Resident memory of this process in bytes.
+pub fn resident_bytes(sys: &mut System, pid: Pid) -> u64 {
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        false,
+        ProcessRefreshKind::nothing().with_memory(),
+    );
+    sys.process(pid).map(|p| p.memory()).unwrap_or(0)
+}
+
+#[derive(Default, Clone)]
+struct StagePrev {
+    events_in: u64,
+    cpu_ns: u64,
+}
+
+struct Sampler {
+    ctl: Arc<RunControl>,
+    timeline: Arc<Timeline>,
+    sys: Option<System>,
+    pid: Option<Pid>,
+    cores: usize,
+    last_t: f64,
+    last_bytes: u64,
+    last_words: u64,
+    stage_prev: Vec<StagePrev>,
+    events_seen: usize,
+}
+
+impl Sampler {
+    fn tick(&mut self) {
+        let t = self.ctl.elapsed_secs();
+        let dt = (t - self.last_t).max(1e-6);
+        let tl = &self.timeline;
+        let mut values: Vec<(usize, f64)> = Vec::with_capacity(64);
+        let mut rss = 0;
+        if let (Some(sys), Some(pid)) = (self.sys.as_mut(), self.pid) {
+            sys.refresh_cpu_usage();
+            for (i, cpu) in sys.cpus().iter().enumerate().take(self.cores) {
+                values.push((tl.column(&series::core(i)), cpu.usage() as f64));
+            }
+            rss = resident_bytes(sys, pid);
+            values.push((tl.column(series::RSS), rss as f64));
+        }
+        if heap::is_tracking() {
+            values.push((tl.column(series::HEAP), heap::live_bytes() as f64));
+        }
+        let p = &self.ctl.progress;
+        let bytes = p.bytes_read.load(Relaxed);
+        let words = p.words_counted.load(Relaxed);
+        values.push((
+            tl.column(series::IO),
+            (bytes - self.last_bytes.min(bytes)) as f64 / dt,
+        ));
+        values.push((tl.column(series::BYTES_READ), bytes as f64));
+        values.push((
+            tl.column(series::LINES_READ),
+            p.lines_read.load(Relaxed) as f64,
+        ));
+        values.push((tl.column(series::WORDS), words as f64));
+        values.push((
+            tl.column(series::WORDS_PER_S),
+            words.saturating_sub(self.last_words) as f64 / dt,
+        ));
+        values.push((
+            tl.column(series::DELAY),
+            self.ctl.delay().as_secs_f64() * 1e3,
+        ));
+        let mut queued = 0u64;
+        let stages = self.ctl.stages();
+        self.stage_prev.resize(stages.len(), StagePrev::default());
+        for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
+            let s = stage.snapshot();
+            queued += s.queued_bytes;
+            let col = |m: &str| tl.column(&series::stage(&s.name, m));
+            let cpu_ns = if s.tid != 0 {
+                thread_cpu_ns(s.tid).unwrap_or(prev.cpu_ns)
+            } else {
+                0
+            };
+            values.push((col("msgq"), s.mailbox_messages as f64));
+            values.push((col("queued_events"), (s.mailbox_events + s.buffered) as f64));
+            values.push((col("in"), s.events_in as f64));
+            values.push((col("out"), s.events_out as f64));
+            values.push((
+                col("in_per_s"),
+                s.events_in.saturating_sub(prev.events_in) as f64 / dt,
+            ));
+            values.push((col("buffered"), s.buffered as f64));
+            values.push((col("demand"), s.demand as f64));
+            values.push((col("state"), s.state as u8 as f64));
+            values.push((col("cpu_ms"), cpu_ns as f64 / 1e6));
+            prev.events_in = s.events_in;
+            prev.cpu_ns = cpu_ns;
+        }
+        values.push((tl.column(series::QUEUED), queued as f64));
+        let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+        let mut row = vec![f64::NAN; width];
+        for (i, v) in values {
+            row[i] = v;
+        }
+        tl.push(Row { t, values: row });
+        self.last_t = t;
+        self.last_bytes = bytes;
+        self.last_words = words;
+
+        let events = self.ctl.events();
+        if events.len() != self.events_seen {
+            self.events_seen = events.len();
+            tl.set_events(events);
+        }
+        if rss > self.ctl.memory_limit() {
+            self.ctl.request_stop(StopReason::MemoryLimit);
+        }
+    }
+}
+
+/// Starts the sampler of a run: samples at `hz` (0 = only enforce the deadline and memory limit
+/// from OS readings, no timeline rows) until the run is finished, then takes a last sample.
+pub fn spawn(
+    ctl: Arc<RunControl>,
+    timeline: Arc<Timeline>,
+    hz: u32,
+    deadline: Option<Instant>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("sampler".into())
+        .spawn(move || {
+            let mut sys = System::new().ok();
+            if let Some(s) = sys.as_mut() {
+                s.refresh_cpu_usage();
+            }
+            let mut sampler = Sampler {
+                pid: sysinfo::get_current_pid().ok(),
+                ctl: ctl.clone(),
+                timeline,
+                sys,
+                cores: logical_cores(),
+                last_t: 0.0,
+                last_bytes: 0,
+                last_words: 0,
+                stage_prev: Vec::new(),
+                events_seen: 0,
+            };
+            let period = if hz == 0 {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_secs_f64(1.0 / hz.min(MAX_SAMPLE_HZ) as f64)
+            };
+            let mut next = Instant::now();
+            let mut deadline = deadline;
+            loop {
+                let finished = ctl.is_finished();
+                if hz > 0 {
+                    sampler.tick();
+                } else if let (Some(sys), Some(pid)) = (sampler.sys.as_mut(), sampler.pid)
+                    && resident_bytes(sys, pid) > ctl.memory_limit()
+                {
+                    ctl.request_stop(StopReason::MemoryLimit);
+                }
+                if finished {
+                    break;
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    ctl.request_stop(StopReason::Duration);
+                    deadline = None;
+                }
+                next += period;
+                let now = Instant::now();
+                if next > now {
+                    // Wake at the deadline if it comes first.
+                    let until = deadline.map_or(next, |d| d.max(now).min(next));
+                    std::thread::sleep(until - now);
+                } else {
+                    next = now;
+                }
+            }
+        })
+        .expect("spawning the sampler thread")
+}

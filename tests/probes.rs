@@ -1,0 +1,169 @@
+//! Probe accuracy: the counting allocator, per-core and per-stage CPU, queued bytes, limits.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use palavriado::probe::heap::{self, CountingAlloc};
+use palavriado::probe::sampler::{self, series};
+use palavriado::probe::{StageKind, Timeline};
+use palavriado::run::{Run, RunSettings};
+use palavriado::{Corpus, RunControl, StopReason, Strategy};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn sampled(hz: u32, body: impl FnOnce(&Arc<RunControl>)) -> Arc<Timeline> {
+    CountingAlloc::activate();
+    let ctl = RunControl::new(Duration::ZERO);
+    let timeline = Arc::new(Timeline::default());
+    let sampler = sampler::spawn(ctl.clone(), timeline.clone(), hz, None);
+    body(&ctl);
+    ctl.mark_finished();
+    sampler.join().unwrap();
+    timeline
+}
+
+#[test]
+fn heap_series_moves_by_a_64_mib_buffer() {
+    const SIZE: usize = 64 << 20;
+    let tl = sampled(200, |_| {
+        std::thread::sleep(Duration::from_millis(100));
+        let buf = vec![7u8; SIZE];
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(buf[SIZE - 1], 7);
+        drop(buf);
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    let heap = tl.series(series::HEAP);
+    assert!(heap.len() > 30, "{} samples", heap.len());
+    let max = heap.iter().map(|p| p.1).fold(0.0, f64::max);
+    let first = heap[0].1;
+    let last = heap[heap.len() - 1].1;
+    let tolerance = 1.0 * (1 << 20) as f64;
+    assert!(
+        (max - first - SIZE as f64).abs() < tolerance,
+        "rise {}",
+        max - first
+    );
+    assert!(
+        (max - last - SIZE as f64).abs() < tolerance,
+        "fall {}",
+        max - last
+    );
+    assert!(heap::peak_bytes() as f64 >= max - tolerance);
+}
+
+#[test]
+fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
+    let tl = sampled(50, |ctl| {
+        let probe = ctl.register_stage("spinner", StageKind::Consumer);
+        ctl.spawn(probe, || {
+            let end = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < end {
+                std::hint::spin_loop();
+            }
+        })
+        .join();
+    });
+    let cpu_ms = tl.last(&series::stage("spinner", "cpu_ms")).unwrap();
+    assert!(
+        (850.0..1150.0).contains(&cpu_ms),
+        "stage CPU time {cpu_ms} ms"
+    );
+    // Busiest core over the spin: the two cores' samples summed, averaged, ≈ one full core.
+    let cores = sampler::logical_cores();
+    let mut busy = vec![0.0; tl.series(&series::core(0)).len()];
+    for c in 0..cores {
+        for (i, (_, v)) in tl.series(&series::core(c)).into_iter().enumerate() {
+            if i < busy.len() {
+                busy[i] += v;
+            }
+        }
+    }
+    let mean = busy.iter().skip(2).sum::<f64>() / (busy.len().saturating_sub(2)).max(1) as f64;
+    assert!(
+        (70.0..=100.0 * cores as f64).contains(&mean),
+        "{mean} % over {cores} cores"
+    );
+}
+
+#[test]
+fn queued_bytes_drop_to_zero_when_a_run_ends() {
+    CountingAlloc::activate();
+    let corpus = Arc::new(Corpus::builtin(2).unwrap());
+    let mut st = RunSettings::new(Strategy::Push);
+    st.workers = 2;
+    st.delay = Duration::from_millis(1);
+    st.duration = Some(Duration::from_millis(500));
+    st.sample_hz = 100;
+    let r = Run::start(corpus, st).wait();
+    assert_eq!(r.stop_reason, Some(StopReason::Duration));
+    let queued = r.timeline.series(series::QUEUED);
+    let peak = queued.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert!(peak > 1e6, "push with delay queued only {peak} bytes");
+    assert_eq!(queued.last().unwrap().1, 0.0);
+    assert!(r.samples >= 40, "{} samples in 0.5 s at 100 Hz", r.samples);
+    // The run's events are on the timeline.
+    let events = r.timeline.events();
+    assert!(events.len() >= 3, "{events:?}");
+}
+
+#[test]
+fn memory_limit_stops_push_with_delay_cleanly() {
+    CountingAlloc::activate();
+    let corpus = Arc::new(Corpus::builtin(10).unwrap());
+    let mut st = RunSettings::new(Strategy::Push);
+    st.workers = 2;
+    st.delay = Duration::from_millis(1);
+    st.memory_limit = Some(60_000_000);
+    let started = Instant::now();
+    let r = Run::start(corpus, st).wait();
+    assert_eq!(r.stop_reason, Some(StopReason::MemoryLimit));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(r.total_words > 0, "partial result kept");
+    assert!(r.peak_rss_bytes < 100_000_000, "{}", r.peak_rss_bytes);
+    assert!(r.timeline.len() > 5);
+}
+
+#[test]
+fn talks_shapes_pull_stays_bounded_push_explodes() {
+    let Some(machado) = common::machado() else {
+        return;
+    };
+    CountingAlloc::activate();
+    let corpus = Arc::new(Corpus::open(&machado, 10).unwrap());
+    let run = |s: Strategy| {
+        let mut st = RunSettings::new(s);
+        st.workers = 2;
+        st.delay = Duration::from_millis(1);
+        st.duration = Some(Duration::from_secs(3));
+        Run::start(corpus.clone(), st).wait()
+    };
+    let pull = run(Strategy::Pull);
+    // Bound from the demand settings: a counter's mailbox holds at most max_demand one-event
+    // batches from each of the 2 extractors plus their completions; asks and line batches
+    // are fewer. So no mailbox exceeds workers × (max_demand + 1) = 22.
+    assert!(
+        pull.max_mailbox_len <= 22,
+        "pull max mailbox {}",
+        pull.max_mailbox_len
+    );
+    let queued = pull.timeline.max(series::QUEUED).unwrap();
+    assert!(queued < 100_000.0, "pull queued {queued} bytes");
+    let push = run(Strategy::Push);
+    let extractor_max = push
+        .timeline
+        .max(&series::stage("extractor 1", "msgq"))
+        .unwrap();
+    assert!(
+        extractor_max > 10_000.0,
+        "push extractor mailbox {extractor_max}"
+    );
+    assert!(push.timeline.max(series::QUEUED).unwrap() > 10_000_000.0);
+    println!(
+        "pull: max mailbox {}, queued ≤ {queued} B; push: extractor 1 mailbox {extractor_max}",
+        pull.max_mailbox_len
+    );
+}
