@@ -28,6 +28,147 @@ pub struct Cli {
 pub enum Command {
     /// Run one strategy headless and print its result.
     Run(RunArgs),
+    /// Measure strategies (medians of alternating runs) and the cost of the probes.
+    Bench(BenchArgs),
+    /// Open the desktop app (the default with no subcommand), optionally set up and running.
+    #[cfg(feature = "gui")]
+    App(AppArgs),
+    /// Re-create the talk's observer slides: run each scenario and save its charts as PNG.
+    #[cfg(feature = "gui")]
+    Reproduce(ReproduceArgs),
+}
+
+/// Options of `palavriado app`.
+#[cfg(feature = "gui")]
+#[derive(Args, Debug, Clone, Default)]
+pub struct AppArgs {
+    /// Start with this corpus selected [default: the built-in corpus]
+    #[arg(long, value_name = "PATH")]
+    pub corpus: Option<PathBuf>,
+    /// Start with this repeat
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: Option<u32>,
+    /// Start with this strategy selected
+    #[arg(long, short)]
+    pub strategy: Option<Strategy>,
+    /// Start with the simulated delay on, at this many ms
+    #[arg(long, value_name = "MS", value_parser = parse_delay_ms)]
+    pub delay_ms: Option<f64>,
+    /// Press Run as soon as the window opens
+    #[arg(long)]
+    pub run: bool,
+}
+
+/// Options of `palavriado reproduce`.
+#[cfg(feature = "gui")]
+#[derive(Args, Debug, Clone)]
+pub struct ReproduceArgs {
+    /// A folder of .txt files or one .txt file [default: the built-in corpus]
+    #[arg(long, value_name = "PATH")]
+    pub corpus: Option<PathBuf>,
+    /// Read the corpus this many times in a row (the talk used 10)
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Where to write the PNGs
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// How long each scenario with the 1 ms delay runs, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
+    pub delay_duration: f64,
+    /// Workers of the concurrent strategies [default: number of cores]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub workers: Option<u32>,
+    /// Only these scenarios (repeatable), e.g. `--only concurrent_pull_with_delay`
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+}
+
+/// Runs `palavriado reproduce`; returns the process exit code.
+#[cfg(feature = "gui")]
+pub fn reproduce_command(args: &ReproduceArgs) -> i32 {
+    use crate::reproduce::{SCENARIOS, reproduce};
+    if let Some(bad) = args
+        .only
+        .iter()
+        .find(|o| !SCENARIOS.iter().any(|s| &s.name == o))
+    {
+        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+        eprintln!(
+            "palavriado: unknown scenario '{bad}' for --only: use one of {}",
+            names.join(", ")
+        );
+        return 2;
+    }
+    let corpus = match Corpus::open_or_builtin(args.corpus.as_deref(), args.repeat) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("palavriado: {e}");
+            return 2;
+        }
+    };
+    let workers = args
+        .workers
+        .map(|w| w as usize)
+        .unwrap_or_else(default_workers);
+    let outcomes = match reproduce(
+        &corpus,
+        &args.out,
+        Duration::from_secs_f64(args.delay_duration),
+        workers,
+        &args.only,
+        |msg| eprintln!("{msg}"),
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("palavriado: reproduce failed: {e}");
+            return 1;
+        }
+    };
+    println!("| scenario | wall | peak resident | largest mailbox | lines/s | words |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for o in &outcomes {
+        println!(
+            "| {} | {:.2} s | {:.1} MB | {} | {:.0} | {} |",
+            o.name,
+            o.wall_s,
+            o.peak_rss_bytes as f64 / 1e6,
+            o.max_mailbox_len,
+            o.lines_per_s,
+            o.words
+        );
+    }
+    for o in &outcomes {
+        for i in &o.images {
+            println!("wrote {i}");
+        }
+    }
+    0
+}
+
+/// Options of `palavriado bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// A folder of .txt files or one .txt file [default: the built-in corpus]
+    #[arg(long, value_name = "PATH")]
+    pub corpus: Option<PathBuf>,
+    /// Read the corpus this many times in a row
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Runs of each case (alternated; medians are reported)
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+    /// Workers of the concurrent strategies [default: number of cores]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub workers: Option<u32>,
+    /// Only these strategies (repeatable) [default: all, plus pull with --max-demand 1000]
+    #[arg(long, short)]
+    pub strategy: Vec<Strategy>,
+    /// Also measure the probes' cost: this strategy alternately with probes on and off
+    #[arg(long, value_name = "STRATEGY")]
+    pub probe_cost: Option<Strategy>,
+    /// Print one JSON object instead of tables
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `palavriado run`.
@@ -130,6 +271,91 @@ pub fn parse_args() -> Result<Cli, i32> {
             2
         }
     })
+}
+
+/// Runs `palavriado bench`; returns the process exit code.
+pub fn bench_command(args: &BenchArgs) -> i32 {
+    use crate::benchmark::{Case, default_cases, measure, probe_cost};
+    let corpus = match Corpus::open_or_builtin(args.corpus.as_deref(), args.repeat) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("palavriado: {e}");
+            return 2;
+        }
+    };
+    let workers = args
+        .workers
+        .map(|w| w as usize)
+        .unwrap_or_else(default_workers);
+    let cases: Vec<Case> = if args.strategy.is_empty() {
+        default_cases(workers)
+    } else {
+        default_cases(workers)
+            .into_iter()
+            .filter(|c| args.strategy.iter().any(|s| s.name() == c.label))
+            .collect()
+    };
+    let runs = args.runs as usize;
+    let results = match measure(&corpus, &cases, runs) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("palavriado: bench failed: {e}");
+            return 1;
+        }
+    };
+    let cost = args.probe_cost.map(|s| {
+        let mut st = RunSettings::new(s);
+        st.workers = workers;
+        probe_cost(&corpus, &st, runs)
+    });
+    if args.json {
+        let v = serde_json::json!({
+            "corpus": corpus.display_name(),
+            "repeat": corpus.repeat,
+            "bytes": corpus.total_bytes(),
+            "workers": workers,
+            "runs": runs,
+            "cases": results,
+            "probe_cost": cost,
+        });
+        println!("{v}");
+        return 0;
+    }
+    println!(
+        "{} ×{} ({:.1} MB), {workers} workers, median of {runs} alternating runs, release build",
+        corpus.display_name(),
+        corpus.repeat,
+        corpus.total_bytes() as f64 / 1e6
+    );
+    println!(
+        "| strategy | wall (median) | wall (min–max) | peak resident | peak heap | largest mailbox | messages/s |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for r in &results {
+        let min = r.wall_ms.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = r.wall_ms.iter().copied().fold(0.0, f64::max);
+        println!(
+            "| {} | {:.2} s | {:.2}–{:.2} s | {:.1} MB | {:.1} MB | {} | {:.2} M |",
+            r.label,
+            r.median_wall_ms / 1e3,
+            min / 1e3,
+            max / 1e3,
+            r.peak_rss_bytes as f64 / 1e6,
+            r.peak_heap_bytes as f64 / 1e6,
+            r.max_mailbox_len,
+            r.median_messages_per_s / 1e6
+        );
+    }
+    if let Some(c) = cost {
+        println!(
+            "probe cost ({}): median {:.0} ms on vs {:.0} ms off: {:+.1} %",
+            c.strategy,
+            crate::benchmark::median(&c.on_ms),
+            crate::benchmark::median(&c.off_ms),
+            c.overhead_percent
+        );
+    }
+    0
 }
 
 /// Runs `palavriado run`; returns the process exit code.

@@ -311,6 +311,15 @@ impl RunControl {
         self.stages.lock().clone()
     }
 
+    /// Messages handled through every mailbox of the run.
+    pub fn messages_received(&self) -> u64 {
+        self.stages
+            .lock()
+            .iter()
+            .map(|s| s.messages_received())
+            .sum()
+    }
+
     /// Largest mailbox length any stage has seen.
     pub fn max_mailbox_len(&self) -> u64 {
         self.stages

@@ -33,6 +33,8 @@ use crate::stage::{
 
 /// A fused chain of per-event operations: takes one `A`, emits any number of `B`.
 type Ops<A, B> = Arc<dyn Fn(A, &mut dyn FnMut(B)) + Send + Sync>;
+/// A reducer's fold step.
+type Fold<A, U> = Arc<dyn Fn(&mut A, U) + Send + Sync>;
 
 #[derive(Clone, Copy)]
 struct Settings {
@@ -290,14 +292,14 @@ impl<S: Event, T: Event, U: 'static> Partitioned<S, T, U> {
 pub struct Reduced<S, T, U, A> {
     partitioned: Partitioned<S, T, U>,
     init: Arc<dyn Fn() -> A + Send + Sync>,
-    fold: Arc<dyn Fn(&mut A, U) + Send + Sync>,
+    fold: Fold<A, U>,
 }
 
 /// The reducer stage's handler: folds events, emits the accumulator at completion.
 struct Reducer<T, U, A> {
     acc: Option<A>,
     ops: Ops<T, U>,
-    fold: Arc<dyn Fn(&mut A, U) + Send + Sync>,
+    fold: Fold<A, U>,
     salvage: Arc<Mutex<Vec<A>>>,
 }
 

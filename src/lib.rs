@@ -5,6 +5,7 @@
 //! is the talk's tokenizer, [`strategy`] holds the five ways of counting, [`probe`] measures them,
 //! and [`run`] starts, stops and reports a run. The CLI and the desktop app are thin front ends.
 
+pub mod benchmark;
 pub mod cli;
 pub mod control;
 pub mod corpus;
@@ -12,9 +13,13 @@ pub mod counts;
 pub mod flow;
 pub mod mailbox;
 pub mod probe;
+#[cfg(feature = "gui")]
+pub mod reproduce;
 pub mod run;
 pub mod stage;
 pub mod strategy;
+#[cfg(feature = "gui")]
+pub mod ui;
 pub mod words;
 
 pub use control::{RunControl, StopReason};

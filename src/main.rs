@@ -1,7 +1,10 @@
 //! The `palavriado` binary: the command line (and, later, the desktop app) over the engine.
 
+#[cfg(not(feature = "gui"))]
 use clap::CommandFactory;
-use palavriado::cli::{Cli, Command, parse_args, run_command};
+#[cfg(not(feature = "gui"))]
+use palavriado::cli::Cli;
+use palavriado::cli::{Command, bench_command, parse_args, run_command};
 use palavriado::probe::heap::CountingAlloc;
 
 #[global_allocator]
@@ -15,10 +18,31 @@ fn main() {
     };
     let code = match &cli.command {
         Some(Command::Run(args)) => run_command(args),
+        Some(Command::Bench(args)) => bench_command(args),
+        #[cfg(feature = "gui")]
+        Some(Command::Reproduce(args)) => palavriado::cli::reproduce_command(args),
+        #[cfg(feature = "gui")]
+        Some(Command::App(args)) => open_app(args.clone()),
+        #[cfg(feature = "gui")]
+        None => open_app(Default::default()),
+        #[cfg(not(feature = "gui"))]
         None => {
             let _ = Cli::command().print_help();
             0
         }
     };
     std::process::exit(code);
+}
+
+#[cfg(feature = "gui")]
+fn open_app(args: palavriado::cli::AppArgs) -> i32 {
+    match palavriado::ui::run_app(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!(
+                "palavriado: cannot open the app window: {e} (is a display available? `palavriado --help` lists the command-line tools)"
+            );
+            1
+        }
+    }
 }

@@ -109,6 +109,8 @@ pub struct RunReport {
     pub max_demand: Option<usize>,
     /// Largest mailbox length any stage reached.
     pub max_mailbox_len: u64,
+    /// Messages that went through the run's mailboxes.
+    pub messages: u64,
     /// Highest resident memory sampled (bytes).
     pub peak_rss_bytes: u64,
     /// Highest live heap (bytes), from the counting allocator (0 if not installed).
@@ -269,6 +271,7 @@ impl Run {
                 .max_demand
                 .or(self.settings.strategy.default_max_demand()),
             max_mailbox_len: ctl.max_mailbox_len(),
+            messages: ctl.messages_received(),
             peak_rss_bytes: tl.max(series::RSS).unwrap_or(0.0) as u64,
             peak_heap_bytes: heap::peak_bytes(),
             mean_cpu_percent: (0..sampler::logical_cores())

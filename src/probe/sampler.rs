@@ -229,7 +229,8 @@ pub fn spawn(
                 let finished = ctl.is_finished();
                 if hz > 0 {
                     sampler.tick();
-                } else if let (Some(sys), Some(pid)) = (sampler.sys.as_mut(), sampler.pid)
+                } else if ctl.memory_limit() != u64::MAX
+                    && let (Some(sys), Some(pid)) = (sampler.sys.as_mut(), sampler.pid)
                     && resident_bytes(sys, pid) > ctl.memory_limit()
                 {
                     ctl.request_stop(StopReason::MemoryLimit);

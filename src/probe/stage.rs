@@ -84,6 +84,8 @@ pub struct MailboxCounters {
     pub events: CachePadded<AtomicU64>,
     /// Heap bytes owned by those messages.
     pub bytes: CachePadded<AtomicU64>,
+    /// Messages taken out so far (written by the owner only).
+    pub received: CachePadded<AtomicU64>,
 }
 
 /// Live counters of one stage. Cheap to update from the hot loop, readable from anywhere.
@@ -264,6 +266,7 @@ impl StageProbe {
     #[inline]
     pub fn mailbox_pop(&self, events: u64, bytes: u64) {
         self.mailbox.messages.fetch_sub(1, Relaxed);
+        self.mailbox.received.fetch_add(1, Relaxed);
         if events != 0 {
             self.mailbox.events.fetch_sub(events, Relaxed);
         }
@@ -287,6 +290,11 @@ impl StageProbe {
             return 0;
         }
         self.mailbox.messages.load(Relaxed)
+    }
+
+    /// Messages taken out of the mailbox so far.
+    pub fn messages_received(&self) -> u64 {
+        self.mailbox.received.load(Relaxed)
     }
 
     /// Largest mailbox length seen so far.

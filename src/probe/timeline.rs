@@ -242,6 +242,6 @@ mod tests {
         let csv = String::from_utf8(csv).unwrap();
         assert_eq!(csv.lines().next(), Some("time_ms,a,\"b,x\""));
         assert_eq!(csv.lines().last(), Some("5000.0,50,1.500"));
-        assert_eq!(csv.lines().nth(1), Some("2000.0,20,"));
+        assert_eq!(csv.lines().nth(1), Some("3000.0,30,"));
     }
 }

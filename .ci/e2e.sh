@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Starts the real app under Xvfb, runs Push on the built-in corpus, takes a screenshot and checks
+# it is not blank.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet
+out="${E2E_OUT:-target/e2e}"
+mkdir -p "$out"
+Xvfb :97 -screen 0 1600x1000x24 >/dev/null 2>&1 &
+xvfb=$!
+trap 'kill $app $xvfb 2>/dev/null || true' EXIT
+sleep 1
+DISPLAY=:97 ./target/debug/palavriado app --strategy push --run >"$out/app.log" 2>&1 &
+app=$!
+# Give the window time to open and the run to finish (the built-in corpus takes seconds).
+for _ in $(seq 1 60); do
+  sleep 1
+  kill -0 $app 2>/dev/null || { echo "e2e: the app exited early"; cat "$out/app.log"; exit 1; }
+  [ "$(DISPLAY=:97 xdotool search --name palavriado 2>/dev/null | head -n1)" != "" ] && break
+done
+sleep 12
+DISPLAY=:97 xdotool mousemove 5 5
+DISPLAY=:97 import -window root "$out/screenshot.png"
+colors=$(/usr/bin/convert "$out/screenshot.png" -format "%k" info:)
+stddev=$(/usr/bin/convert "$out/screenshot.png" -colorspace Gray -format "%[fx:standard_deviation]" info:)
+echo "e2e: screenshot $out/screenshot.png has $colors colours, grey std-dev $stddev"
+if [ "$colors" -lt 50 ] || awk "BEGIN{exit !($stddev < 0.05)}"; then
+  echo "e2e: the screenshot is blank"
+  exit 1
+fi
+echo "e2e: 1 passed, 0 failed"

@@ -1,0 +1,453 @@
+//! The charts, drawn from a run's [`ChartData`]: per-core CPU, memory, IO and mailbox lengths,
+//! like observer's Load Charts. The same functions draw the app's views, the exported PNGs and
+//! `palavriado reproduce`'s slides.
+
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Corner, Legend, Line, LineStyle, Plot, VLine};
+
+use super::session::ChartData;
+use crate::control::{RunEvent, RunEventKind};
+use crate::probe::sampler::series;
+
+/// Most points drawn per series (min/max per bucket keep every spike visible).
+pub const MAX_POINTS: usize = 1200;
+
+/// Distinct, readable colours for series (cores, stages).
+pub const PALETTE: [Color32; 10] = [
+    Color32::from_rgb(31, 119, 180),
+    Color32::from_rgb(255, 127, 14),
+    Color32::from_rgb(44, 160, 44),
+    Color32::from_rgb(214, 39, 40),
+    Color32::from_rgb(148, 103, 189),
+    Color32::from_rgb(140, 86, 75),
+    Color32::from_rgb(227, 119, 194),
+    Color32::from_rgb(127, 127, 127),
+    Color32::from_rgb(188, 189, 34),
+    Color32::from_rgb(23, 190, 207),
+];
+
+/// How the charts are drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChartOptions {
+    /// Show only the last this-many seconds (None: the whole run).
+    pub window: Option<f64>,
+    /// Average CPU over 200 ms (the OS counts in 10 ms ticks, so raw samples are jagged).
+    pub smooth_cpu: bool,
+    /// Log scale for mailbox lengths.
+    pub log_queues: bool,
+    /// Hover, zoom and drag (off when exporting).
+    pub interactive: bool,
+}
+
+impl Default for ChartOptions {
+    fn default() -> Self {
+        Self {
+            window: Some(120.0),
+            smooth_cpu: true,
+            log_queues: false,
+            interactive: true,
+        }
+    }
+}
+
+/// The unit of a chart's values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unit {
+    /// Percent (0–100).
+    Percent,
+    /// Bytes, shown in MB or GB.
+    Bytes,
+    /// Bytes per second, shown in MB/s.
+    BytesPerSecond,
+    /// Plain counts.
+    Count,
+}
+
+/// One line to draw.
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// Colour.
+    pub color: Color32,
+    /// (t, value) points.
+    pub points: Vec<[f64; 2]>,
+}
+
+fn window_start(data: &ChartData, opts: &ChartOptions) -> f64 {
+    match opts.window {
+        Some(w) => (data.duration() - w).max(0.0),
+        None => 0.0,
+    }
+}
+
+/// The points of one series in the visible window, decimated to at most [`MAX_POINTS`] by
+/// keeping each bucket's minimum and maximum in time order.
+pub fn points(data: &ChartData, name: &str, opts: &ChartOptions) -> Vec<[f64; 2]> {
+    let Some(col) = data.column(name) else {
+        return Vec::new();
+    };
+    let from = window_start(data, opts);
+    let start = data.rows.partition_point(|r| r.t < from);
+    let raw: Vec<[f64; 2]> = data.rows[start..]
+        .iter()
+        .map(|r| [r.t, r.get(col)])
+        .filter(|p| !p[1].is_nan())
+        .collect();
+    decimate(raw, MAX_POINTS)
+}
+
+/// Keeps at most `max` points: each bucket contributes its min and max, in time order.
+pub fn decimate(raw: Vec<[f64; 2]>, max: usize) -> Vec<[f64; 2]> {
+    if raw.len() <= max {
+        return raw;
+    }
+    let buckets = (max / 2).max(1);
+    let per = raw.len().div_ceil(buckets);
+    let mut out = Vec::with_capacity(buckets * 2);
+    for chunk in raw.chunks(per) {
+        let (mut lo, mut hi) = (0, 0);
+        for (i, p) in chunk.iter().enumerate() {
+            if p[1] < chunk[lo][1] {
+                lo = i;
+            }
+            if p[1] > chunk[hi][1] {
+                hi = i;
+            }
+        }
+        let (a, b) = if lo <= hi { (lo, hi) } else { (hi, lo) };
+        out.push(chunk[a]);
+        if b != a {
+            out.push(chunk[b]);
+        }
+    }
+    out
+}
+
+/// Moving average over `secs` (used for the jagged per-core CPU samples).
+pub fn smooth(points: &[[f64; 2]], secs: f64) -> Vec<[f64; 2]> {
+    let mut out = Vec::with_capacity(points.len());
+    let mut start = 0;
+    let mut sum = 0.0;
+    for (i, p) in points.iter().enumerate() {
+        sum += p[1];
+        while points[start][0] < p[0] - secs {
+            sum -= points[start][1];
+            start += 1;
+        }
+        out.push([p[0], sum / (i + 1 - start) as f64]);
+    }
+    out
+}
+
+/// Human label of a run event.
+pub fn event_label(e: &RunEvent) -> String {
+    match &e.kind {
+        RunEventKind::Started => "start".into(),
+        RunEventKind::DelayChanged { delay_ms } if *delay_ms == 0.0 => "delay off".into(),
+        RunEventKind::DelayChanged { delay_ms } => format!("delay {delay_ms} ms"),
+        RunEventKind::StopRequested { reason } => format!("stop ({})", reason.name()),
+        RunEventKind::Finished { completed: true } => "done".into(),
+        RunEventKind::Finished { completed: false } => "stopped".into(),
+    }
+}
+
+fn event_color(e: &RunEvent) -> Color32 {
+    match e.kind {
+        RunEventKind::Started => Color32::from_gray(150),
+        RunEventKind::DelayChanged { .. } => Color32::from_rgb(200, 120, 0),
+        RunEventKind::StopRequested { .. } => Color32::from_rgb(200, 40, 40),
+        RunEventKind::Finished { .. } => Color32::from_rgb(40, 140, 40),
+    }
+}
+
+/// Formats a value of `unit` for axes and tooltips, scaled by `scale`.
+fn unit_suffix(unit: Unit, max: f64) -> (f64, &'static str) {
+    match unit {
+        Unit::Percent => (1.0, "%"),
+        Unit::Count => (1.0, ""),
+        Unit::Bytes if max >= 2e9 => (1e9, "GB"),
+        Unit::Bytes => (1e6, "MB"),
+        Unit::BytesPerSecond => (1e6, "MB/s"),
+    }
+}
+
+/// Draws one chart with a title row; returns true when its "Save as PNG" button was clicked.
+#[allow(clippy::too_many_arguments)]
+pub fn chart(
+    ui: &mut Ui,
+    id: &str,
+    title: &str,
+    unit: Unit,
+    lines: Vec<Series>,
+    events: &[RunEvent],
+    opts: &ChartOptions,
+    height: f32,
+) -> bool {
+    let mut save = false;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(title).strong().size(15.0));
+        if opts.interactive {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                save = ui
+                    .small_button("Save as PNG")
+                    .on_hover_text(format!("Save the {title} chart as a PNG image"))
+                    .clicked();
+            });
+        }
+    });
+    let max = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p[1]))
+        .fold(0.0f64, f64::max);
+    let (scale, suffix) = unit_suffix(unit, max);
+    let log = unit == Unit::Count && opts.log_queues;
+    let tx = |v: f64| {
+        if log {
+            (v.max(0.0) + 1.0).log10()
+        } else {
+            v / scale
+        }
+    };
+    let mut plot = Plot::new(id)
+        .height(height)
+        .legend(Legend::default().position(Corner::LeftTop))
+        .x_axis_label("time (s)")
+        .y_axis_label(if log {
+            "log10(n + 1)".to_string()
+        } else {
+            suffix.to_string()
+        })
+        .include_y(0.0)
+        .include_x(0.0)
+        .allow_scroll(false)
+        .allow_zoom(opts.interactive)
+        .allow_drag(opts.interactive)
+        .show_x(opts.interactive)
+        .show_y(opts.interactive);
+    if unit == Unit::Percent {
+        plot = plot.include_y(100.0);
+    }
+    plot.show(ui, |p| {
+        for l in lines {
+            let pts: Vec<[f64; 2]> = l.points.iter().map(|q| [q[0], tx(q[1])]).collect();
+            p.line(Line::new(l.label, pts).color(l.color).width(1.8));
+        }
+        for e in events {
+            p.vline(
+                VLine::new(event_label(e), e.at_secs)
+                    .color(event_color(e))
+                    .style(LineStyle::dashed_loose())
+                    .width(1.2),
+            );
+        }
+    });
+    save
+}
+
+/// Which chart of the Load Charts view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadChart {
+    /// Per-core CPU.
+    Cpu,
+    /// Resident, heap, queued.
+    Memory,
+    /// Corpus bytes read per second.
+    Io,
+}
+
+impl LoadChart {
+    /// Title shown above the chart.
+    pub fn title(self) -> &'static str {
+        match self {
+            LoadChart::Cpu => "CPU per core",
+            LoadChart::Memory => "Memory",
+            LoadChart::Io => "IO input",
+        }
+    }
+
+    /// File-name part for exports.
+    pub fn slug(self) -> &'static str {
+        match self {
+            LoadChart::Cpu => "cpu",
+            LoadChart::Memory => "memory",
+            LoadChart::Io => "io",
+        }
+    }
+
+    /// The lines of this chart.
+    pub fn series(self, data: &ChartData, opts: &ChartOptions) -> (Unit, Vec<Series>) {
+        match self {
+            LoadChart::Cpu => {
+                let mut lines = Vec::new();
+                let mut i = 0;
+                while data.column(&series::core(i)).is_some() {
+                    let mut pts = points(data, &series::core(i), opts);
+                    if opts.smooth_cpu {
+                        pts = smooth(&pts, 0.2);
+                    }
+                    lines.push(Series {
+                        label: format!("core {}", i + 1),
+                        color: PALETTE[i % PALETTE.len()],
+                        points: pts,
+                    });
+                    i += 1;
+                }
+                (Unit::Percent, lines)
+            }
+            LoadChart::Memory => (
+                Unit::Bytes,
+                [
+                    ("resident (OS)", series::RSS, PALETTE[0]),
+                    ("heap (allocator)", series::HEAP, PALETTE[1]),
+                    ("queued (mailboxes, buffers)", series::QUEUED, PALETTE[3]),
+                ]
+                .into_iter()
+                .map(|(label, name, color)| Series {
+                    label: label.into(),
+                    color,
+                    points: points(data, name, opts),
+                })
+                .collect(),
+            ),
+            LoadChart::Io => (
+                Unit::BytesPerSecond,
+                vec![Series {
+                    label: "corpus read".into(),
+                    color: PALETTE[2],
+                    points: points(data, series::IO, opts),
+                }],
+            ),
+        }
+    }
+}
+
+/// Draws one Load chart; returns true if its save button was clicked.
+pub fn load_chart(
+    ui: &mut Ui,
+    which: LoadChart,
+    data: &ChartData,
+    events: &[RunEvent],
+    opts: &ChartOptions,
+    height: f32,
+) -> bool {
+    let (unit, lines) = which.series(data, opts);
+    chart(
+        ui,
+        which.slug(),
+        which.title(),
+        unit,
+        lines,
+        events,
+        opts,
+        height,
+    )
+}
+
+/// Stage names in the data (from `stage/<name>/msgq` columns), in order of appearance.
+pub fn stage_names(data: &ChartData) -> Vec<String> {
+    data.names
+        .iter()
+        .filter_map(|n| n.strip_prefix("stage/")?.strip_suffix("/msgq"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Mailbox length over time, one line per stage.
+pub fn queue_chart(
+    ui: &mut Ui,
+    data: &ChartData,
+    events: &[RunEvent],
+    opts: &ChartOptions,
+    height: f32,
+) -> bool {
+    let lines = stage_names(data)
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| Series {
+            points: points(data, &series::stage(&name, "msgq"), opts),
+            label: name,
+            color: PALETTE[i % PALETTE.len()],
+        })
+        .collect();
+    chart(
+        ui,
+        "queues",
+        "Mailbox length (MsgQ, messages)",
+        Unit::Count,
+        lines,
+        events,
+        opts,
+        height,
+    )
+}
+
+/// One series of several runs on one chart (the Results view's comparison).
+#[allow(clippy::too_many_arguments)]
+pub fn overlay_chart(
+    ui: &mut Ui,
+    id: &str,
+    title: &str,
+    unit: Unit,
+    runs: &[(String, &ChartData)],
+    series_name: &str,
+    opts: &ChartOptions,
+    height: f32,
+) {
+    let lines = runs
+        .iter()
+        .enumerate()
+        .map(|(i, (label, data))| Series {
+            label: label.clone(),
+            color: PALETTE[i % PALETTE.len()],
+            points: points(data, series_name, opts),
+        })
+        .collect();
+    chart(ui, id, title, unit, lines, &[], opts, height);
+}
+
+/// The largest mailbox of any stage at each sample (for comparing runs).
+pub fn max_queue_series(data: &ChartData) -> ChartData {
+    let cols: Vec<usize> = stage_names(data)
+        .iter()
+        .filter_map(|n| data.column(&series::stage(n, "msgq")))
+        .collect();
+    let rows = data
+        .rows
+        .iter()
+        .map(|r| crate::probe::Row {
+            t: r.t,
+            values: vec![
+                cols.iter()
+                    .map(|&c| r.get(c))
+                    .filter(|v| !v.is_nan())
+                    .fold(0.0, f64::max),
+            ],
+        })
+        .collect();
+    ChartData::new(vec!["max_msgq".into()], rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimation_keeps_extremes_and_order() {
+        let raw: Vec<[f64; 2]> = (0..10_000)
+            .map(|i| [i as f64, if i == 5_000 { 1e6 } else { (i % 7) as f64 }])
+            .collect();
+        let d = decimate(raw, 200);
+        assert!(d.len() <= 200);
+        assert!(d.iter().any(|p| p[1] == 1e6));
+        assert!(d.windows(2).all(|w| w[0][0] < w[1][0]));
+    }
+
+    #[test]
+    fn smoothing_averages_a_window() {
+        let pts: Vec<[f64; 2]> = (0..10)
+            .map(|i| [i as f64 * 0.1, if i % 2 == 0 { 0.0 } else { 100.0 }])
+            .collect();
+        let s = smooth(&pts, 0.35);
+        assert!((s[9][1] - 50.0).abs() < 1e-9);
+    }
+}

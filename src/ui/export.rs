@@ -1,0 +1,205 @@
+//! Exporting: any view or chart rendered offscreen at slide size (1920×1080, drawn at 2× so text
+//! is crisp) by the same drawing code as the app, saved as PNG; the timeline as CSV.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use egui::{RichText, Ui, Vec2};
+
+use super::charts::{self, ChartOptions, LoadChart};
+use super::session::ChartData;
+use super::views::{self, ProcessRow, Sort};
+use crate::control::RunEvent;
+use crate::probe::StageSnapshot;
+use crate::probe::timeline::Timeline;
+use crate::run::RunReport;
+
+/// Logical size of an exported image; at [`EXPORT_SCALE`] it is 1920×1080 pixels.
+pub const EXPORT_SIZE: Vec2 = Vec2::new(960.0, 540.0);
+/// Pixels per point of exported images.
+pub const EXPORT_SCALE: f32 = 2.0;
+
+/// What to draw into an image.
+#[derive(Clone)]
+pub enum Picture {
+    /// The three Load charts (observer's Load Charts tab): a "stats" slide.
+    Stats,
+    /// One Load chart.
+    Chart(LoadChart),
+    /// Mailbox lengths over time.
+    Queues,
+    /// The Processes table sorted by MsgQ (observer's Processes tab): a "msgq" slide.
+    Processes,
+    /// The pipeline diagram.
+    Pipeline,
+    /// Totals and top words.
+    Results,
+}
+
+impl Picture {
+    /// File-name suffix (`stats`, `msgq` …).
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Picture::Stats => "stats",
+            Picture::Chart(c) => c.slug(),
+            Picture::Queues => "queues",
+            Picture::Processes => "msgq",
+            Picture::Pipeline => "pipeline",
+            Picture::Results => "results",
+        }
+    }
+}
+
+/// Everything a picture may need, copied so it can be drawn on another thread.
+#[derive(Clone)]
+pub struct Scene {
+    /// Title line at the top of the image.
+    pub title: String,
+    /// The run's samples.
+    pub data: ChartData,
+    /// Its events.
+    pub events: Vec<RunEvent>,
+    /// Chart options (window etc.); hover and zoom are turned off.
+    pub opts: ChartOptions,
+    /// Stage counters, for the table and diagram.
+    pub stages: Vec<StageSnapshot>,
+    /// The report, once the run finished.
+    pub report: Option<Arc<RunReport>>,
+}
+
+/// Draws `picture` of `scene` into `ui` (the same code the app's views use).
+pub fn draw(ui: &mut Ui, picture: &Picture, scene: &Scene) {
+    ui.label(RichText::new(&scene.title).strong().size(17.0));
+    ui.add_space(4.0);
+    let opts = ChartOptions {
+        interactive: false,
+        ..scene.opts
+    };
+    let h = ui.available_height();
+    match picture {
+        Picture::Stats => {
+            let each = (h - 3.0 * 34.0) / 3.0;
+            for c in [LoadChart::Cpu, LoadChart::Memory, LoadChart::Io] {
+                charts::load_chart(ui, c, &scene.data, &scene.events, &opts, each);
+            }
+        }
+        Picture::Chart(c) => {
+            charts::load_chart(ui, *c, &scene.data, &scene.events, &opts, h - 34.0);
+        }
+        Picture::Queues => {
+            charts::queue_chart(ui, &scene.data, &scene.events, &opts, h - 34.0);
+        }
+        Picture::Processes => {
+            let mut rows = ProcessRow::collect(scene.stages.clone(), &scene.data);
+            views::processes_table(ui, &mut rows, &mut Sort::default());
+        }
+        Picture::Pipeline => views::pipeline(ui, &scene.stages),
+        Picture::Results => match &scene.report {
+            Some(r) => views::result_summary(ui, r, 5),
+            None => {
+                ui.label("The run has not finished yet.");
+            }
+        },
+    }
+}
+
+/// Renders `picture` offscreen at 1920×1080 with a light theme and saves it as PNG; returns the
+/// image size.
+pub fn save_png(path: &Path, picture: &Picture, scene: &Scene) -> Result<(u32, u32), String> {
+    let image = render(EXPORT_SIZE, EXPORT_SCALE, |ui| draw(ui, picture, scene))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
+    }
+    image
+        .save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+    Ok(image.dimensions())
+}
+
+/// Renders any UI offscreen (no window, no display) with the GPU or a software renderer.
+pub fn render(
+    size: Vec2,
+    scale: f32,
+    mut draw: impl FnMut(&mut Ui),
+) -> Result<image::RgbaImage, String> {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut harness = egui_kittest::Harness::builder()
+            .with_size(size)
+            .with_pixels_per_point(scale)
+            .with_context_setup(super::setup_fonts)
+            .build_ui(|ui| {
+                ui.ctx().set_visuals(egui::Visuals::light());
+                egui::CentralPanel::default().show(ui, |ui| draw(ui));
+            });
+        // Let the plots and legends settle their layout.
+        harness.run_steps(3);
+        harness.render()
+    }));
+    match result {
+        Ok(r) => r.map_err(|e| format!("rendering failed: {e}")),
+        Err(_) => Err(
+            "rendering failed: no graphics adapter (install Mesa's Vulkan or GL drivers)".into(),
+        ),
+    }
+}
+
+/// Writes a run's timeline as CSV.
+pub fn save_csv(path: &Path, timeline: &Timeline) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
+    }
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    timeline
+        .write_csv(&mut w)
+        .and_then(|_| std::io::Write::flush(&mut w))
+        .map_err(|e| format!("cannot write '{}': {e}", path.display()))
+}
+
+/// Where exports go when no dialog is used: `~/Pictures/palavriado`, else `~/palavriado-exports`.
+pub fn default_export_dir() -> PathBuf {
+    if let Some(p) = dirs::picture_dir() {
+        return p.join("palavriado");
+    }
+    dirs::home_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("palavriado-exports")
+}
+
+/// A meaningful file name: `pull_with_delay_stats.png`, like the talk's slides.
+pub fn file_name(strategy: &str, delay: bool, what: &str, ext: &str) -> String {
+    let delay = if delay { "_with_delay" } else { "" };
+    format!("{strategy}{delay}_{what}.{ext}")
+}
+
+/// `dir/name`, or `dir/name-2.ext`, `-3` … if that exists (an export never overwrites one).
+pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    if !p.exists() {
+        return p;
+    }
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    (2..)
+        .map(|i| dir.join(format!("{stem}-{i}.{ext}")))
+        .find(|p| !p.exists())
+        .expect("some numbered name is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = file_name("pull", true, "stats", "png");
+        assert_eq!(name, "pull_with_delay_stats.png");
+        let a = unique_path(dir.path(), &name);
+        std::fs::write(&a, b"x").unwrap();
+        let b = unique_path(dir.path(), &name);
+        assert_eq!(b.file_name().unwrap(), "pull_with_delay_stats-2.png");
+    }
+}

@@ -1,0 +1,345 @@
+//! The app's runs, without any drawing: starts a run on background threads (opening or
+//! generating the corpus there too), follows its live timeline, and keeps every finished run for
+//! comparison. The UI thread only polls channels and reads snapshots, so it never waits.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use crate::control::RunControl;
+use crate::corpus::Corpus;
+use crate::probe::timeline::{Row, Timeline};
+use crate::run::{Run, RunReport, RunSettings};
+
+/// Which corpus to count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorpusChoice {
+    /// The generated built-in corpus.
+    Builtin,
+    /// A folder or `.txt` file.
+    Path(PathBuf),
+}
+
+impl CorpusChoice {
+    /// A short name for menus.
+    pub fn label(&self) -> String {
+        match self {
+            CorpusChoice::Builtin => "Built-in corpus (generated)".into(),
+            CorpusChoice::Path(p) => p.display().to_string(),
+        }
+    }
+
+    fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            CorpusChoice::Builtin => None,
+            CorpusChoice::Path(p) => Some(p),
+        }
+    }
+}
+
+/// What a corpus holds, found by a background scan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorpusInfo {
+    /// Files found.
+    pub files: usize,
+    /// Bytes of one pass.
+    pub bytes: u64,
+    /// Lines of one pass.
+    pub lines: u64,
+}
+
+/// A local copy of a run's timeline, grown incrementally each frame.
+#[derive(Clone, Debug, Default)]
+pub struct ChartData {
+    /// Series names (column order).
+    pub names: Vec<String>,
+    /// Every row copied so far.
+    pub rows: Vec<Row>,
+    next_seq: u64,
+}
+
+impl ChartData {
+    /// Data made of the given columns and rows.
+    pub fn new(names: Vec<String>, rows: Vec<Row>) -> Self {
+        Self {
+            names,
+            rows,
+            next_seq: 0,
+        }
+    }
+
+    /// Copies the rows of `timeline` not seen yet (a short read lock).
+    pub fn refresh(&mut self, timeline: &Timeline) {
+        let (rows, next) = timeline.rows_since(self.next_seq);
+        if !rows.is_empty() {
+            self.rows.extend(rows);
+            self.names = timeline.names();
+        }
+        self.next_seq = next;
+    }
+
+    /// A complete copy of a finished timeline.
+    pub fn from_timeline(timeline: &Timeline) -> Self {
+        let mut d = Self::default();
+        d.refresh(timeline);
+        d
+    }
+
+    /// Column index of a series.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// The newest value of a series.
+    pub fn last(&self, name: &str) -> Option<f64> {
+        let i = self.column(name)?;
+        self.rows
+            .iter()
+            .rev()
+            .map(|r| r.get(i))
+            .find(|v| !v.is_nan())
+    }
+
+    /// Time of the last sample (s).
+    pub fn duration(&self) -> f64 {
+        self.rows.last().map_or(0.0, |r| r.t)
+    }
+}
+
+/// A run the app started.
+pub struct RunEntry {
+    /// 1-based number in this session.
+    pub number: usize,
+    /// Settings it ran with.
+    pub settings: RunSettings,
+    /// Corpus name.
+    pub corpus: String,
+    /// Corpus bytes of the run.
+    pub total_bytes: u64,
+    /// Shared control block (stop, delay, progress, stages).
+    pub ctl: Arc<RunControl>,
+    /// Its live timeline.
+    pub timeline: Arc<Timeline>,
+    /// The local copy the charts draw.
+    pub data: ChartData,
+    /// The report, once finished.
+    pub report: Option<Arc<RunReport>>,
+}
+
+impl RunEntry {
+    /// True while its threads run.
+    pub fn is_running(&self) -> bool {
+        self.report.is_none()
+    }
+
+    /// Fraction of the corpus read (0–1).
+    pub fn progress(&self) -> f64 {
+        self.ctl.progress.bytes_read.load(Relaxed) as f64 / self.total_bytes.max(1) as f64
+    }
+
+    /// A label like `#3 pull, delay 1 ms`.
+    pub fn label(&self) -> String {
+        let delay = self.ctl.delay();
+        let delay = if delay.is_zero() {
+            String::new()
+        } else {
+            format!(", delay {} ms", delay.as_secs_f64() * 1e3)
+        };
+        format!("#{} {}{delay}", self.number, self.settings.strategy)
+    }
+}
+
+enum Event {
+    Started {
+        ctl: Arc<RunControl>,
+        timeline: Arc<Timeline>,
+        corpus: String,
+        total_bytes: u64,
+    },
+    Failed(String),
+    Finished(Box<RunReport>),
+}
+
+struct Pending {
+    settings: RunSettings,
+    rx: Receiver<Event>,
+    /// Index in `runs` once started.
+    index: Option<usize>,
+}
+
+/// Every run of this app session.
+#[derive(Default)]
+pub struct Session {
+    /// All runs, oldest first; the last one is the current one.
+    pub runs: Vec<RunEntry>,
+    pending: Option<Pending>,
+    /// The last problem to show (a bad corpus …), cleared by the next run.
+    pub error: Option<String>,
+    scans: Vec<(CorpusChoice, Receiver<Result<CorpusInfo, String>>)>,
+    /// Scanned corpora.
+    pub infos: Vec<(CorpusChoice, Result<CorpusInfo, String>)>,
+}
+
+impl Session {
+    /// Starts a run in the background; returns at once.
+    pub fn start(&mut self, choice: &CorpusChoice, repeat: u32, settings: RunSettings) {
+        if self.is_busy() {
+            return;
+        }
+        self.error = None;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let path = choice.path().map(|p| p.to_path_buf());
+        let st = settings.clone();
+        std::thread::Builder::new()
+            .name("run launcher".into())
+            .spawn(move || {
+                let corpus = match Corpus::open_or_builtin(path.as_deref(), repeat) {
+                    Ok(c) => Arc::new(c),
+                    Err(e) => {
+                        let _ = tx.send(Event::Failed(e.to_string()));
+                        return;
+                    }
+                };
+                let run = Run::start(corpus.clone(), st);
+                let _ = tx.send(Event::Started {
+                    ctl: run.control().clone(),
+                    timeline: run.timeline().clone(),
+                    corpus: corpus.display_name(),
+                    total_bytes: corpus.total_bytes(),
+                });
+                let _ = tx.send(Event::Finished(Box::new(run.wait())));
+            })
+            .expect("spawning the run launcher");
+        self.pending = Some(Pending {
+            settings,
+            rx,
+            index: None,
+        });
+    }
+
+    /// True while a run is starting or running.
+    pub fn is_busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The current (newest) run.
+    pub fn current(&self) -> Option<&RunEntry> {
+        self.runs.last()
+    }
+
+    /// The current run, if it is still running.
+    pub fn running(&self) -> Option<&RunEntry> {
+        self.runs.last().filter(|r| r.is_running())
+    }
+
+    /// Asks the running run to stop (it finishes in the background).
+    pub fn stop(&self) {
+        if let Some(r) = self.running() {
+            r.ctl.request_stop(crate::StopReason::Cancelled);
+        }
+    }
+
+    /// Changes the running run's delay now.
+    pub fn set_delay(&self, delay: Duration) {
+        if let Some(r) = self.running() {
+            r.ctl.set_delay(delay);
+        }
+    }
+
+    /// Scans a corpus (files, bytes, lines) in the background, once.
+    pub fn scan(&mut self, choice: &CorpusChoice) {
+        if self.infos.iter().any(|(c, _)| c == choice)
+            || self.scans.iter().any(|(c, _)| c == choice)
+        {
+            return;
+        }
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let path = choice.path().map(|p| p.to_path_buf());
+        std::thread::spawn(move || {
+            let info = Corpus::open_or_builtin(path.as_deref(), 1)
+                .map_err(|e| e.to_string())
+                .map(|c| {
+                    let lines = c
+                        .files
+                        .iter()
+                        .filter_map(|f| std::fs::read(&f.path).ok())
+                        .map(|b| memchr::memchr_iter(b'\n', &b).count() as u64)
+                        .sum();
+                    CorpusInfo {
+                        files: c.files.len(),
+                        bytes: c.bytes_once(),
+                        lines,
+                    }
+                });
+            let _ = tx.send(info);
+        });
+        self.scans.push((choice.clone(), rx));
+    }
+
+    /// What the scan of `choice` found, if done.
+    pub fn info(&self, choice: &CorpusChoice) -> Option<&Result<CorpusInfo, String>> {
+        self.infos.iter().find(|(c, _)| c == choice).map(|(_, i)| i)
+    }
+
+    /// Takes what the background threads sent and refreshes the current run's chart data.
+    pub fn poll(&mut self) {
+        self.scans.retain(|(choice, rx)| match rx.try_recv() {
+            Ok(info) => {
+                self.infos.push((choice.clone(), info));
+                false
+            }
+            Err(TryRecvError::Empty) => true,
+            Err(TryRecvError::Disconnected) => false,
+        });
+        while let Some(p) = &mut self.pending {
+            match p.rx.try_recv() {
+                Ok(Event::Started {
+                    ctl,
+                    timeline,
+                    corpus,
+                    total_bytes,
+                }) => {
+                    self.runs.push(RunEntry {
+                        number: self.runs.len() + 1,
+                        settings: p.settings.clone(),
+                        corpus,
+                        total_bytes,
+                        ctl,
+                        timeline,
+                        data: ChartData::default(),
+                        report: None,
+                    });
+                    p.index = Some(self.runs.len() - 1);
+                }
+                Ok(Event::Failed(e)) => {
+                    self.error = Some(e);
+                    self.pending = None;
+                }
+                Ok(Event::Finished(report)) => {
+                    if let Some(i) = p.index {
+                        let entry = &mut self.runs[i];
+                        entry.data.refresh(&entry.timeline);
+                        if !report.errors.is_empty() {
+                            self.error = Some(report.errors.join("; "));
+                        }
+                        entry.report = Some(Arc::from(report));
+                    }
+                    self.pending = None;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.error = Some("the run ended without a report".into());
+                    self.pending = None;
+                }
+            }
+        }
+        if let Some(r) = self.runs.last_mut()
+            && r.is_running()
+        {
+            r.data.refresh(&r.timeline);
+        }
+    }
+}

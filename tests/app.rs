@@ -1,0 +1,164 @@
+//! The desktop app, driven headlessly through its real UI (egui_kittest): pick a strategy, Run,
+//! watch the Processes rows, toggle the delay mid-run, Stop, export a PNG.
+#![cfg(feature = "gui")]
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use palavriado::Strategy;
+use palavriado::control::RunEventKind;
+use palavriado::ui::{PalavriadoApp, Tab};
+
+fn app() -> Harness<'static, PalavriadoApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1440.0, 900.0))
+        .build_eframe(|cc| PalavriadoApp::new(cc))
+}
+
+/// Steps the UI until `done` holds (the app runs work on background threads, so it never
+/// settles by itself).
+fn step_until(
+    h: &mut Harness<'static, PalavriadoApp>,
+    what: &str,
+    done: impl Fn(&PalavriadoApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn run_watch_toggle_delay_stop_and_export() {
+    let mut h = app();
+    let export = tempfile::tempdir().unwrap();
+    h.state_mut().export_dir = export.path().to_path_buf();
+    h.run_steps(2);
+
+    // Pick Push, turn the delay on, press Run.
+    h.get_by_label("Push").click();
+    h.run_steps(1);
+    assert_eq!(h.state().strategy, Strategy::Push);
+    h.get_by_label("Simulated delay").click();
+    h.run_steps(1);
+    assert!(h.state().delay_on);
+    h.get_by_label("▶ Run").click();
+    step_until(&mut h, "the run to start", |a| {
+        a.session.running().is_some()
+    });
+    step_until(&mut h, "lines to flow", |a| {
+        a.session
+            .current()
+            .is_some_and(|r| r.progress() > 0.0 && r.data.rows.len() > 5)
+    });
+
+    // The Processes tab lists the stages with live mailboxes.
+    h.get_by_label("Processes").click();
+    h.run_steps(2);
+    assert_eq!(h.state().tab, Tab::Processes);
+    h.get_by_label("reader");
+    h.get_by_label("extractor 1");
+    h.get_by_label("counter 1");
+    h.get_by_label("MsgQ ▼");
+
+    // Toggle the delay off and on mid-run: the run sees it at once and records it.
+    h.get_by_label("Simulated delay").click();
+    h.run_steps(1);
+    let ctl = h.state().session.current().unwrap().ctl.clone();
+    assert_eq!(ctl.delay(), Duration::ZERO);
+    h.get_by_label("Simulated delay").click();
+    h.run_steps(1);
+    assert_eq!(ctl.delay(), Duration::from_millis(1));
+    let toggles = ctl
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, RunEventKind::DelayChanged { .. }))
+        .count();
+    assert!(toggles >= 3, "initial delay + off + on, got {toggles}");
+
+    // Stop: the run ends promptly, its data stays on screen.
+    h.get_by_label("■ Stop").click();
+    step_until(&mut h, "the run to stop", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    let report = h.state().session.current().unwrap().report.clone().unwrap();
+    assert_eq!(report.stop_reason, Some(palavriado::StopReason::Cancelled));
+    assert!(report.total_words > 0);
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("stopped: cancelled");
+    h.get_by_label("counts_sha256");
+
+    // Export the Load Charts view: a real PNG, slide-sized, not blank.
+    h.get_by_label("Load Charts").click();
+    h.run_steps(1);
+    h.get_by_label("Export view").click();
+    step_until(&mut h, "the export", |a| {
+        a.status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("Saved") || s.error)
+    });
+    let status = h.state().status.clone().unwrap();
+    assert!(!status.error, "{}", status.text);
+    let path = export.path().join("push_with_delay_stats.png");
+    assert!(
+        status.text.contains(&path.display().to_string()),
+        "{}",
+        status.text
+    );
+    let img = image::open(&path).expect("the PNG decodes").to_rgba8();
+    assert!(img.width() >= 1600, "{} px wide", img.width());
+    let first = *img.get_pixel(0, 0);
+    let differing = img.pixels().filter(|p| **p != first).count();
+    assert!(
+        differing > (img.width() * img.height() / 50) as usize,
+        "image is nearly blank"
+    );
+
+    // CSV export of the timeline.
+    h.get_by_label("Export data").click();
+    step_until(&mut h, "the CSV", |a| {
+        a.status.as_ref().is_some_and(|s| s.text.ends_with(".csv"))
+    });
+    let csv = std::fs::read_to_string(export.path().join("push_with_delay_timeline.csv")).unwrap();
+    assert!(csv.starts_with("time_ms,cpu/core0"));
+    assert!(csv.lines().count() > 5);
+}
+
+#[test]
+fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
+    let mut h = app();
+    h.get_by_label("Lazy").click();
+    h.run_steps(1);
+    h.get_by_label("▶ Run").click();
+    step_until(&mut h, "the first run", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    let first = h.state().session.current().unwrap().report.clone().unwrap();
+    assert!(first.completed);
+
+    // Type a path that does not exist and press Run again.
+    h.get_by_label("Path").focus();
+    h.run_steps(1);
+    h.get_by_label("Path").type_text("/no/such/corpus");
+    h.run_steps(1);
+    h.get_by_label("Use").click();
+    h.run_steps(1);
+    h.get_by_label("▶ Run").click();
+    step_until(&mut h, "the error", |a| {
+        a.status.as_ref().is_some_and(|s| s.error)
+    });
+    let status = h.state().status.clone().unwrap();
+    assert!(
+        status.text.contains("/no/such/corpus") && status.text.contains("does not exist"),
+        "{}",
+        status.text
+    );
+    assert_eq!(h.state().session.runs.len(), 1, "the previous run is kept");
+    h.run_steps(2);
+    // Shown in the status bar (and under the corpus picker).
+    assert!(h.query_all_by_label(&status.text).count() >= 1);
+}
