@@ -1,12 +1,11 @@
-//! Measuring runs: every strategy on a corpus, alternated and repeated, reported as medians
-//! (`palavriado bench`); and the cost of the probes as an on/off throughput ratio.
+//! Measuring runs (`palavriado bench`): every strategy on a corpus, each run in a fresh process
+//! (so one run's memory never shows in the next one's peak), alternated and repeated, reported
+//! as medians; and the cost of the probes as an on/off wall-time ratio.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::process::Command;
 
-use crate::corpus::Corpus;
-use crate::probe::heap;
-use crate::run::{Run, RunReport, RunSettings};
+use crate::run::RunSettings;
 use crate::strategy::Strategy;
 
 /// One measured configuration.
@@ -41,74 +40,20 @@ pub struct CaseResult {
     pub counts_sha256: String,
 }
 
-/// Median of a non-empty list.
+/// Median of a list (NaN if empty).
 pub fn median(values: &[f64]) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    if n == 0 {
-        return f64::NAN;
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// Runs every case `runs` times, alternating cases within each round so machine noise hits
-/// them alike. Fails if a run does not complete or two runs disagree on the counts.
-pub fn measure(
-    corpus: &Arc<Corpus>,
-    cases: &[Case],
-    runs: usize,
-) -> Result<Vec<CaseResult>, String> {
-    let mut reports: Vec<Vec<RunReport>> = vec![Vec::new(); cases.len()];
-    for _ in 0..runs.max(1) {
-        for (i, case) in cases.iter().enumerate() {
-            let r = Run::start(corpus.clone(), case.settings.clone()).wait();
-            if !r.completed {
-                return Err(format!(
-                    "{}: run stopped ({:?}) {}",
-                    case.label,
-                    r.stop_reason,
-                    r.errors.join("; ")
-                ));
-            }
-            reports[i].push(r);
-            std::thread::sleep(SETTLE);
-        }
-    }
-    cases
-        .iter()
-        .zip(reports)
-        .map(|(case, rs)| {
-            let sha = rs[0].counts_sha256.clone();
-            if rs.iter().any(|r| r.counts_sha256 != sha) {
-                return Err(format!("{}: runs disagree on the counts", case.label));
-            }
-            let wall: Vec<f64> = rs.iter().map(|r| r.wall_ms).collect();
-            let rates: Vec<f64> = rs
-                .iter()
-                .map(|r| r.messages as f64 / (r.wall_ms / 1e3))
-                .collect();
-            Ok(CaseResult {
-                label: case.label.clone(),
-                median_wall_ms: median(&wall),
-                wall_ms: wall,
-                peak_rss_bytes: rs.iter().map(|r| r.peak_rss_bytes).max().unwrap_or(0),
-                peak_heap_bytes: rs.iter().map(|r| r.peak_heap_bytes).max().unwrap_or(0),
-                max_mailbox_len: rs.iter().map(|r| r.max_mailbox_len).max().unwrap_or(0),
-                median_messages_per_s: median(&rates),
-                total_words: rs[0].total_words,
-                counts_sha256: sha,
-            })
-        })
-        .collect()
 }
 
 /// The probe cost: the same strategy alternately with probes on (default rate, counting
-/// allocator) and off (no sampling, allocator not counting), `runs` times each.
+/// allocator) and off (no sampling, allocator not counting).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ProbeCost {
     /// Strategy measured.
@@ -121,31 +66,132 @@ pub struct ProbeCost {
     pub overhead_percent: f64,
 }
 
-/// Measures [`ProbeCost`] for `strategy`.
-pub fn probe_cost(corpus: &Arc<Corpus>, base: &RunSettings, runs: usize) -> ProbeCost {
-    let mut on = Vec::new();
-    let mut off = Vec::new();
-    for _ in 0..runs.max(1) {
-        for probes in [false, true] {
-            let mut st = base.clone();
-            if probes {
-                st.sample_hz = crate::probe::sampler::DEFAULT_SAMPLE_HZ;
-            } else {
-                st.sample_hz = 0;
-                st.memory_limit = Some(u64::MAX);
-            }
-            heap::set_counting(probes);
-            let r = Run::start(corpus.clone(), st).wait();
-            heap::set_counting(true);
-            if probes { &mut on } else { &mut off }.push(r.wall_ms);
-            std::thread::sleep(SETTLE);
+/// Runs measurements as `EXE run --json …` child processes.
+pub struct Bench {
+    /// The palavriado binary.
+    pub exe: PathBuf,
+    /// Corpus (None: built-in).
+    pub corpus: Option<PathBuf>,
+    /// Repeat.
+    pub repeat: u32,
+}
+
+impl Bench {
+    fn run(&self, st: &RunSettings, probes: bool) -> Result<serde_json::Value, String> {
+        let mut cmd = Command::new(&self.exe);
+        cmd.args([
+            "run",
+            "--json",
+            "--top",
+            "0",
+            "--strategy",
+            st.strategy.name(),
+        ])
+        .args(["--repeat", &self.repeat.to_string()])
+        .args(["--workers", &st.workers.to_string()]);
+        if let Some(c) = &self.corpus {
+            cmd.arg("--corpus").arg(c);
         }
+        if let Some(d) = st.max_demand {
+            cmd.args(["--max-demand", &d.to_string()]);
+        }
+        if !probes {
+            cmd.arg("--no-probes");
+        }
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run '{}': {e}", self.exe.display()))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("unreadable run output: {e}"))?;
+        if v["completed"] != true {
+            return Err(format!(
+                "{} did not complete: {}",
+                st.strategy, v["stop_reason"]
+            ));
+        }
+        Ok(v)
     }
-    ProbeCost {
-        strategy: base.strategy,
-        overhead_percent: (median(&on) / median(&off) - 1.0) * 100.0,
-        on_ms: on,
-        off_ms: off,
+
+    /// Runs every case `runs` times, alternating cases within each round so machine noise hits
+    /// them alike. Fails if a run does not complete or two runs disagree on the counts.
+    pub fn measure(&self, cases: &[Case], runs: usize) -> Result<Vec<CaseResult>, String> {
+        let mut all: Vec<Vec<serde_json::Value>> = vec![Vec::new(); cases.len()];
+        for _ in 0..runs.max(1) {
+            for (i, case) in cases.iter().enumerate() {
+                all[i].push(
+                    self.run(&case.settings, true)
+                        .map_err(|e| format!("{}: {e}", case.label))?,
+                );
+            }
+        }
+        cases
+            .iter()
+            .zip(all)
+            .map(|(case, rs)| {
+                let u = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or(0);
+                let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+                let sha = rs[0]["counts_sha256"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if rs.iter().any(|r| r["counts_sha256"] != sha.as_str()) {
+                    return Err(format!("{}: runs disagree on the counts", case.label));
+                }
+                let wall: Vec<f64> = rs.iter().map(|r| f(r, "wall_ms")).collect();
+                let rates: Vec<f64> = rs
+                    .iter()
+                    .map(|r| u(r, "messages") as f64 / (f(r, "wall_ms") / 1e3))
+                    .collect();
+                Ok(CaseResult {
+                    label: case.label.clone(),
+                    median_wall_ms: median(&wall),
+                    wall_ms: wall,
+                    peak_rss_bytes: rs.iter().map(|r| u(r, "peak_rss_bytes")).max().unwrap_or(0),
+                    peak_heap_bytes: rs
+                        .iter()
+                        .map(|r| u(r, "peak_heap_bytes"))
+                        .max()
+                        .unwrap_or(0),
+                    max_mailbox_len: rs
+                        .iter()
+                        .map(|r| u(r, "max_mailbox_len"))
+                        .max()
+                        .unwrap_or(0),
+                    median_messages_per_s: median(&rates),
+                    total_words: u(&rs[0], "total_words"),
+                    counts_sha256: sha,
+                })
+            })
+            .collect()
+    }
+
+    /// Measures [`ProbeCost`] for `strategy`, alternating on and off `runs` times.
+    pub fn probe_cost(
+        &self,
+        strategy: Strategy,
+        workers: usize,
+        runs: usize,
+    ) -> Result<ProbeCost, String> {
+        let mut st = RunSettings::new(strategy);
+        st.workers = workers;
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        for _ in 0..runs.max(1) {
+            off.push(
+                self.run(&st, false)?["wall_ms"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+            );
+            on.push(self.run(&st, true)?["wall_ms"].as_f64().unwrap_or(f64::NAN));
+        }
+        Ok(ProbeCost {
+            strategy,
+            overhead_percent: (median(&on) / median(&off) - 1.0) * 100.0,
+            on_ms: on,
+            off_ms: off,
+        })
     }
 }
 
@@ -172,5 +218,14 @@ pub fn default_cases(workers: usize) -> Vec<Case> {
     cases
 }
 
-/// Short pause between runs so one run's freed memory is returned before the next starts.
-pub const SETTLE: Duration = Duration::from_millis(200);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+}

@@ -99,17 +99,11 @@ pub fn reproduce_command(args: &ReproduceArgs) -> i32 {
         );
         return 2;
     }
-    let corpus = match Corpus::open_or_builtin(args.corpus.as_deref(), args.repeat) {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            eprintln!("palavriado: {e}");
-            return 2;
-        }
+    let corpus = match open_corpus(args.corpus.as_deref(), args.repeat) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let workers = args
-        .workers
-        .map(|w| w as usize)
-        .unwrap_or_else(default_workers);
+    let workers = workers_or_default(args.workers);
     let outcomes = match reproduce(
         &corpus,
         &args.out,
@@ -213,6 +207,10 @@ pub struct RunArgs {
     /// Print exactly one JSON object instead of the readable summary
     #[arg(long)]
     pub json: bool,
+    /// Turn the probes off (no sampling, allocator not counting): how `bench --probe-cost`
+    /// measures what they cost
+    #[arg(long, hide = true)]
+    pub no_probes: bool,
 }
 
 fn parse_delay_ms(s: &str) -> Result<f64, String> {
@@ -240,16 +238,17 @@ impl RunArgs {
     pub fn settings(&self) -> RunSettings {
         RunSettings {
             strategy: self.strategy,
-            workers: self
-                .workers
-                .map(|w| w as usize)
-                .unwrap_or_else(default_workers),
+            workers: workers_or_default(self.workers),
             delay: Duration::from_secs_f64(self.delay_ms / 1e3),
             split: self.split,
             max_demand: self.max_demand.map(|n| n as usize),
             duration: self.duration.map(Duration::from_secs_f64),
-            sample_hz: self.sample_hz,
-            memory_limit: self.memory_limit.map(|mb| mb * 1_000_000),
+            sample_hz: if self.no_probes { 0 } else { self.sample_hz },
+            memory_limit: if self.no_probes {
+                Some(u64::MAX)
+            } else {
+                self.memory_limit.map(|mb| mb * 1_000_000)
+            },
         }
     }
 }
@@ -273,41 +272,63 @@ pub fn parse_args() -> Result<Cli, i32> {
     })
 }
 
+/// Opens the corpus named on the command line; on failure prints one line and gives exit code 2.
+fn open_corpus(path: Option<&std::path::Path>, repeat: u32) -> Result<Arc<Corpus>, i32> {
+    Corpus::open_or_builtin(path, repeat)
+        .map(Arc::new)
+        .map_err(|e| {
+            eprintln!("palavriado: {e}");
+            2
+        })
+}
+
+fn workers_or_default(workers: Option<u32>) -> usize {
+    workers.map(|w| w as usize).unwrap_or_else(default_workers)
+}
+
 /// Runs `palavriado bench`; returns the process exit code.
 pub fn bench_command(args: &BenchArgs) -> i32 {
-    use crate::benchmark::{Case, default_cases, measure, probe_cost};
-    let corpus = match Corpus::open_or_builtin(args.corpus.as_deref(), args.repeat) {
-        Ok(c) => Arc::new(c),
+    use crate::benchmark::{Bench, default_cases, median};
+    // Fail early, with the usual one-line error, on a bad corpus.
+    let corpus = match open_corpus(args.corpus.as_deref(), args.repeat) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let workers = workers_or_default(args.workers);
+    let cases: Vec<_> = default_cases(workers)
+        .into_iter()
+        .filter(|c| args.strategy.is_empty() || args.strategy.iter().any(|s| s.name() == c.label))
+        .collect();
+    let bench = match std::env::current_exe() {
+        Ok(exe) => Bench {
+            exe,
+            corpus: args.corpus.clone(),
+            repeat: args.repeat,
+        },
         Err(e) => {
-            eprintln!("palavriado: {e}");
-            return 2;
+            eprintln!("palavriado: cannot find this program to run the measurements: {e}");
+            return 1;
         }
     };
-    let workers = args
-        .workers
-        .map(|w| w as usize)
-        .unwrap_or_else(default_workers);
-    let cases: Vec<Case> = if args.strategy.is_empty() {
-        default_cases(workers)
-    } else {
-        default_cases(workers)
-            .into_iter()
-            .filter(|c| args.strategy.iter().any(|s| s.name() == c.label))
-            .collect()
-    };
     let runs = args.runs as usize;
-    let results = match measure(&corpus, &cases, runs) {
+    let results = match bench.measure(&cases, runs) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("palavriado: bench failed: {e}");
             return 1;
         }
     };
-    let cost = args.probe_cost.map(|s| {
-        let mut st = RunSettings::new(s);
-        st.workers = workers;
-        probe_cost(&corpus, &st, runs)
-    });
+    let cost = match args
+        .probe_cost
+        .map(|s| bench.probe_cost(s, workers, runs))
+        .transpose()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("palavriado: bench failed: {e}");
+            return 1;
+        }
+    };
     if args.json {
         let v = serde_json::json!({
             "corpus": corpus.display_name(),
@@ -322,7 +343,7 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
         return 0;
     }
     println!(
-        "{} ×{} ({:.1} MB), {workers} workers, median of {runs} alternating runs, release build",
+        "{} ×{} ({:.1} MB), {workers} workers, median of {runs} alternating runs, each in a fresh process",
         corpus.display_name(),
         corpus.repeat,
         corpus.total_bytes() as f64 / 1e6
@@ -348,10 +369,10 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
     }
     if let Some(c) = cost {
         println!(
-            "probe cost ({}): median {:.0} ms on vs {:.0} ms off: {:+.1} %",
+            "probe cost ({}): median {:.0} ms with probes vs {:.0} ms without: {:+.1} %",
             c.strategy,
-            crate::benchmark::median(&c.on_ms),
-            crate::benchmark::median(&c.off_ms),
+            median(&c.on_ms),
+            median(&c.off_ms),
             c.overhead_percent
         );
     }
@@ -360,12 +381,9 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
 
 /// Runs `palavriado run`; returns the process exit code.
 pub fn run_command(args: &RunArgs) -> i32 {
-    let corpus = match Corpus::open_or_builtin(args.corpus.as_deref(), args.repeat) {
-        Ok(c) => Arc::new(c),
-        Err(e) => {
-            eprintln!("palavriado: {e}");
-            return 2;
-        }
+    let corpus = match open_corpus(args.corpus.as_deref(), args.repeat) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     if let Some(trace) = &args.trace
         && let Err(e) = std::fs::File::create(trace)
@@ -375,6 +393,9 @@ pub fn run_command(args: &RunArgs) -> i32 {
             trace.display()
         );
         return 2;
+    }
+    if args.no_probes {
+        crate::probe::heap::set_counting(false);
     }
     let report = Run::start(corpus, args.settings()).wait();
     if let Some(trace) = &args.trace

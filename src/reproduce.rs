@@ -154,6 +154,7 @@ pub fn reproduce(
             },
             stages,
             report: Some(report.clone()),
+            demand_driven: sc.strategy.default_max_demand().is_some(),
         };
         let mut images = Vec::new();
         let stats = out.join(format!("{}_stats.png", sc.name));

@@ -88,6 +88,9 @@ struct Sub<E> {
     gone: bool,
 }
 
+/// Events a Partition dispatcher's queues may hold before its stage stops making more.
+pub const PARTITION_QUEUE_LIMIT: u64 = 10_000;
+
 /// A dispatcher's state inside a running stage.
 ///
 /// Demand is recorded by [`Dispatcher::ask`] and acted on by [`Dispatcher::settle`], so a stage
@@ -223,14 +226,20 @@ impl<E: Event> Dispatcher<E> {
         self.after_change();
     }
 
-    /// How many new events the stage should make now: the demand not already met by its
-    /// buffers (Demand: the subscribers' total; Partition: the sum over partitions with an
-    /// empty queue; Broadcast: the smallest subscriber demand). This is the demand a
-    /// producer-consumer passes upstream by handling input.
+    /// How many new events the stage should make now: the subscribers' outstanding demand not
+    /// already covered by buffered events (Demand: the total; Partition: the sum over
+    /// partitions of what their own queue does not cover; Broadcast: the smallest subscriber
+    /// demand). This is the demand a producer-consumer passes upstream by handling input.
+    ///
+    /// Partition: events for a partition without demand wait in its queue (GenStage), but once
+    /// the queues hold [`PARTITION_QUEUE_LIMIT`] events the stage makes nothing more until its
+    /// subscribers drain them, so an uneven pace between partitions cannot grow memory
+    /// without bound.
     pub fn wanted(&self) -> u64 {
-        let buffered = self.buffer.len() as u64;
+        let buffered = self.buffered() as u64;
         match self.kind {
             Dispatch::Demand => self.total_demand().saturating_sub(buffered),
+            Dispatch::Partition { .. } if buffered >= PARTITION_QUEUE_LIMIT => 0,
             Dispatch::Partition { .. } => self
                 .subs
                 .iter()

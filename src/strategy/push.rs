@@ -19,7 +19,7 @@ use crate::words::stable_hash;
 /// How long an idle worker waits before re-checking the stop signal.
 const IDLE_POLL: Duration = Duration::from_millis(20);
 /// Mailbox length beyond which the reader yields its core after each send.
-const SEND_PENALTY_QUEUE: u64 = 1_000;
+const SEND_PENALTY_QUEUE: u64 = 10_000;
 /// Words a counter handles between updates of the shared counters.
 const PROGRESS_STEP: u64 = 256;
 
@@ -82,6 +82,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
                 let mut sent = 0;
                 job.split.for_each_word(&line, &mut scratch, |w| {
                     let to = &outs[(stable_hash(w) % outs.len() as u64) as usize];
+                    send_penalty(to.probe());
                     let _ = to.send(CompactString::new(w));
                     sent += 1;
                 });
@@ -101,13 +102,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
                     break;
                 }
                 let to = &extractor_senders[next];
-                // The BEAM charges a sender for a long receiver queue; likewise the reader
-                // gives up its time slice (never blocks) when an extractor's mailbox is long,
-                // so busy extractors get the CPU. Sleeping extractors (the delay) don't use
-                // it, and then the mailboxes grow without bound, as in the talk.
-                if to.probe().mailbox_len() > SEND_PENALTY_QUEUE {
-                    std::thread::yield_now();
-                }
+                send_penalty(to.probe());
                 let _ = to.send(line);
                 probe.add_out(1);
                 next = (next + 1) % extractor_senders.len();
@@ -126,6 +121,17 @@ pub(super) fn run(job: &Job) -> WordCounts {
         }
     }
     total
+}
+
+/// The BEAM charges a sender for a long receiver queue; likewise a sender gives up its time
+/// slice (it never blocks) when the receiver's mailbox is long, so busy receivers get the CPU.
+/// Receivers that sleep (the delay) don't use it, and then mailboxes grow without bound, as in
+/// the talk.
+#[inline]
+fn send_penalty(receiver: &crate::probe::StageProbe) {
+    if receiver.mailbox_len() > SEND_PENALTY_QUEUE {
+        std::thread::yield_now();
+    }
 }
 
 /// Handles every message of `rx` until all senders are gone, or drops them all once the run is

@@ -3,7 +3,7 @@
 //! `palavriado reproduce`'s slides.
 
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Corner, Legend, Line, LineStyle, Plot, VLine};
+use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoint, Text, VLine};
 
 use super::session::ChartData;
 use crate::control::{RunEvent, RunEventKind};
@@ -232,12 +232,30 @@ pub fn chart(
             let pts: Vec<[f64; 2]> = l.points.iter().map(|q| [q[0], tx(q[1])]).collect();
             p.line(Line::new(l.label, pts).color(l.color).width(1.8));
         }
+        // Run events: dashed lines labelled at the top (kept out of the legend).
+        let top = if log {
+            tx(max)
+        } else {
+            tx(max.max(if unit == Unit::Percent { 100.0 } else { 0.0 }))
+        };
         for e in events {
+            if matches!(e.kind, RunEventKind::Started) {
+                continue;
+            }
             p.vline(
-                VLine::new(event_label(e), e.at_secs)
+                VLine::new("", e.at_secs)
                     .color(event_color(e))
                     .style(LineStyle::dashed_loose())
                     .width(1.2),
+            );
+            p.text(
+                Text::new(
+                    "",
+                    PlotPoint::new(e.at_secs, top),
+                    RichText::new(event_label(e)).size(11.0),
+                )
+                .color(event_color(e))
+                .anchor(egui::Align2::LEFT_TOP),
             );
         }
     });

@@ -65,6 +65,8 @@ pub struct Scene {
     pub stages: Vec<StageSnapshot>,
     /// The report, once the run finished.
     pub report: Option<Arc<RunReport>>,
+    /// True for Pull and Flow (the diagram shows demand).
+    pub demand_driven: bool,
 }
 
 /// Draws `picture` of `scene` into `ui` (the same code the app's views use).
@@ -93,7 +95,7 @@ pub fn draw(ui: &mut Ui, picture: &Picture, scene: &Scene) {
             let mut rows = ProcessRow::collect(scene.stages.clone(), &scene.data);
             views::processes_table(ui, &mut rows, &mut Sort::default());
         }
-        Picture::Pipeline => views::pipeline(ui, &scene.stages),
+        Picture::Pipeline => views::pipeline(ui, &scene.stages, scene.demand_driven),
         Picture::Results => match &scene.report {
             Some(r) => views::result_summary(ui, r, 5),
             None => {

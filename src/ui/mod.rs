@@ -147,6 +147,7 @@ pub struct PalavriadoApp {
     picking: Option<Receiver<Option<PathBuf>>>,
     exporting: Vec<Receiver<Result<String, String>>>,
     frame_ms: VecDeque<f32>,
+    frames_seen: u64,
 }
 
 fn default_max_demand(s: Strategy) -> usize {
@@ -205,6 +206,7 @@ impl PalavriadoApp {
             picking: None,
             exporting: Vec::new(),
             frame_ms: VecDeque::new(),
+            frames_seen: 0,
         }
     }
 
@@ -304,6 +306,7 @@ impl PalavriadoApp {
             opts: self.chart_opts,
             stages: run.ctl.stages().iter().map(|s| s.snapshot()).collect(),
             report: run.report.clone(),
+            demand_driven: run.settings.strategy.default_max_demand().is_some(),
         })
     }
 
@@ -314,41 +317,25 @@ impl PalavriadoApp {
     /// Exports `picture` of the current run as PNG (rendered on a background thread).
     pub fn export_png(&mut self, picture: Picture) {
         let Some(scene) = self.scene() else {
-            self.status = Some(Status {
-                text: "Nothing to export yet: start a run first.".into(),
-                error: true,
-            });
-            return;
+            return self.nothing_to_export();
         };
         let run = self.session.current().expect("a scene has a run");
         let name = export::file_name(
             run.settings.strategy.name(),
-            !run.ctl.delay().is_zero() || had_delay(run),
+            had_delay(run),
             picture.slug(),
             "png",
         );
-        let target = self.target(&name);
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        std::thread::spawn(move || {
-            let Some(path) = target() else {
-                let _ = tx.send(Err("Export cancelled (no file chosen).".into()));
-                return;
-            };
-            let r = export::save_png(&path, &picture, &scene)
-                .map(|(w, h)| format!("Saved {} ({w}×{h})", path.display()));
-            let _ = tx.send(r);
+        self.spawn_export(&name, move |path| {
+            export::save_png(path, &picture, &scene)
+                .map(|(w, h)| format!("Saved {} ({w}×{h})", path.display()))
         });
-        self.exporting.push(rx);
     }
 
     /// Exports the current run's timeline as CSV.
     pub fn export_csv(&mut self) {
         let Some(run) = self.session.current() else {
-            self.status = Some(Status {
-                text: "Nothing to export yet: start a run first.".into(),
-                error: true,
-            });
-            return;
+            return self.nothing_to_export();
         };
         let name = export::file_name(
             run.settings.strategy.name(),
@@ -357,14 +344,31 @@ impl PalavriadoApp {
             "csv",
         );
         let timeline = run.timeline.clone();
-        let target = self.target(&name);
+        self.spawn_export(&name, move |path| {
+            export::save_csv(path, &timeline).map(|_| format!("Saved {}", path.display()))
+        });
+    }
+
+    fn nothing_to_export(&mut self) {
+        self.status = Some(Status {
+            text: "Nothing to export yet: start a run first.".into(),
+            error: true,
+        });
+    }
+
+    /// Chooses the file (dialog or export folder) and writes it, on a background thread.
+    fn spawn_export(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&std::path::Path) -> Result<String, String> + Send + 'static,
+    ) {
+        let target = self.target(name);
         let (tx, rx) = crossbeam_channel::bounded(1);
         std::thread::spawn(move || {
-            let Some(path) = target() else {
-                let _ = tx.send(Err("Export cancelled (no file chosen).".into()));
-                return;
+            let r = match target() {
+                Some(path) => write(&path),
+                None => Err("Export cancelled (no file chosen).".into()),
             };
-            let r = export::save_csv(&path, &timeline).map(|_| format!("Saved {}", path.display()));
             let _ = tx.send(r);
         });
         self.exporting.push(rx);
@@ -687,7 +691,11 @@ impl PalavriadoApp {
             }
             Tab::Pipeline => {
                 let stages: Vec<_> = run.ctl.stages().iter().map(|s| s.snapshot()).collect();
-                views::pipeline(ui, &stages);
+                views::pipeline(
+                    ui,
+                    &stages,
+                    run.settings.strategy.default_max_demand().is_some(),
+                );
             }
             Tab::Results => self.results(ui),
         }
@@ -933,6 +941,17 @@ impl eframe::App for PalavriadoApp {
         self.frame_ms.push_back(t0.elapsed().as_secs_f32() * 1e3);
         if self.frame_ms.len() > 600 {
             self.frame_ms.pop_front();
+        }
+        // `PALAVRIADO_FRAME_STATS=1` logs frame times (how the responsiveness figures are taken).
+        self.frames_seen += 1;
+        if self.frames_seen % 300 == 0
+            && std::env::var_os("PALAVRIADO_FRAME_STATS").is_some()
+            && let Some((median, p99)) = frame_stats(self)
+        {
+            eprintln!(
+                "frame time over the last {} frames: median {median:.2} ms, p99 {p99:.2} ms",
+                self.frame_ms.len()
+            );
         }
     }
 

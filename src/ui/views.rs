@@ -256,9 +256,9 @@ pub fn pipeline_columns(stages: &[StageSnapshot]) -> Vec<Vec<&StageSnapshot>> {
         .collect()
 }
 
-/// The Pipeline view: stages as boxes in columns, events flowing right, demand flowing back,
-/// each box with its live mailbox and state.
-pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot]) {
+/// The Pipeline view: stages as boxes in columns, events flowing right (and, for demand-driven
+/// pipelines, demand flowing back), each box with its live mailbox and state.
+pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot], demand_driven: bool) {
     let columns = pipeline_columns(stages);
     if columns.is_empty() {
         ui.label("No stages yet: start a run.");
@@ -365,7 +365,11 @@ pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot]) {
     painter.text(
         area.left_top(),
         Align2::LEFT_TOP,
-        "→ events flow right      ⇠ demand flows back      box border: state",
+        if demand_driven {
+            "→ events flow right      ⇠ demand flows back (asks)      box border: state"
+        } else {
+            "→ events are pushed right, no demand: mailboxes are unbounded      box border: state"
+        },
         FontId::proportional(12.0),
         text.gamma_multiply(0.8),
     );
