@@ -944,7 +944,7 @@ impl eframe::App for PalavriadoApp {
         }
         // `PALAVRIADO_FRAME_STATS=1` logs frame times (how the responsiveness figures are taken).
         self.frames_seen += 1;
-        if self.frames_seen % 300 == 0
+        if self.frames_seen.is_multiple_of(300)
             && std::env::var_os("PALAVRIADO_FRAME_STATS").is_some()
             && let Some((median, p99)) = frame_stats(self)
         {
