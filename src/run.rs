@@ -145,6 +145,7 @@ pub struct Run {
 impl Run {
     /// Starts `settings.strategy` over `corpus` on background threads and returns at once.
     pub fn start(corpus: Arc<Corpus>, settings: RunSettings) -> Run {
+        heap::release_free_memory();
         let ctl = RunControl::new(settings.delay);
         ctl.set_memory_limit(settings.memory_limit.unwrap_or_else(default_memory_limit));
         heap::reset_peak();

@@ -118,3 +118,13 @@ pub fn peak_bytes() -> u64 {
 pub fn reset_peak() {
     PEAK.store(LIVE.load(Relaxed), Relaxed);
 }
+
+/// Gives memory freed by earlier runs back to the OS (glibc keeps it otherwise), so a run's
+/// resident-memory chart starts from what the process really holds.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused pages of the allocator to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -238,8 +238,18 @@ pub fn chart(
         } else {
             tx(max.max(if unit == Unit::Percent { 100.0 } else { 0.0 }))
         };
-        for e in events {
-            if matches!(e.kind, RunEventKind::Started) {
+        for (i, e) in events.iter().enumerate() {
+            // The start, a delay set from the start (the title says it) and a finish right
+            // after a stop request would only crowd the labels.
+            let crowded = match e.kind {
+                RunEventKind::Started => true,
+                RunEventKind::DelayChanged { .. } => e.at_secs < 0.05,
+                RunEventKind::Finished { .. } => i > 0
+                    && matches!(events[i - 1].kind, RunEventKind::StopRequested { .. })
+                    && e.at_secs - events[i - 1].at_secs < 2.0,
+                RunEventKind::StopRequested { .. } => false,
+            };
+            if crowded {
                 continue;
             }
             p.vline(
