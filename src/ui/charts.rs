@@ -244,9 +244,11 @@ pub fn chart(
             let crowded = match e.kind {
                 RunEventKind::Started => true,
                 RunEventKind::DelayChanged { .. } => e.at_secs < 0.05,
-                RunEventKind::Finished { .. } => i > 0
-                    && matches!(events[i - 1].kind, RunEventKind::StopRequested { .. })
-                    && e.at_secs - events[i - 1].at_secs < 2.0,
+                RunEventKind::Finished { .. } => {
+                    i > 0
+                        && matches!(events[i - 1].kind, RunEventKind::StopRequested { .. })
+                        && e.at_secs - events[i - 1].at_secs < 2.0
+                }
                 RunEventKind::StopRequested { .. } => false,
             };
             if crowded {
