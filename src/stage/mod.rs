@@ -447,6 +447,39 @@ fn report_drops<E: Event>(ctl: &RunControl, probe: &StageProbe, d: &Dispatcher<E
     }
 }
 
+/// The consuming side of a stage before it starts: its probe, mailbox and subscriptions
+/// (shared by producer-consumers and consumers).
+struct Inlet<In: Event> {
+    ctl: Arc<RunControl>,
+    probe: Arc<StageProbe>,
+    rx: MailboxReceiver<Msg<In>>,
+    input: Input<In>,
+}
+
+impl<In: Event> Inlet<In> {
+    /// Registers the stage and makes its mailbox; also returns a sender to it.
+    fn new(
+        ctl: &Arc<RunControl>,
+        name: impl Into<String>,
+        kind: StageKind,
+    ) -> (Self, MailboxSender<Msg<In>>) {
+        let probe = ctl.register_stage(name, kind);
+        let (tx, rx) = mailbox(probe.clone());
+        let inlet = Self {
+            ctl: ctl.clone(),
+            probe,
+            rx,
+            input: Input::new(tx.clone()),
+        };
+        (inlet, tx)
+    }
+
+    fn subscribe<P: Source<In>>(&mut self, producer: &mut P, sub: Subscription<In>) {
+        let name = self.probe.name.clone();
+        self.input.subscribe(&name, producer, sub);
+    }
+}
+
 /// A stage that emits the items of an iterator, exactly as many as are demanded.
 pub struct Producer<E: Event> {
     ctl: Arc<RunControl>,
@@ -582,10 +615,7 @@ impl<In, Out, F: FnMut(In, &mut Vec<Out>) + Send + 'static> Handler<In, Out> for
 /// up); what it emits beyond that demand waits in its dispatcher's buffers (unbounded by
 /// default), and it asks upstream for more only as it handles input.
 pub struct ProducerConsumer<In: Event, Out: Event, H> {
-    ctl: Arc<RunControl>,
-    probe: Arc<StageProbe>,
-    rx: MailboxReceiver<Msg<In>>,
-    input: Input<In>,
+    inlet: Inlet<In>,
     out: Output<Out, In>,
     handler: H,
 }
@@ -598,39 +628,37 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
         handler: H,
         dispatch: Dispatch<Out>,
     ) -> Self {
-        let probe = ctl.register_stage(name, StageKind::ProducerConsumer);
-        let (tx, rx) = mailbox(probe.clone());
+        let (inlet, tx) = Inlet::new(ctl, name, StageKind::ProducerConsumer);
         Self {
-            ctl: ctl.clone(),
             out: Output {
-                dispatcher: Dispatcher::new(dispatch, usize::MAX, probe.clone()),
-                own_tx: tx.clone(),
+                dispatcher: Dispatcher::new(dispatch, usize::MAX, inlet.probe.clone()),
+                own_tx: tx,
             },
-            input: Input::new(tx),
-            probe,
-            rx,
+            inlet,
             handler,
         }
     }
 
     /// The stage's live counters.
     pub fn probe(&self) -> &Arc<StageProbe> {
-        &self.probe
+        &self.inlet.probe
     }
 
     /// Subscribes this stage to `producer`.
     pub fn subscribe<P: Source<In>>(&mut self, producer: &mut P, sub: Subscription<In>) {
-        let name = self.probe.name.clone();
-        self.input.subscribe(&name, producer, sub);
+        self.inlet.subscribe(producer, sub);
     }
 
     /// Starts the stage's thread.
     pub fn start(self) -> Worker<()> {
         let ProducerConsumer {
-            ctl,
-            probe,
-            rx,
-            mut input,
+            inlet:
+                Inlet {
+                    ctl,
+                    probe,
+                    rx,
+                    mut input,
+                },
             out,
             mut handler,
         } = self;
@@ -709,10 +737,7 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> Source<Out> for ProducerConsume
 
 /// A stage that consumes events into a state, returned when every input has completed.
 pub struct Consumer<In: Event, S, F> {
-    ctl: Arc<RunControl>,
-    probe: Arc<StageProbe>,
-    rx: MailboxReceiver<Msg<In>>,
-    input: Input<In>,
+    inlet: Inlet<In>,
     state: S,
     handle: F,
 }
@@ -720,13 +745,8 @@ pub struct Consumer<In: Event, S, F> {
 impl<In: Event, S: Send + 'static, F: FnMut(&mut S, In) + Send + 'static> Consumer<In, S, F> {
     /// A consumer folding events into `state` with `handle`.
     pub fn new(ctl: &Arc<RunControl>, name: impl Into<String>, state: S, handle: F) -> Self {
-        let probe = ctl.register_stage(name, StageKind::Consumer);
-        let (tx, rx) = mailbox(probe.clone());
         Self {
-            ctl: ctl.clone(),
-            input: Input::new(tx),
-            probe,
-            rx,
+            inlet: Inlet::new(ctl, name, StageKind::Consumer).0,
             state,
             handle,
         }
@@ -734,23 +754,25 @@ impl<In: Event, S: Send + 'static, F: FnMut(&mut S, In) + Send + 'static> Consum
 
     /// The stage's live counters.
     pub fn probe(&self) -> &Arc<StageProbe> {
-        &self.probe
+        &self.inlet.probe
     }
 
     /// Subscribes this stage to `producer`.
     pub fn subscribe<P: Source<In>>(&mut self, producer: &mut P, sub: Subscription<In>) {
-        let name = self.probe.name.clone();
-        self.input.subscribe(&name, producer, sub);
+        self.inlet.subscribe(producer, sub);
     }
 
     /// Starts the stage's thread; joining it gives the final state (or the state so far, if the
     /// run was stopped).
     pub fn start(self) -> Worker<S> {
         let Consumer {
-            ctl,
-            probe,
-            rx,
-            mut input,
+            inlet:
+                Inlet {
+                    ctl,
+                    probe,
+                    rx,
+                    mut input,
+                },
             mut state,
             mut handle,
         } = self;
