@@ -111,6 +111,7 @@ pub fn reproduce(
         let ctl = run.control().clone();
         let timeline = run.timeline().clone();
         let mut stages = Vec::new();
+        let mut loaded = None;
         if sc.delay {
             // Capture the Processes table while the run is loaded, like observer's screenshot.
             let end = Instant::now() + delay_for;
@@ -118,6 +119,8 @@ pub fn reproduce(
                 std::thread::sleep(Duration::from_millis(20));
             }
             stages = ctl.stages().iter().map(|s| s.snapshot()).collect();
+            // The rates the table shows come from the samples up to this moment, too.
+            loaded = Some(ChartData::from_timeline(&timeline));
             run.stop();
         }
         let report = Arc::new(run.wait());
@@ -162,7 +165,11 @@ pub fn reproduce(
         images.push(stats.display().to_string());
         if sc.delay {
             let msgq = out.join(format!("{}_msgq.png", sc.name));
-            export::save_png(&msgq, &Picture::Processes, &scene)?;
+            let table = Scene {
+                data: loaded.take().unwrap_or_else(|| scene.data.clone()),
+                ..scene.clone()
+            };
+            export::save_png(&msgq, &Picture::Processes, &table)?;
             images.push(msgq.display().to_string());
         }
         outcomes.push(Outcome {

@@ -289,6 +289,21 @@ struct Upstream {
     done: bool,
 }
 
+impl Upstream {
+    /// A subscription that has just asked for `max` events.
+    fn new(ask: AskHandle, max: u64, min: u64) -> Self {
+        Self {
+            ask,
+            max,
+            min,
+            pending: max,
+            asked_total: max,
+            received_total: 0,
+            done: false,
+        }
+    }
+}
+
 /// The consuming half shared by consumers and producer-consumers.
 struct Input<In: Event> {
     ups: Vec<Upstream>,
@@ -322,15 +337,7 @@ impl<In: Event> Input<In> {
         let ask = producer.attach(OutletSpec(outlet)).0;
         // On subscribe a consumer asks for max_demand.
         (ask.0)(max);
-        self.ups.push(Upstream {
-            ask,
-            max,
-            min,
-            pending: max,
-            asked_total: max,
-            received_total: 0,
-            done: false,
-        });
+        self.ups.push(Upstream::new(ask, max, min));
     }
 
     fn all_done(&self) -> bool {
@@ -820,18 +827,11 @@ mod tests {
         let mut input = Input::new(tx);
         let asks = Arc::new(Mutex::new(Vec::new()));
         let log = asks.clone();
-        input.ups.push(Upstream {
-            ask: AskHandle(Box::new(move |n| {
-                log.lock().push(n);
-                true
-            })),
-            max,
-            min,
-            pending: max,
-            asked_total: max,
-            received_total: 0,
-            done: false,
-        });
+        let ask = AskHandle(Box::new(move |n| {
+            log.lock().push(n);
+            true
+        }));
+        input.ups.push(Upstream::new(ask, max, min));
         (input, asks)
     }
 
