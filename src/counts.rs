@@ -1,18 +1,37 @@
 //! Word counts: the map every strategy reduces into, its fingerprint and the talk's printout.
 
 use compact_str::CompactString;
-use std::collections::HashMap;
-
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+use hashbrown::HashTable;
 use sha2::{Digest, Sha256};
+
+use crate::words::{Word, stable_hash};
+
+/// Byte equality of two words, inlined: most words are short, and a library `memcmp` call costs
+/// more than the comparison itself (two overlapping 8-byte loads cover up to 16 bytes).
+#[inline(always)]
+fn same_word(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap());
+    match n {
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
 
 /// A word → count map with a running total; merged across workers at the end of a run.
 ///
-/// Keys are small-string-optimised (words up to 24 bytes live inside the table), so the hot
-/// lookup compares bytes in the bucket instead of chasing a pointer per word.
+/// Slots are found by the word's [`stable_hash`], so a [`Word`] that arrives with its hash is
+/// counted without hashing it again. Keys are small-string-optimised (words up to 24 bytes live
+/// inside the table), so the hot lookup compares bytes in the slot instead of chasing a pointer.
 #[derive(Clone, Debug, Default)]
 pub struct WordCounts {
-    map: FastMap<CompactString, u64>,
+    table: HashTable<(CompactString, u64)>,
     total: u64,
 }
 
@@ -25,30 +44,52 @@ impl WordCounts {
     /// Counts one occurrence of `word`, allocating only the first time the word is seen.
     #[inline]
     pub fn add(&mut self, word: &str) {
-        self.add_n(word, 1);
+        self.count(stable_hash(word), word, 1);
+    }
+
+    /// Counts one occurrence of a word that carries its hash.
+    #[inline]
+    pub fn add_word(&mut self, word: &Word) {
+        self.count(word.hash(), word, 1);
     }
 
     /// Counts `n` occurrences of `word`.
     #[inline]
     pub fn add_n(&mut self, word: &str, n: u64) {
+        self.count(stable_hash(word), word, n);
+    }
+
+    #[inline]
+    fn count(&mut self, hash: u64, word: &str, n: u64) {
         self.total += n;
-        if let Some(c) = self.map.get_mut(word) {
-            *c += n;
-        } else {
-            self.map.insert(CompactString::from(word), n);
+        match self.table.find_mut(hash, |(k, _)| same_word(k, word)) {
+            Some((_, c)) => *c += n,
+            None => {
+                self.table
+                    .insert_unique(hash, (CompactString::from(word), n), |(k, _)| {
+                        stable_hash(k)
+                    });
+            }
         }
     }
 
     /// Adds every count of `other` into `self`.
     pub fn merge(&mut self, other: WordCounts) {
-        if self.map.len() < other.map.len() {
+        if self.table.len() < other.table.len() {
             let mine = std::mem::replace(self, other);
             self.merge(mine);
             return;
         }
         self.total += other.total;
-        for (w, n) in other.map {
-            *self.map.entry(w).or_insert(0) += n;
+        for (w, n) in other.table {
+            let hash = stable_hash(&w);
+            match self.table.find_mut(hash, |(k, _)| *k == w) {
+                Some((_, c)) => *c += n,
+                None => {
+                    self.table
+                        .insert_unique(hash, (w, n), |(k, _)| stable_hash(k));
+                }
+            }
         }
     }
 
@@ -59,17 +100,19 @@ impl WordCounts {
 
     /// Number of distinct words.
     pub fn distinct(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// The count of one word (0 if never seen).
     pub fn get(&self, word: &str) -> u64 {
-        self.map.get(word).copied().unwrap_or(0)
+        self.table
+            .find(stable_hash(word), |(k, _)| k.as_str() == word)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// Iterates over (word, count) pairs in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.map.iter().map(|(w, &n)| (&**w, n))
+        self.table.iter().map(|(w, n)| (w.as_str(), *n))
     }
 
     /// SHA-256 (hex) of every `word\tcount\n`, words in ascending byte order: two runs agree
@@ -125,6 +168,43 @@ pub struct LengthGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inline_comparison_agrees_with_byte_equality() {
+        // Every length the overlapping loads handle differently, equal and differing at each
+        // position (first byte, last byte, middle).
+        for n in 0..40 {
+            let a: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            assert!(same_word(&a, &a.clone()), "len {n}");
+            for at in 0..n {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                let b = String::from_utf8(b).unwrap();
+                assert!(!same_word(&a, &b), "len {n}, differs at {at}");
+            }
+            assert!(!same_word(&a, &format!("{a}x")), "len {n} vs {}", n + 1);
+        }
+    }
+
+    #[test]
+    fn words_carrying_their_hash_count_like_plain_strings() {
+        let mut a = WordCounts::new();
+        let mut b = WordCounts::new();
+        for w in [
+            "casa",
+            "mar",
+            "casa",
+            "inconstitucionalissimamente",
+            "mar",
+            "casa",
+        ] {
+            a.add(w);
+            b.add_word(&Word::new(w));
+        }
+        assert_eq!(a.sha256(), b.sha256());
+        assert_eq!(b.get("casa"), 3);
+        assert_eq!(b.get("inconstitucionalissimamente"), 1);
+    }
 
     #[test]
     fn merge_and_fingerprint() {

@@ -41,6 +41,13 @@ impl Weigh for compact_str::CompactString {
     }
 }
 
+impl Weigh for crate::words::Word {
+    const SINGLE_EVENT: bool = true;
+    fn heap_bytes(&self) -> u64 {
+        crate::words::Word::heap_bytes(self)
+    }
+}
+
 #[inline(always)]
 fn weight<T: Weigh>(msg: &T) -> (u64, u64) {
     let events = if T::SINGLE_EVENT { 0 } else { msg.events() };

@@ -85,19 +85,83 @@ pub fn extract_words(text: &str) -> Vec<String> {
     SplitMode::Chars.words(text)
 }
 
-/// A hash of a word that is the same on every machine and every run (FxHash of its bytes), so the
-/// same word always goes to the same counter.
+/// The seed of [`stable_hash`]: fixed, so a word hashes the same in every run.
+const HASH_SEED: u64 = 0x7061_6c61_7672_6961; // "palavria"
+
+/// A hash of a word that is the same in every run (foldhash with a fixed seed). One hash serves
+/// twice: it routes a word to its partition and finds it in a [`crate::counts::WordCounts`] map.
 #[inline]
 pub fn stable_hash(word: &str) -> u64 {
-    use std::hash::Hasher;
-    let mut h = rustc_hash::FxHasher::default();
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = foldhash::fast::FixedState::with_seed(HASH_SEED).build_hasher();
     h.write(word.as_bytes());
     h.finish()
 }
 
+/// A word cut out of a text, carrying its [`stable_hash`], so a pipeline hashes each word once:
+/// the same hash picks its partition and its slot in the count map. Words up to 24 bytes are
+/// stored inline (no allocation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    hash: u64,
+    text: compact_str::CompactString,
+}
+
+impl Word {
+    /// Copies `text` and hashes it.
+    #[inline]
+    pub fn new(text: &str) -> Self {
+        Self {
+            hash: stable_hash(text),
+            text: compact_str::CompactString::new(text),
+        }
+    }
+
+    /// The word.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Its [`stable_hash`].
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The key to partition words by: the hash's upper half, so the words of one partition still
+    /// spread over all of a count map's slots (which the lower bits choose).
+    #[inline]
+    pub fn partition_key(&self) -> u64 {
+        self.hash >> 32
+    }
+
+    /// Heap bytes the word owns (0 for words up to 24 bytes).
+    pub fn heap_bytes(&self) -> u64 {
+        if self.text.is_heap_allocated() {
+            self.text.capacity() as u64
+        } else {
+            0
+        }
+    }
+}
+
+impl std::ops::Deref for Word {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl From<&str> for Word {
+    fn from(text: &str) -> Self {
+        Word::new(text)
+    }
+}
+
 /// True for ASCII bytes that belong to words in both modes: letters, digits and `-`.
 #[inline(always)]
-fn is_ascii_word_byte(b: u8) -> bool {
+const fn is_ascii_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
@@ -106,6 +170,35 @@ fn is_ascii_word_byte(b: u8) -> bool {
 fn is_latin1_word_tail(b: u8) -> bool {
     (0x80..=0xBF).contains(&b) && b != 0x97 && b != 0xB7
 }
+
+/// Byte classes of the character-mode scanner: one table lookup per byte instead of a chain of
+/// range tests.
+const SEPARATOR: u8 = 0;
+/// ASCII lowercase letter, digit or `-`.
+const LOWER: u8 = 1;
+/// ASCII uppercase letter.
+const UPPER: u8 = 2;
+/// `0xC3`: a word character when the next byte is a Latin-1 word tail.
+const LEAD_C3: u8 = 3;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [SEPARATOR; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_uppercase() {
+            UPPER
+        } else if is_ascii_word_byte(c) {
+            LOWER
+        } else if c == 0xC3 {
+            LEAD_C3
+        } else {
+            SEPARATOR
+        };
+        b += 1;
+    }
+    t
+};
 
 fn for_each_word_chars(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
     let mut pos = 0;
@@ -125,9 +218,7 @@ fn next_word_chars<'a>(text: &'a str, pos: &mut usize, scratch: &'a mut String) 
     let n = bytes.len();
     let mut i = *pos;
     while i < n {
-        // Skip separators.
-        let b = bytes[i];
-        if !(is_ascii_word_byte(b) || b == 0xC3 && i + 1 < n && is_latin1_word_tail(bytes[i + 1])) {
+        if BYTE_CLASS[bytes[i] as usize] == SEPARATOR {
             i += 1;
             continue;
         }
@@ -135,18 +226,25 @@ fn next_word_chars<'a>(text: &'a str, pos: &mut usize, scratch: &'a mut String) 
         let mut chars = 0usize;
         let mut needs_lower = false;
         while i < n {
-            let b = bytes[i];
-            if is_ascii_word_byte(b) {
-                needs_lower |= b.is_ascii_uppercase();
-                i += 1;
-            } else if b == 0xC3 && i + 1 < n && is_latin1_word_tail(bytes[i + 1]) {
-                // U+00C0–U+00DE are the uppercase letters (× excluded above, ß is U+00DF).
-                needs_lower |= bytes[i + 1] <= 0x9E;
-                i += 2;
-            } else {
-                break;
+            match BYTE_CLASS[bytes[i] as usize] {
+                LOWER => i += 1,
+                UPPER => {
+                    needs_lower = true;
+                    i += 1;
+                }
+                LEAD_C3 if i + 1 < n && is_latin1_word_tail(bytes[i + 1]) => {
+                    // U+00C0–U+00DE are the uppercase letters (× excluded above, ß is U+00DF).
+                    needs_lower |= bytes[i + 1] <= 0x9E;
+                    i += 2;
+                }
+                _ => break,
             }
             chars += 1;
+        }
+        if i == start {
+            // A 0xC3 not followed by a word character's second byte: a separator.
+            i += 1;
+            continue;
         }
         if chars >= MIN_WORD_CHARS {
             *pos = i;
@@ -241,7 +339,7 @@ fn next_word_talk_bytes<'a>(
     None
 }
 
-/// The words of an owned text, as small strings (no allocation for words up to 24 bytes); see
+/// The words of an owned text, each with its hash (no allocation for words up to 24 bytes); see
 /// [`SplitMode::into_words`].
 pub struct Words {
     text: String,
@@ -251,7 +349,7 @@ pub struct Words {
 }
 
 impl Iterator for Words {
-    type Item = compact_str::CompactString;
+    type Item = Word;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -261,7 +359,7 @@ impl Iterator for Words {
                 next_word_talk_bytes(&self.text, &mut self.pos, &mut self.scratch)
             }
         }?;
-        Some(compact_str::CompactString::new(w))
+        Some(Word::new(w))
     }
 }
 

@@ -250,18 +250,27 @@ impl<E: Event> Dispatcher<E> {
         }
     }
 
-    /// Hands out new events: sent where there is demand, kept (per GenStage) where not.
-    pub fn dispatch(&mut self, events: Vec<E>) {
+    /// Hands out new events, leaving `events` empty: sent where there is demand, kept (per
+    /// GenStage) where not. The caller's vector keeps its capacity when the events are copied
+    /// out, so a stage emitting into it does not regrow it for every batch.
+    pub fn dispatch(&mut self, events: &mut Vec<E>) {
         if events.is_empty() {
             return;
         }
         match &self.kind {
             Dispatch::Partition { partitions, hash } => {
                 let n = *partitions as u64;
+                // `hash mod n`, with a mask when n is a power of two (no division per event).
+                let mask = n.is_power_of_two().then(|| n - 1);
                 let hash = hash.clone();
                 let mut outgoing: Vec<Vec<E>> = (0..self.subs.len()).map(|_| Vec::new()).collect();
-                for e in events {
-                    let s = self.partition_subs[(hash(&e) % n) as usize];
+                for e in events.drain(..) {
+                    let h = hash(&e);
+                    let p = match mask {
+                        Some(m) => h & m,
+                        None => h % n,
+                    };
+                    let s = self.partition_subs[p as usize];
                     let sub = &mut self.subs[s];
                     if sub.queue.is_empty() && (outgoing[s].len() as u64) < sub.demand {
                         outgoing[s].push(e);
@@ -272,13 +281,20 @@ impl<E: Event> Dispatcher<E> {
                 }
                 for (s, batch) in outgoing.into_iter().enumerate() {
                     if !batch.is_empty() {
-                        self.send(s, batch);
+                        self.send(s, batch, None);
                     }
                 }
             }
             _ => {
-                self.buffered_bytes += batch_bytes(&events);
-                self.buffer.extend(events);
+                self.buffered_bytes += batch_bytes(events);
+                if self.buffer.is_empty() {
+                    // Move the batch in whole: if one subscriber takes it all, it goes out
+                    // without a copy.
+                    let len = events.len();
+                    self.buffer = std::mem::replace(events, Vec::with_capacity(len)).into();
+                } else {
+                    self.buffer.extend(events.drain(..));
+                }
                 self.flush_shared();
             }
         }
@@ -304,14 +320,15 @@ impl<E: Event> Dispatcher<E> {
         }
     }
 
-    fn send(&mut self, sub: usize, events: Vec<E>) {
+    /// Sends `events` (weighing `bytes`, or unweighed when `None`) to subscriber `sub`.
+    fn send(&mut self, sub: usize, events: Vec<E>, bytes: Option<u64>) {
         let len = events.len() as u64;
         let s = &mut self.subs[sub];
         s.demand -= len;
         if s.gone {
             return;
         }
-        let bytes = batch_bytes(&events);
+        let bytes = bytes.unwrap_or_else(|| batch_bytes(&events));
         let msg = Msg::Events {
             from: s.outlet.upstream_index,
             events,
@@ -330,9 +347,14 @@ impl<E: Event> Dispatcher<E> {
         if k == 0 {
             return;
         }
-        let batch: Vec<E> = s.queue.drain(..k).collect();
-        self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&batch));
-        self.send(sub, batch);
+        let batch: Vec<E> = if k == s.queue.len() {
+            Vec::from(std::mem::take(&mut s.queue))
+        } else {
+            s.queue.drain(..k).collect()
+        };
+        let bytes = batch_bytes(&batch);
+        self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
+        self.send(sub, batch, Some(bytes));
     }
 
     /// Demand/Broadcast: sends from the shared buffer while there is demand.
@@ -345,9 +367,14 @@ impl<E: Event> Dispatcher<E> {
                         .max_by_key(|&i| (self.subs[i].demand, std::cmp::Reverse(i)));
                     let Some(best) = best else { break };
                     let k = (self.subs[best].demand as usize).min(self.buffer.len());
-                    let batch: Vec<E> = self.buffer.drain(..k).collect();
-                    self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&batch));
-                    self.send(best, batch);
+                    let batch: Vec<E> = if k == self.buffer.len() {
+                        Vec::from(std::mem::take(&mut self.buffer))
+                    } else {
+                        self.buffer.drain(..k).collect()
+                    };
+                    let bytes = batch_bytes(&batch);
+                    self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
+                    self.send(best, batch, Some(bytes));
                 }
             }
             Dispatch::Broadcast { clone } => {
@@ -365,7 +392,7 @@ impl<E: Event> Dispatcher<E> {
                     // Events a subscriber filters out do not use its demand (otherwise it
                     // would wait for events it was charged for but never sent).
                     if !mine.is_empty() {
-                        self.send(i, mine);
+                        self.send(i, mine, None);
                     }
                 }
             }

@@ -96,6 +96,12 @@ impl Event for compact_str::CompactString {
     }
 }
 
+impl Event for crate::words::Word {
+    fn heap_bytes(&self) -> u64 {
+        crate::words::Word::heap_bytes(self)
+    }
+}
+
 impl<T: Event> Event for Vec<T> {
     fn heap_bytes(&self) -> u64 {
         batch_bytes(self)
@@ -308,8 +314,9 @@ impl Upstream {
 struct Input<In: Event> {
     ups: Vec<Upstream>,
     own_tx: Option<MailboxSender<Msg<In>>>,
-    /// Received events not yet handled, with the subscription they came from.
-    queue: VecDeque<(usize, VecDeque<In>)>,
+    /// Received messages not yet fully handled: the subscription they came from, their events
+    /// and those events' bytes.
+    queue: VecDeque<(usize, VecDeque<In>, u64)>,
     queued: u64,
     queued_bytes: u64,
 }
@@ -348,19 +355,31 @@ impl<In: Event> Input<In> {
         self.ups.iter().map(|u| u.pending).sum()
     }
 
-    /// Takes the next batch (at most `max - min` events of one subscription).
-    fn next_batch(&mut self) -> Option<(usize, Vec<In>)> {
-        let (from, events) = self.queue.front_mut()?;
+    /// Handles the next batch (at most `max - min` events of one subscription) with `handle`,
+    /// taking the events straight out of the queued message (no copy); returns the
+    /// subscription it came from and its size, or `None` when nothing is queued.
+    fn handle_batch(&mut self, mut handle: impl FnMut(In)) -> Option<(usize, u64)> {
+        let (from, events, bytes) = self.queue.front_mut()?;
         let from = *from;
         let up = &self.ups[from];
         let k = ((up.max - up.min).max(1) as usize).min(events.len());
-        let batch: Vec<In> = events.drain(..k).collect();
-        if events.is_empty() {
-            self.queue.pop_front();
-        }
-        self.queued -= batch.len() as u64;
-        self.queued_bytes = self.queued_bytes.saturating_sub(batch_bytes(&batch));
-        Some((from, batch))
+        let taken = if k == events.len() {
+            let (_, events, bytes) = self.queue.pop_front().expect("front exists");
+            events.into_iter().for_each(&mut handle);
+            bytes
+        } else {
+            let mut b = 0;
+            for e in events.drain(..k) {
+                b += std::mem::size_of::<In>() as u64 + e.heap_bytes();
+                handle(e);
+            }
+            let b = b.min(*bytes);
+            *bytes -= b;
+            b
+        };
+        self.queued -= k as u64;
+        self.queued_bytes = self.queued_bytes.saturating_sub(taken);
+        Some((from, k as u64))
     }
 
     /// After handling a batch: GenStage's refill rule.
@@ -394,7 +413,7 @@ impl<In: Event> Input<In> {
                 if !events.is_empty() {
                     self.queued += events.len() as u64;
                     self.queued_bytes += bytes;
-                    self.queue.push_back((from, events.into()));
+                    self.queue.push_back((from, events.into(), bytes));
                 }
             }
             Msg::Done { from } => self.ups[from].done = true,
@@ -579,7 +598,7 @@ impl<E: Event> Producer<E> {
                         break;
                     }
                     probe.add_in(batch.len() as u64);
-                    dispatcher.dispatch(batch);
+                    dispatcher.dispatch(&mut batch);
                     if exhausted {
                         dispatcher.complete();
                     }
@@ -681,7 +700,7 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
             let mut finished = input.ups.is_empty();
             if finished {
                 handler.finish(&mut emitted);
-                dispatcher.dispatch(std::mem::take(&mut emitted));
+                dispatcher.dispatch(&mut emitted);
                 dispatcher.complete();
             }
             while !dispatcher.all_done_sent() {
@@ -705,15 +724,12 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
                 }
                 dispatcher.settle();
                 while dispatcher.wanted() > 0 && !ctl.is_stopped() {
-                    let Some((from, batch)) = input.next_batch() else {
+                    let Some((from, n)) = input.handle_batch(|e| handler.handle(e, &mut emitted))
+                    else {
                         break;
                     };
-                    let n = batch.len() as u64;
-                    for e in batch {
-                        handler.handle(e, &mut emitted);
-                    }
                     probe.add_in(n);
-                    dispatcher.dispatch(std::mem::take(&mut emitted));
+                    dispatcher.dispatch(&mut emitted);
                     input.handled(from, n);
                 }
                 probe.set_buffered(
@@ -723,7 +739,7 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
                 if !finished && input.all_done() {
                     finished = true;
                     handler.finish(&mut emitted);
-                    dispatcher.dispatch(std::mem::take(&mut emitted));
+                    dispatcher.dispatch(&mut emitted);
                     dispatcher.complete();
                 }
             }
@@ -794,11 +810,7 @@ impl<In: Event, S: Send + 'static, F: FnMut(&mut S, In) + Send + 'static> Consum
                     ctl.fail(format!("stage '{}': {e}", probe.name));
                 }
                 probe.set_buffered(input.queued, input.queued_bytes);
-                while let Some((from, batch)) = input.next_batch() {
-                    let n = batch.len() as u64;
-                    for e in batch {
-                        handle(&mut state, e);
-                    }
+                while let Some((from, n)) = input.handle_batch(|e| handle(&mut state, e)) {
                     probe.add_in(n);
                     input.handled(from, n);
                     if ctl.is_stopped() {
@@ -845,9 +857,9 @@ mod tests {
             })
             .unwrap();
         let mut sizes = Vec::new();
-        while let Some((from, batch)) = input.next_batch() {
-            sizes.push(batch.len());
-            input.handled(from, batch.len() as u64);
+        while let Some((from, n)) = input.handle_batch(drop) {
+            sizes.push(n as usize);
+            input.handled(from, n);
         }
         sizes
     }

@@ -2,12 +2,10 @@
 //! `from_enumerable(lines) |> flat_map(&extract_words/1) |> partition() |> reduce(map, count)`,
 //! written with [`crate::flow::Flow`] (one stage per worker, demand 1000/500).
 
-use compact_str::CompactString;
-
 use super::Job;
 use crate::counts::WordCounts;
 use crate::flow::Flow;
-use crate::words::stable_hash;
+use crate::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {
     let ctl = job.ctl.clone();
@@ -19,8 +17,8 @@ pub(super) fn run(job: &Job) -> WordCounts {
             ctl.simulate_delay();
             split.into_words(line)
         })
-        .partition_by(|w: &CompactString| stable_hash(w))
-        .reduce(WordCounts::new, |counts, w: CompactString| counts.add(&w))
+        .partition_by(Word::partition_key)
+        .reduce(WordCounts::new, |counts, w: Word| counts.add_word(&w))
         .collect();
     partials
         .into_iter()

@@ -3,12 +3,10 @@
 //! dispatcher with `workers` partitions; `workers` counters, counter *i* subscribed to partition
 //! *i* of every extractor. Counters keep maps, merged when all complete.
 
-use compact_str::CompactString;
-
 use super::Job;
 use crate::counts::WordCounts;
 use crate::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
-use crate::words::stable_hash;
+use crate::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {
     let n = job.workers.max(1);
@@ -27,12 +25,12 @@ pub(super) fn run(job: &Job) -> WordCounts {
             let mut e = ProducerConsumer::new(
                 ctl,
                 format!("extractor {i}"),
-                move |line: String, out: &mut Vec<CompactString>| {
+                move |line: String, out: &mut Vec<Word>| {
                     job.ctl.simulate_delay();
                     job.split
-                        .for_each_word(&line, &mut scratch, |w| out.push(CompactString::new(w)));
+                        .for_each_word(&line, &mut scratch, |w| out.push(Word::new(w)));
                 },
-                Dispatch::partition_by(n, |w: &CompactString| stable_hash(w)),
+                Dispatch::partition_by(n, Word::partition_key),
             );
             e.subscribe(&mut producer, Subscription::new().max_demand(demand));
             e
@@ -44,7 +42,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
                 ctl,
                 format!("counter {}", i + 1),
                 WordCounts::new(),
-                |counts: &mut WordCounts, w: CompactString| counts.add(&w),
+                |counts: &mut WordCounts, w: Word| counts.add_word(&w),
             );
             for e in &mut extractors {
                 c.subscribe(e, Subscription::new().max_demand(demand).partition(i));

@@ -2,19 +2,18 @@
 //! message per word** to the counter chosen by a stable hash of the word. Every mailbox is
 //! unbounded, so when extractors lag (the 1 ms delay) lines pile up without limit.
 //!
-//! A word message is a small-string (up to 24 bytes inline, no heap allocation), so the cost
+//! A word message is a [`Word`] (inline up to 24 bytes, no heap allocation, hashed once), so the cost
 //! measured is the messaging itself, not the allocator.
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use compact_str::CompactString;
 use std::time::Duration;
 
 use super::Job;
 use crate::counts::WordCounts;
 use crate::mailbox::{MailboxReceiver, MailboxSender, mailbox};
 use crate::probe::{StageKind, StageState};
-use crate::words::stable_hash;
+use crate::words::Word;
 
 /// How long an idle worker waits before re-checking the stop signal.
 const IDLE_POLL: Duration = Duration::from_millis(20);
@@ -35,9 +34,9 @@ pub(super) fn run(job: &Job) -> WordCounts {
     let mut counter_boxes = Vec::new();
     for i in 1..=n {
         let p = ctl.register_stage(format!("counter {i}"), StageKind::Consumer);
-        counter_boxes.push(mailbox::<CompactString>(p));
+        counter_boxes.push(mailbox::<Word>(p));
     }
-    let counter_senders: Vec<MailboxSender<CompactString>> =
+    let counter_senders: Vec<MailboxSender<Word>> =
         counter_boxes.iter().map(|(tx, _)| tx.clone()).collect();
 
     let mut counters = Vec::new();
@@ -48,8 +47,8 @@ pub(super) fn run(job: &Job) -> WordCounts {
         counters.push(ctl.spawn(probe.clone(), move || {
             let mut counts = WordCounts::new();
             let mut reported = 0;
-            drain_loop(&ctl2, &probe, &rx, |word: CompactString| {
-                counts.add(&word);
+            drain_loop(&ctl2, &probe, &rx, |word: Word| {
+                counts.add_word(&word);
                 // Shared counters are updated in steps, not per word.
                 if counts.total() - reported == PROGRESS_STEP {
                     reported = counts.total();
@@ -81,9 +80,10 @@ pub(super) fn run(job: &Job) -> WordCounts {
                 probe.add_in(1);
                 let mut sent = 0;
                 job.split.for_each_word(&line, &mut scratch, |w| {
-                    let to = &outs[(stable_hash(w) % outs.len() as u64) as usize];
+                    let word = Word::new(w);
+                    let to = &outs[(word.partition_key() % outs.len() as u64) as usize];
                     send_penalty(to.probe());
-                    let _ = to.send(CompactString::new(w));
+                    let _ = to.send(word);
                     sent += 1;
                 });
                 probe.add_out(sent);
