@@ -20,6 +20,7 @@
 //! ```
 
 use std::hash::Hash;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -31,10 +32,76 @@ use crate::stage::{
     ProducerConsumer, Subscription,
 };
 
-/// A fused chain of per-event operations: takes one `A`, emits any number of `B`.
-type Ops<A, B> = Arc<dyn Fn(A, &mut dyn FnMut(B)) + Send + Sync>;
-/// A reducer's fold step.
-type Fold<A, U> = Arc<dyn Fn(&mut A, U) + Send + Sync>;
+/// A fused chain of per-event operations, run inside one stage: takes one `A`, emits any number
+/// of `B`. Chains are built from concrete types ([`Identity`], then one layer per `map`,
+/// `filter` or `flat_map`), so the compiler inlines the whole chain into the stage's loop.
+pub trait Ops<A, B>: Send + Sync + 'static {
+    /// Runs the chain on `a`, calling `emit` for each resulting event.
+    fn apply(&self, a: A, emit: &mut impl FnMut(B));
+}
+
+/// The empty chain: emits its input.
+pub struct Identity;
+
+impl<A> Ops<A, A> for Identity {
+    #[inline(always)]
+    fn apply(&self, a: A, emit: &mut impl FnMut(A)) {
+        emit(a)
+    }
+}
+
+/// A chain followed by `map`.
+pub struct Map<O, F, B> {
+    ops: O,
+    f: F,
+    _b: PhantomData<fn(B)>,
+}
+
+impl<A, B: 'static, C, O: Ops<A, B>, F: Fn(B) -> C + Send + Sync + 'static> Ops<A, C>
+    for Map<O, F, B>
+{
+    #[inline(always)]
+    fn apply(&self, a: A, emit: &mut impl FnMut(C)) {
+        self.ops.apply(a, &mut |b| emit((self.f)(b)))
+    }
+}
+
+/// A chain followed by `filter`.
+pub struct Filter<O, F> {
+    ops: O,
+    f: F,
+}
+
+impl<A, B, O: Ops<A, B>, F: Fn(&B) -> bool + Send + Sync + 'static> Ops<A, B> for Filter<O, F> {
+    #[inline(always)]
+    fn apply(&self, a: A, emit: &mut impl FnMut(B)) {
+        self.ops.apply(a, &mut |b| {
+            if (self.f)(&b) {
+                emit(b)
+            }
+        })
+    }
+}
+
+/// A chain followed by `flat_map`.
+pub struct FlatMap<O, F, B> {
+    ops: O,
+    f: F,
+    _b: PhantomData<fn(B)>,
+}
+
+impl<A, B: 'static, C, I, O, F> Ops<A, C> for FlatMap<O, F, B>
+where
+    I: IntoIterator<Item = C>,
+    O: Ops<A, B>,
+    F: Fn(B) -> I + Send + Sync + 'static,
+{
+    #[inline(always)]
+    fn apply(&self, a: A, emit: &mut impl FnMut(C)) {
+        self.ops
+            .apply(a, &mut |b| (self.f)(b).into_iter().for_each(&mut *emit))
+    }
+}
 
 #[derive(Clone, Copy)]
 struct Settings {
@@ -53,12 +120,13 @@ impl Settings {
     }
 }
 
-/// A flow of `T` events computed from a source of `S` items.
-pub struct Flow<S, T> {
+/// A flow of `T` events computed from a source of `S` items by the chain `O`.
+pub struct Flow<S, T, O = Identity> {
     ctl: Arc<RunControl>,
     source: Box<dyn Iterator<Item = S> + Send>,
-    ops: Ops<S, T>,
+    ops: O,
     settings: Settings,
+    _t: PhantomData<fn(T)>,
 }
 
 impl<S: Event> Flow<S, S> {
@@ -70,50 +138,18 @@ impl<S: Event> Flow<S, S> {
         Flow {
             ctl: ctl.clone(),
             source: Box::new(iter.into_iter()),
-            ops: Arc::new(|s, emit| emit(s)),
+            ops: Identity,
             settings: Settings {
                 stages: default_workers(),
                 max_demand: DEFAULT_MAX_DEMAND,
                 min_demand: None,
             },
+            _t: PhantomData,
         }
     }
 }
 
-fn then_map<A: 'static, B: 'static, C: 'static>(
-    ops: Ops<A, B>,
-    f: impl Fn(B) -> C + Send + Sync + 'static,
-) -> Ops<A, C> {
-    Arc::new(move |a, emit| ops(a, &mut |b| emit(f(b))))
-}
-
-fn then_filter<A: 'static, B: 'static>(
-    ops: Ops<A, B>,
-    f: impl Fn(&B) -> bool + Send + Sync + 'static,
-) -> Ops<A, B> {
-    Arc::new(move |a, emit| {
-        ops(a, &mut |b| {
-            if f(&b) {
-                emit(b)
-            }
-        })
-    })
-}
-
-fn then_flat_map<A: 'static, B: 'static, C: 'static, I: IntoIterator<Item = C>>(
-    ops: Ops<A, B>,
-    f: impl Fn(B) -> I + Send + Sync + 'static,
-) -> Ops<A, C> {
-    Arc::new(move |a, emit| {
-        ops(a, &mut |b| {
-            for c in f(b) {
-                emit(c)
-            }
-        })
-    })
-}
-
-impl<S: Event, T: Event> Flow<S, T> {
+impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
     /// Number of mapper stages, and of partitions when partitioning (default: cores).
     pub fn stages(mut self, n: usize) -> Self {
         self.settings.stages = n.max(1);
@@ -132,40 +168,52 @@ impl<S: Event, T: Event> Flow<S, T> {
         self
     }
 
-    /// Transforms each event.
-    pub fn map<U: Event>(self, f: impl Fn(T) -> U + Send + Sync + 'static) -> Flow<S, U> {
+    /// The same flow with its chain extended by `extend`.
+    fn then<U, P: Ops<S, U>>(self, extend: impl FnOnce(O) -> P) -> Flow<S, U, P> {
         Flow {
-            ops: then_map(self.ops, f),
             ctl: self.ctl,
             source: self.source,
+            ops: extend(self.ops),
             settings: self.settings,
+            _t: PhantomData,
         }
+    }
+
+    /// Transforms each event.
+    pub fn map<U: Event, F: Fn(T) -> U + Send + Sync + 'static>(
+        self,
+        f: F,
+    ) -> Flow<S, U, Map<O, F, T>> {
+        self.then(|ops| Map {
+            ops,
+            f,
+            _b: PhantomData,
+        })
     }
 
     /// Keeps the events `f` accepts.
-    pub fn filter(self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Flow<S, T> {
-        Flow {
-            ops: then_filter(self.ops, f),
-            ..self
-        }
+    pub fn filter<F: Fn(&T) -> bool + Send + Sync + 'static>(
+        self,
+        f: F,
+    ) -> Flow<S, T, Filter<O, F>> {
+        self.then(|ops| Filter { ops, f })
     }
 
     /// Replaces each event by any number of events.
-    pub fn flat_map<U: Event, I: IntoIterator<Item = U>>(
+    pub fn flat_map<U: Event, I: IntoIterator<Item = U>, F: Fn(T) -> I + Send + Sync + 'static>(
         self,
-        f: impl Fn(T) -> I + Send + Sync + 'static,
-    ) -> Flow<S, U> {
-        Flow {
-            ops: then_flat_map(self.ops, f),
-            ctl: self.ctl,
-            source: self.source,
-            settings: self.settings,
-        }
+        f: F,
+    ) -> Flow<S, U, FlatMap<O, F, T>> {
+        self.then(|ops| FlatMap {
+            ops,
+            f,
+            _b: PhantomData,
+        })
     }
 
     /// Routes every event to one of `stages` partitions by a stable hash of it, so equal events
     /// always meet in the same partition.
-    pub fn partition(self) -> Partitioned<S, T, T>
+    pub fn partition(self) -> Partitioned<S, T, T, O, Identity>
     where
         T: Hash,
     {
@@ -179,135 +227,185 @@ impl<S: Event, T: Event> Flow<S, T> {
     pub fn partition_by(
         self,
         key: impl Fn(&T) -> u64 + Send + Sync + 'static,
-    ) -> Partitioned<S, T, T> {
+    ) -> Partitioned<S, T, T, O, Identity> {
         self.partition_with(Arc::new(key))
     }
 
-    fn partition_with(self, hash: PartitionFn<T>) -> Partitioned<S, T, T> {
+    fn partition_with(self, hash: PartitionFn<T>) -> Partitioned<S, T, T, O, Identity> {
         let stages = self.settings.stages;
         Partitioned {
             flow: self,
             hash,
             stages,
-            ops: Arc::new(|t, emit| emit(t)),
+            ops: Identity,
+            _u: PhantomData,
         }
+    }
+
+    /// Starts the producer and `stages` mapper stages running the chain, each dispatching with
+    /// `dispatch()`; `subscribe` connects the downstream stages to the mappers.
+    fn mappers<D>(
+        self,
+        dispatch: impl Fn() -> Dispatch<T>,
+        subscribe: impl FnOnce(&mut [ProducerConsumer<S, T, MapperHandler<O>>]) -> D,
+    ) -> (Vec<crate::control::Worker<()>>, D) {
+        let settings = self.settings;
+        let ctl = self.ctl.clone();
+        let ops = Arc::new(self.ops);
+        let mut producer = Producer::from_iter(&ctl, "producer", self.source, Dispatch::Demand);
+        let mut mappers: Vec<_> = (1..=settings.stages)
+            .map(|i| {
+                let mut m = ProducerConsumer::new(
+                    &ctl,
+                    format!("mapper {i}"),
+                    MapperHandler(ops.clone()),
+                    dispatch(),
+                );
+                m.subscribe(&mut producer, settings.subscription());
+                m
+            })
+            .collect();
+        let downstream = subscribe(&mut mappers);
+        let mut workers = vec![producer.start()];
+        workers.extend(mappers.into_iter().map(|m| m.start()));
+        (workers, downstream)
     }
 
     /// Runs the flow and collects every event (in no particular order).
     pub fn collect(self) -> Vec<T> {
         let settings = self.settings;
         let ctl = self.ctl.clone();
-        let mut producer = Producer::from_iter(&ctl, "producer", self.source, Dispatch::Demand);
         let mut collector =
             Consumer::new(&ctl, "collector", Vec::new(), |v: &mut Vec<T>, t| v.push(t));
-        let mut mappers = Vec::new();
-        for i in 1..=settings.stages {
-            let ops = self.ops.clone();
-            let mut m = ProducerConsumer::new(
-                &ctl,
-                format!("mapper {i}"),
-                move |s: S, out: &mut Vec<T>| ops(s, &mut |t| out.push(t)),
-                Dispatch::Demand,
-            );
-            m.subscribe(&mut producer, settings.subscription());
-            collector.subscribe(&mut m, settings.subscription());
-            mappers.push(m);
-        }
-        let p = producer.start();
-        let ms: Vec<_> = mappers.into_iter().map(|m| m.start()).collect();
+        let (workers, ()) = self.mappers(
+            || Dispatch::Demand,
+            |mappers| {
+                for m in mappers {
+                    collector.subscribe(m, settings.subscription());
+                }
+            },
+        );
         let out = collector.start().join().unwrap_or_default();
-        p.join();
-        ms.into_iter().for_each(|m| {
-            m.join();
-        });
+        for w in workers {
+            w.join();
+        }
         out
     }
 }
 
-/// A flow after `partition`: operations here run inside the partition's stage.
-pub struct Partitioned<S, T, U> {
-    flow: Flow<S, T>,
-    hash: PartitionFn<T>,
-    stages: usize,
-    ops: Ops<T, U>,
+/// A mapper stage's handler: runs the chain on each event.
+pub struct MapperHandler<O>(Arc<O>);
+
+impl<S, T, O: Ops<S, T>> Handler<S, T> for MapperHandler<O> {
+    #[inline]
+    fn handle(&mut self, event: S, out: &mut Vec<T>) {
+        self.0.apply(event, &mut |t| out.push(t))
+    }
 }
 
-impl<S: Event, T: Event, U: 'static> Partitioned<S, T, U> {
+/// A flow after `partition`: the chain `P` (from `T` to `U`) runs inside the partition's stage.
+pub struct Partitioned<S, T, U, O, P> {
+    flow: Flow<S, T, O>,
+    hash: PartitionFn<T>,
+    stages: usize,
+    ops: P,
+    _u: PhantomData<fn(U)>,
+}
+
+impl<S: Event, T: Event, U: 'static, O: Ops<S, T>, P: Ops<T, U>> Partitioned<S, T, U, O, P> {
     /// Number of partitions (default: the flow's `stages`).
     pub fn stages(mut self, n: usize) -> Self {
         self.stages = n.max(1);
         self
     }
 
-    /// Transforms each event inside its partition.
-    pub fn map<V: 'static>(
-        self,
-        f: impl Fn(U) -> V + Send + Sync + 'static,
-    ) -> Partitioned<S, T, V> {
+    /// The same partitioned flow with its chain extended by `extend`.
+    fn then<V, Q: Ops<T, V>>(self, extend: impl FnOnce(P) -> Q) -> Partitioned<S, T, V, O, Q> {
         Partitioned {
-            ops: then_map(self.ops, f),
             flow: self.flow,
             hash: self.hash,
             stages: self.stages,
+            ops: extend(self.ops),
+            _u: PhantomData,
         }
+    }
+
+    /// Transforms each event inside its partition.
+    pub fn map<V: 'static, F: Fn(U) -> V + Send + Sync + 'static>(
+        self,
+        f: F,
+    ) -> Partitioned<S, T, V, O, Map<P, F, U>> {
+        self.then(|ops| Map {
+            ops,
+            f,
+            _b: PhantomData,
+        })
     }
 
     /// Keeps the events `f` accepts.
-    pub fn filter(self, f: impl Fn(&U) -> bool + Send + Sync + 'static) -> Self {
-        Partitioned {
-            ops: then_filter(self.ops, f),
-            ..self
-        }
+    pub fn filter<F: Fn(&U) -> bool + Send + Sync + 'static>(
+        self,
+        f: F,
+    ) -> Partitioned<S, T, U, O, Filter<P, F>> {
+        self.then(|ops| Filter { ops, f })
     }
 
     /// Replaces each event by any number of events.
-    pub fn flat_map<V: 'static, I: IntoIterator<Item = V>>(
+    pub fn flat_map<
+        V: 'static,
+        I: IntoIterator<Item = V>,
+        F: Fn(U) -> I + Send + Sync + 'static,
+    >(
         self,
-        f: impl Fn(U) -> I + Send + Sync + 'static,
-    ) -> Partitioned<S, T, V> {
-        Partitioned {
-            ops: then_flat_map(self.ops, f),
-            flow: self.flow,
-            hash: self.hash,
-            stages: self.stages,
-        }
+        f: F,
+    ) -> Partitioned<S, T, V, O, FlatMap<P, F, U>> {
+        self.then(|ops| FlatMap {
+            ops,
+            f,
+            _b: PhantomData,
+        })
     }
 
     /// Folds each partition into an accumulator started by `init`; each accumulator is
     /// emitted once all of its partition's inputs have completed.
-    pub fn reduce<A: Event>(
-        self,
-        init: impl Fn() -> A + Send + Sync + 'static,
-        fold: impl Fn(&mut A, U) + Send + Sync + 'static,
-    ) -> Reduced<S, T, U, A> {
+    pub fn reduce<A: Event, I, F>(self, init: I, fold: F) -> Reduced<Self, I, F>
+    where
+        I: Fn() -> A + Send + Sync + 'static,
+        F: Fn(&mut A, U) + Send + Sync + 'static,
+    {
         Reduced {
             partitioned: self,
-            init: Arc::new(init),
+            init,
             fold: Arc::new(fold),
         }
     }
 }
 
-/// A partitioned flow reduced into one accumulator per partition.
-pub struct Reduced<S, T, U, A> {
-    partitioned: Partitioned<S, T, U>,
-    init: Arc<dyn Fn() -> A + Send + Sync>,
-    fold: Fold<A, U>,
+/// A partitioned flow reduced into one accumulator per partition (made by `init`, folded by
+/// `fold`).
+pub struct Reduced<P, I, F> {
+    partitioned: P,
+    init: I,
+    fold: Arc<F>,
 }
 
 /// The reducer stage's handler: folds events, emits the accumulator at completion.
-struct Reducer<T, U, A> {
+struct Reducer<A, P, F, U> {
     acc: Option<A>,
-    ops: Ops<T, U>,
-    fold: Fold<A, U>,
+    ops: Arc<P>,
+    fold: Arc<F>,
     salvage: Arc<Mutex<Vec<A>>>,
+    _u: PhantomData<fn(U)>,
 }
 
-impl<T: Event, U: 'static, A: Event> Handler<T, A> for Reducer<T, U, A> {
+impl<T, U: 'static, A: Event, P: Ops<T, U>, F: Fn(&mut A, U) + Send + Sync + 'static> Handler<T, A>
+    for Reducer<A, P, F, U>
+{
+    #[inline]
     fn handle(&mut self, event: T, _out: &mut Vec<A>) {
         let acc = self.acc.as_mut().expect("accumulator present until finish");
-        let fold = &self.fold;
-        (self.ops)(event, &mut |u| fold(acc, u));
+        let fold = &*self.fold;
+        self.ops.apply(event, &mut |u| fold(acc, u));
     }
 
     fn finish(&mut self, out: &mut Vec<A>) {
@@ -321,7 +419,17 @@ impl<T: Event, U: 'static, A: Event> Handler<T, A> for Reducer<T, U, A> {
     }
 }
 
-impl<S: Event, T: Event, U: 'static, A: Event> Reduced<S, T, U, A> {
+impl<S, T, U, A, O, P, I, F> Reduced<Partitioned<S, T, U, O, P>, I, F>
+where
+    S: Event,
+    T: Event,
+    U: 'static,
+    A: Event,
+    O: Ops<S, T>,
+    P: Ops<T, U>,
+    I: Fn() -> A + Send + Sync + 'static,
+    F: Fn(&mut A, U) + Send + Sync + 'static,
+{
     /// Runs the flow and returns one accumulator per partition. If the run is stopped first,
     /// returns the partial accumulators instead.
     pub fn collect(self) -> Vec<A> {
@@ -330,52 +438,46 @@ impl<S: Event, T: Event, U: 'static, A: Event> Reduced<S, T, U, A> {
             hash,
             stages: partitions,
             ops: reduce_ops,
+            ..
         } = self.partitioned;
         let settings = flow.settings;
         let ctl = flow.ctl.clone();
         let salvage = Arc::new(Mutex::new(Vec::new()));
-
-        let mut producer = Producer::from_iter(&ctl, "producer", flow.source, Dispatch::Demand);
-        let mut mappers = Vec::new();
-        for i in 1..=settings.stages {
-            let ops = flow.ops.clone();
-            let hash = hash.clone();
-            let mut m = ProducerConsumer::new(
-                &ctl,
-                format!("mapper {i}"),
-                move |s: S, out: &mut Vec<T>| ops(s, &mut |t| out.push(t)),
-                Dispatch::partition_by(partitions, move |t: &T| hash(t)),
-            );
-            m.subscribe(&mut producer, settings.subscription());
-            mappers.push(m);
-        }
+        let reduce_ops = Arc::new(reduce_ops);
         let mut collector =
             Consumer::new(&ctl, "collector", Vec::new(), |v: &mut Vec<A>, a| v.push(a));
-        let mut reducers = Vec::new();
-        for p in 0..partitions {
-            let mut r = ProducerConsumer::new(
-                &ctl,
-                format!("reducer {}", p + 1),
-                Reducer {
-                    acc: Some((self.init)()),
-                    ops: reduce_ops.clone(),
-                    fold: self.fold.clone(),
-                    salvage: salvage.clone(),
-                },
-                Dispatch::Demand,
-            );
-            for m in &mut mappers {
-                r.subscribe(m, settings.subscription().partition(p));
-            }
-            collector.subscribe(&mut r, settings.subscription());
-            reducers.push(r);
-        }
-        let p = producer.start();
-        let ms: Vec<_> = mappers.into_iter().map(|m| m.start()).collect();
-        let rs: Vec<_> = reducers.into_iter().map(|r| r.start()).collect();
+        let (mappers, reducers) = flow.mappers(
+            || {
+                let hash = hash.clone();
+                Dispatch::partition_by(partitions, move |t: &T| hash(t))
+            },
+            |mappers| {
+                (0..partitions)
+                    .map(|p| {
+                        let mut r = ProducerConsumer::new(
+                            &ctl,
+                            format!("reducer {}", p + 1),
+                            Reducer {
+                                acc: Some((self.init)()),
+                                ops: reduce_ops.clone(),
+                                fold: self.fold.clone(),
+                                salvage: salvage.clone(),
+                                _u: PhantomData,
+                            },
+                            Dispatch::Demand,
+                        );
+                        for m in mappers.iter_mut() {
+                            r.subscribe(m, settings.subscription().partition(p));
+                        }
+                        collector.subscribe(&mut r, settings.subscription());
+                        r
+                    })
+                    .collect::<Vec<_>>()
+            },
+        );
+        let reducers: Vec<_> = reducers.into_iter().map(|r| r.start()).collect();
         let mut out = collector.start().join().unwrap_or_default();
-        p.join();
-        for w in ms.into_iter().chain(rs) {
+        for w in mappers.into_iter().chain(reducers) {
             w.join();
         }
         out.extend(std::mem::take(&mut *salvage.lock()));

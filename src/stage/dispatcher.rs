@@ -263,7 +263,12 @@ impl<E: Event> Dispatcher<E> {
                 // `hash mod n`, with a mask when n is a power of two (no division per event).
                 let mask = n.is_power_of_two().then(|| n - 1);
                 let hash = hash.clone();
-                let mut outgoing: Vec<Vec<E>> = (0..self.subs.len()).map(|_| Vec::new()).collect();
+                // Sized for what each subscriber can take now, so pushing never regrows them.
+                let mut outgoing: Vec<Vec<E>> = self
+                    .subs
+                    .iter()
+                    .map(|s| Vec::with_capacity((s.demand as usize).min(events.len())))
+                    .collect();
                 for e in events.drain(..) {
                     let h = hash(&e);
                     let p = match mask {
