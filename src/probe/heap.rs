@@ -4,9 +4,7 @@
 //! counters. Each thread keeps a local balance and publishes it to the shared counter once it moves
 //! by [`FLUSH_BYTES`], so the hot path is a thread-local add instead of a contended atomic.
 
-use std::alloc::{GlobalAlloc, Layout};
-
-use mimalloc::MiMalloc;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering::Relaxed};
 
@@ -23,7 +21,7 @@ thread_local! {
     static PENDING: Cell<i64> = const { Cell::new(0) };
 }
 
-/// mimalloc, counting live bytes.
+/// The system allocator, counting live bytes.
 pub struct CountingAlloc;
 
 #[inline(always)]
@@ -52,11 +50,11 @@ fn account(delta: i64) {
     }
 }
 
-// SAFETY: every call is forwarded to `MiMalloc` unchanged; the counting has no effect on memory.
+// SAFETY: every call is forwarded to `System` unchanged; the counting has no effect on memory.
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { MiMalloc.alloc(layout) };
+        let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             account(layout.size() as i64);
         }
@@ -65,7 +63,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { MiMalloc.alloc_zeroed(layout) };
+        let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             account(layout.size() as i64);
         }
@@ -74,13 +72,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { MiMalloc.dealloc(ptr, layout) };
+        unsafe { System.dealloc(ptr, layout) };
         account(-(layout.size() as i64));
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { MiMalloc.realloc(ptr, layout, new_size) };
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             account(new_size as i64 - layout.size() as i64);
         }
@@ -121,9 +119,12 @@ pub fn reset_peak() {
     PEAK.store(LIVE.load(Relaxed), Relaxed);
 }
 
-/// Gives memory freed by earlier runs back to the OS, so a run's resident-memory chart starts
-/// from what the process really holds.
+/// Gives memory freed by earlier runs back to the OS (glibc keeps it otherwise), so a run's
+/// resident-memory chart starts from what the process really holds.
 pub fn release_free_memory() {
-    // SAFETY: mi_collect only frees and returns unused allocator pages; it has no preconditions.
-    unsafe { libmimalloc_sys::mi_collect(true) }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused pages of the allocator to the OS.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
