@@ -38,6 +38,26 @@ pub struct CaseResult {
     pub total_words: u64,
     /// Fingerprint of the counts.
     pub counts_sha256: String,
+    /// Median wall time over the reference's ([`Strategy::REFERENCE`]) median wall time, when
+    /// the reference was measured in the same session.
+    pub relative_to_reference: Option<f64>,
+}
+
+/// Label of the reference case in [`default_cases`].
+pub const REFERENCE_LABEL: &str = "sharded (reference)";
+
+/// Fills in every result's [`CaseResult::relative_to_reference`] from the reference case.
+pub fn relate_to_reference(results: &mut [CaseResult]) {
+    let Some(reference) = results
+        .iter()
+        .find(|r| r.label == REFERENCE_LABEL)
+        .map(|r| r.median_wall_ms)
+    else {
+        return;
+    };
+    for r in results {
+        r.relative_to_reference = Some(r.median_wall_ms / reference);
+    }
 }
 
 /// Median of a list (NaN if empty).
@@ -163,6 +183,7 @@ impl Bench {
                     median_messages_per_s: median(&rates),
                     total_words: u(&rs[0], "total_words"),
                     counts_sha256: sha,
+                    relative_to_reference: None,
                 })
             })
             .collect()
@@ -195,19 +216,19 @@ impl Bench {
     }
 }
 
-/// The default cases: every strategy, plus Pull with `max_demand` 1000.
+/// The default cases: the reference ([`Strategy::REFERENCE`], a hand-written parallel count
+/// the others are compared with), every strategy of the talk, and Pull with `max_demand` 1000.
 pub fn default_cases(workers: usize) -> Vec<Case> {
-    let mut cases: Vec<Case> = Strategy::ALL
-        .iter()
-        .map(|&s| {
-            let mut st = RunSettings::new(s);
-            st.workers = workers;
-            Case {
-                label: s.name().to_string(),
-                settings: st,
-            }
-        })
-        .collect();
+    let case = |s: Strategy, label: &str| {
+        let mut st = RunSettings::new(s);
+        st.workers = workers;
+        Case {
+            label: label.to_string(),
+            settings: st,
+        }
+    };
+    let mut cases = vec![case(Strategy::REFERENCE, REFERENCE_LABEL)];
+    cases.extend(Strategy::ALL.iter().map(|&s| case(s, s.name())));
     let mut st = RunSettings::new(Strategy::Pull);
     st.workers = workers;
     st.max_demand = Some(1000);

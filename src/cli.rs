@@ -154,7 +154,7 @@ pub struct BenchArgs {
     /// Workers of the concurrent strategies [default: number of cores]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub workers: Option<u32>,
-    /// Only these strategies (repeatable) [default: all, plus pull with --max-demand 1000]
+    /// Only these strategies (repeatable; the sharded reference is always measured) [default: all, plus pull with --max-demand 1000]
     #[arg(long, short)]
     pub strategy: Vec<Strategy>,
     /// Also measure the probes' cost: this strategy alternately with probes on and off
@@ -174,7 +174,7 @@ pub struct RunArgs {
     /// Read the corpus this many times in a row (the talk used 10)
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub repeat: u32,
-    /// How to count: eager, lazy, push, pull or flow
+    /// How to count: eager, lazy, push, pull or flow (or sharded, the benchmark's reference)
     #[arg(long, short, default_value = "lazy")]
     pub strategy: Strategy,
     /// Workers of the concurrent strategies [default: number of cores]
@@ -288,7 +288,7 @@ fn workers_or_default(workers: Option<u32>) -> usize {
 
 /// Runs `palavriado bench`; returns the process exit code.
 pub fn bench_command(args: &BenchArgs) -> i32 {
-    use crate::benchmark::{Bench, default_cases, median};
+    use crate::benchmark::{Bench, REFERENCE_LABEL, default_cases, median, relate_to_reference};
     // Fail early, with the usual one-line error, on a bad corpus.
     let corpus = match open_corpus(args.corpus.as_deref(), args.repeat) {
         Ok(c) => c,
@@ -297,7 +297,12 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
     let workers = workers_or_default(args.workers);
     let cases: Vec<_> = default_cases(workers)
         .into_iter()
-        .filter(|c| args.strategy.is_empty() || args.strategy.iter().any(|s| s.name() == c.label))
+        .filter(|c| {
+            // The reference is always measured: every other case is reported relative to it.
+            c.label == REFERENCE_LABEL
+                || args.strategy.is_empty()
+                || args.strategy.iter().any(|s| s.name() == c.label)
+        })
         .collect();
     let bench = match std::env::current_exe() {
         Ok(exe) => Bench {
@@ -311,13 +316,14 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
         }
     };
     let runs = args.runs as usize;
-    let results = match bench.measure(&cases, runs) {
+    let mut results = match bench.measure(&cases, runs) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("palavriado: bench failed: {e}");
             return 1;
         }
     };
+    relate_to_reference(&mut results);
     let cost = match args
         .probe_cost
         .map(|s| bench.probe_cost(s, workers, runs))
@@ -349,16 +355,18 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
         corpus.total_bytes() as f64 / 1e6
     );
     println!(
-        "| strategy | wall (median) | wall (min–max) | peak resident | peak heap | largest mailbox | messages/s |"
+        "| strategy | wall (median) | × reference | wall (min–max) | peak resident | peak heap | largest mailbox | messages/s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &results {
         let min = r.wall_ms.iter().copied().fold(f64::INFINITY, f64::min);
         let max = r.wall_ms.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {} | {:.2} s | {:.2}–{:.2} s | {:.1} MB | {:.1} MB | {} | {:.2} M |",
+            "| {} | {:.2} s | {} | {:.2}–{:.2} s | {:.1} MB | {:.1} MB | {} | {:.2} M |",
             r.label,
             r.median_wall_ms / 1e3,
+            r.relative_to_reference
+                .map_or_else(|| "–".to_string(), |x| format!("{x:.2}×")),
             min / 1e3,
             max / 1e3,
             r.peak_rss_bytes as f64 / 1e6,

@@ -190,9 +190,18 @@ impl Corpus {
     /// Streams every line of the run (without its `\n`), counting progress in `ctl` and
     /// reporting file problems as warnings there; stops early once `ctl` is stopped.
     pub fn lines(self: &Arc<Self>, ctl: Arc<RunControl>) -> Lines {
+        self.lines_share(ctl, 0, 1)
+    }
+
+    /// Like [`Corpus::lines`], but only the lines of share `share` of `shares`: every
+    /// `shares`-th file of the run, starting with file `share` (so `shares` readers together read
+    /// every file exactly once).
+    pub fn lines_share(self: &Arc<Self>, ctl: Arc<RunControl>, share: usize, shares: usize) -> Lines {
         Lines {
             corpus: self.clone(),
-            next: 0,
+            next: share,
+            step: shares.max(1),
+            unpublished: (0, 0),
             current: None,
             ctl,
         }
@@ -247,8 +256,31 @@ pub struct Lines {
     corpus: Arc<Corpus>,
     /// Index of the next file to open, over all passes.
     next: usize,
+    /// How far `next` moves after each file (1, or the number of shares).
+    step: usize,
+    /// Lines and bytes read but not yet added to the shared progress counters (published in
+    /// steps, so readers on several threads do not contend for them on every line).
+    unpublished: (u64, u64),
     current: Option<(u32, usize, LineReader)>,
     ctl: Arc<RunControl>,
+}
+
+/// Lines a reader reads between updates of the shared progress counters.
+const PROGRESS_LINES: u64 = 64;
+
+impl Lines {
+    fn publish(&mut self) {
+        let (lines, bytes) = std::mem::take(&mut self.unpublished);
+        let p = &self.ctl.progress;
+        p.lines_read.fetch_add(lines, Relaxed);
+        p.bytes_read.fetch_add(bytes, Relaxed);
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        self.publish();
+    }
 }
 
 impl Iterator for Lines {
@@ -263,9 +295,11 @@ impl Iterator for Lines {
                 let file = &self.corpus.files[*index];
                 match reader.next_line() {
                     Ok(Some(line)) => {
-                        let p = &self.ctl.progress;
-                        p.bytes_read.fetch_add(line.raw_bytes, Relaxed);
-                        p.lines_read.fetch_add(1, Relaxed);
+                        self.unpublished.0 += 1;
+                        self.unpublished.1 += line.raw_bytes;
+                        if self.unpublished.0 >= PROGRESS_LINES {
+                            self.publish();
+                        }
                         return Some(line.text);
                     }
                     Ok(None) => {
@@ -287,6 +321,7 @@ impl Iterator for Lines {
                             }
                         }
                         self.current = None;
+                        self.publish();
                     }
                     Err(e) => {
                         if *pass == 0 {
@@ -302,10 +337,11 @@ impl Iterator for Lines {
             }
             let n = self.corpus.files.len();
             if self.next >= n * self.corpus.repeat as usize {
+                self.publish();
                 return None;
             }
             let (pass, index) = ((self.next / n) as u32, self.next % n);
-            self.next += 1;
+            self.next += self.step;
             let file = &self.corpus.files[index];
             match LineReader::open(&file.path) {
                 Ok(r) => self.current = Some((pass, index, r)),

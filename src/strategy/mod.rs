@@ -5,6 +5,7 @@ mod flow;
 mod lazy;
 mod pull;
 mod push;
+mod sharded;
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +30,9 @@ pub enum Strategy {
     Pull,
     /// The high-level Flow API over the stage runtime (`Palavriado.Flow`).
     Flow,
+    /// A reference, not one of the talk's five: each worker counts its own share of the files,
+    /// with no stages and no messages (the speed the pipelines are measured against).
+    Sharded,
 }
 
 impl Strategy {
@@ -41,6 +45,9 @@ impl Strategy {
         Strategy::Flow,
     ];
 
+    /// The reference the benchmark measures the talk's strategies against.
+    pub const REFERENCE: Strategy = Strategy::Sharded;
+
     /// The CLI/JSON name.
     pub fn name(self) -> &'static str {
         match self {
@@ -49,6 +56,7 @@ impl Strategy {
             Strategy::Push => "push",
             Strategy::Pull => "pull",
             Strategy::Flow => "flow",
+            Strategy::Sharded => "sharded",
         }
     }
 
@@ -70,6 +78,9 @@ impl Strategy {
             Strategy::Flow => {
                 "The same demand-driven pipeline through a high-level Flow API, with batches of 1000."
             }
+            Strategy::Sharded => {
+                "Reference: each worker counts its own share of the files, no stages, no messages."
+            }
         }
     }
 
@@ -90,6 +101,7 @@ impl Strategy {
             Strategy::Push => push::run(job),
             Strategy::Pull => pull::run(job),
             Strategy::Flow => flow::run(job),
+            Strategy::Sharded => sharded::run(job),
         }
     }
 }
@@ -105,8 +117,11 @@ impl FromStr for Strategy {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Strategy::ALL
             .into_iter()
+            .chain([Strategy::REFERENCE])
             .find(|st| st.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown strategy '{s}': use eager, lazy, push, pull or flow"))
+            .ok_or_else(|| {
+                format!("unknown strategy '{s}': use eager, lazy, push, pull, flow (or sharded)")
+            })
     }
 }
 
