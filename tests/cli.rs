@@ -103,3 +103,54 @@ fn duration_reports_a_partial_run() {
     assert_eq!(v["stop_reason"], "duration");
     assert!(v["total_words"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn bench_measures_the_reference_and_reports_every_case_relative_to_it() {
+    let dir = common::corpus_dir(&[
+        (
+            "a.txt",
+            "Capitu Capitu olhos de ressaca\n".repeat(50).as_bytes(),
+        ),
+        (
+            "b.txt",
+            "Bentinho e Escobar no seminário\n".repeat(50).as_bytes(),
+        ),
+        (
+            "c.txt",
+            "Dom Casmurro, Machado de Assis\n".repeat(50).as_bytes(),
+        ),
+    ]);
+    let out = palavriado(&[
+        "bench",
+        "--corpus",
+        dir.path().to_str().unwrap(),
+        "--repeat",
+        "2",
+        "--runs",
+        "1",
+        "--workers",
+        "2",
+        "-s",
+        "pull",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let cases = v["cases"].as_array().unwrap();
+    let labels: Vec<&str> = cases.iter().map(|c| c["label"].as_str().unwrap()).collect();
+    // `-s pull` keeps Pull; the reference is always measured, first.
+    assert_eq!(labels, ["sharded (reference)", "pull"]);
+    assert_eq!(cases[0]["relative_to_reference"], 1.0);
+    let pull = &cases[1];
+    let ratio = pull["relative_to_reference"].as_f64().unwrap();
+    let expected =
+        pull["median_wall_ms"].as_f64().unwrap() / cases[0]["median_wall_ms"].as_f64().unwrap();
+    assert!((ratio - expected).abs() < 1e-9, "{ratio} vs {expected}");
+    // Both counted the same words: 4, 3 and 4 words of ≥ 3 letters per line, 50 lines each, ×2.
+    assert_eq!(cases[0]["counts_sha256"], pull["counts_sha256"]);
+    assert_eq!(pull["total_words"], (50 * 4 + 50 * 3 + 50 * 4) * 2);
+}

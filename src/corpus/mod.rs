@@ -196,7 +196,12 @@ impl Corpus {
     /// Like [`Corpus::lines`], but only the lines of share `share` of `shares`: every
     /// `shares`-th file of the run, starting with file `share` (so `shares` readers together read
     /// every file exactly once).
-    pub fn lines_share(self: &Arc<Self>, ctl: Arc<RunControl>, share: usize, shares: usize) -> Lines {
+    pub fn lines_share(
+        self: &Arc<Self>,
+        ctl: Arc<RunControl>,
+        share: usize,
+        shares: usize,
+    ) -> Lines {
         Lines {
             corpus: self.clone(),
             next: share,
