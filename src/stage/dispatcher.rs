@@ -263,31 +263,23 @@ impl<E: Event> Dispatcher<E> {
                 // `hash mod n`, with a mask when n is a power of two (no division per event).
                 let mask = n.is_power_of_two().then(|| n - 1);
                 let hash = hash.clone();
-                // Sized for what each subscriber can take now, so pushing never regrows them.
-                let mut outgoing: Vec<Vec<E>> = self
-                    .subs
-                    .iter()
-                    .map(|s| Vec::with_capacity((s.demand as usize).min(events.len())))
-                    .collect();
+                self.buffered_bytes += batch_bytes(events);
+                // Every event goes to its partition's queue; each queue then sends what its
+                // subscriber's demand covers (the whole queue, without a copy, when it all fits).
+                let share = events.len() / *partitions + 16;
+                for &s in &self.partition_subs {
+                    self.subs[s].queue.reserve(share);
+                }
                 for e in events.drain(..) {
                     let h = hash(&e);
                     let p = match mask {
                         Some(m) => h & m,
                         None => h % n,
                     };
-                    let s = self.partition_subs[p as usize];
-                    let sub = &mut self.subs[s];
-                    if sub.queue.is_empty() && (outgoing[s].len() as u64) < sub.demand {
-                        outgoing[s].push(e);
-                    } else {
-                        self.buffered_bytes += event_bytes(&e);
-                        sub.queue.push_back(e);
-                    }
+                    self.subs[self.partition_subs[p as usize]].queue.push_back(e);
                 }
-                for (s, batch) in outgoing.into_iter().enumerate() {
-                    if !batch.is_empty() {
-                        self.send(s, batch, None);
-                    }
+                for s in 0..self.subs.len() {
+                    self.flush_queue(s);
                 }
             }
             _ => {
