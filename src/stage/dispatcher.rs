@@ -276,7 +276,9 @@ impl<E: Event> Dispatcher<E> {
                         Some(m) => h & m,
                         None => h % n,
                     };
-                    self.subs[self.partition_subs[p as usize]].queue.push_back(e);
+                    self.subs[self.partition_subs[p as usize]]
+                        .queue
+                        .push_back(e);
                 }
                 for s in 0..self.subs.len() {
                     self.flush_queue(s);
