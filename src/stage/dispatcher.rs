@@ -112,6 +112,15 @@ pub(crate) struct Dispatcher<E> {
     buffered_bytes: u64,
 }
 
+/// The first `k` events of `queue`; the whole buffer, without a copy, when that is all of it.
+fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Vec<E> {
+    if k == queue.len() {
+        Vec::from(std::mem::take(queue))
+    } else {
+        queue.drain(..k).collect()
+    }
+}
+
 fn event_bytes<E: Event>(e: &E) -> u64 {
     std::mem::size_of::<E>() as u64 + e.heap_bytes()
 }
@@ -346,11 +355,12 @@ impl<E: Event> Dispatcher<E> {
         if k == 0 {
             return;
         }
-        let batch: Vec<E> = if k == s.queue.len() {
-            Vec::from(std::mem::take(&mut s.queue))
-        } else {
-            s.queue.drain(..k).collect()
-        };
+        let batch = take_front(&mut s.queue, k);
+        self.send_buffered(sub, batch);
+    }
+
+    /// Sends events taken out of a buffer (they stop counting as buffered).
+    fn send_buffered(&mut self, sub: usize, batch: Vec<E>) {
         let bytes = batch_bytes(&batch);
         self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
         self.send(sub, batch, Some(bytes));
@@ -366,14 +376,8 @@ impl<E: Event> Dispatcher<E> {
                         .max_by_key(|&i| (self.subs[i].demand, std::cmp::Reverse(i)));
                     let Some(best) = best else { break };
                     let k = (self.subs[best].demand as usize).min(self.buffer.len());
-                    let batch: Vec<E> = if k == self.buffer.len() {
-                        Vec::from(std::mem::take(&mut self.buffer))
-                    } else {
-                        self.buffer.drain(..k).collect()
-                    };
-                    let bytes = batch_bytes(&batch);
-                    self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
-                    self.send(best, batch, Some(bytes));
+                    let batch = take_front(&mut self.buffer, k);
+                    self.send_buffered(best, batch);
                 }
             }
             Dispatch::Broadcast { clone } => {
@@ -381,7 +385,7 @@ impl<E: Event> Dispatcher<E> {
                 if k == 0 || self.subs.is_empty() {
                     return;
                 }
-                let events: Vec<E> = self.buffer.drain(..k).collect();
+                let events = take_front(&mut self.buffer, k);
                 self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&events));
                 for i in 0..self.subs.len() {
                     let mine: Vec<E> = match &self.subs[i].outlet.filter {
