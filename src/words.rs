@@ -211,6 +211,19 @@ fn for_each_word_chars(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&s
 /// when needed; advances `pos` past it.
 #[inline]
 fn next_word_chars<'a>(text: &'a str, pos: &mut usize, scratch: &'a mut String) -> Option<&'a str> {
+    let (start, end, needs_lower) = next_word_span(text, pos)?;
+    let word = &text[start..end];
+    if needs_lower {
+        lowercase_latin1_into(word, scratch);
+        return Some(scratch);
+    }
+    Some(word)
+}
+
+/// Where the next word of `text` at or after byte `pos` is (character mode): its byte range and
+/// whether it has uppercase letters; advances `pos` past it.
+#[inline]
+fn next_word_span(text: &str, pos: &mut usize) -> Option<(usize, usize, bool)> {
     // Word characters are ASCII (1 byte) or `C3 xx` (2 bytes); every other UTF-8 sequence is a
     // separator, and its bytes (lead 0xC4+/0xC2/0xE0+, continuations 0x80–0xBF) never match
     // either pattern on their own, so a byte scan is exact.
@@ -248,43 +261,60 @@ fn next_word_chars<'a>(text: &'a str, pos: &mut usize, scratch: &'a mut String) 
         }
         if chars >= MIN_WORD_CHARS {
             *pos = i;
-            let word = &text[start..i];
-            if needs_lower {
-                scratch.clear();
-                lowercase_latin1_into(word, scratch);
-                return Some(scratch);
-            }
-            return Some(word);
+            return Some((start, i, needs_lower));
         }
     }
     *pos = n;
     None
 }
 
-/// Lowercases a word made of ASCII and U+00C0–U+00FF characters (all of which lowercase to one
-/// character of the same UTF-8 length).
-fn lowercase_latin1_into(word: &str, out: &mut String) {
-    let bytes = word.as_bytes();
-    let mut buf = std::mem::take(out).into_bytes();
-    buf.clear();
+/// Writes the lowercase of `word` (ASCII and U+00C0–U+00FF characters, all of which lowercase
+/// to a character of the same UTF-8 length) into `out`, which is exactly as long.
+fn lowercase_latin1_to(word: &[u8], out: &mut [u8]) {
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    while i < word.len() {
+        let b = word[i];
         if b == 0xC3 {
-            let t = bytes[i + 1];
-            buf.push(0xC3);
-            buf.push(if (0x80..=0x9E).contains(&t) && t != 0x97 {
+            let t = word[i + 1];
+            out[i] = 0xC3;
+            out[i + 1] = if (0x80..=0x9E).contains(&t) && t != 0x97 {
                 t + 0x20
             } else {
                 t
-            });
+            };
             i += 2;
         } else {
-            buf.push(b.to_ascii_lowercase());
+            out[i] = b.to_ascii_lowercase();
             i += 1;
         }
     }
+}
+
+/// Lowercases `word` (see [`lowercase_latin1_to`]) into `out`, reusing its buffer.
+fn lowercase_latin1_into(word: &str, out: &mut String) {
+    let mut buf = std::mem::take(out).into_bytes();
+    buf.clear();
+    buf.resize(word.len(), 0);
+    lowercase_latin1_to(word.as_bytes(), &mut buf);
     *out = String::from_utf8(buf).expect("lowercasing Latin-1 letters keeps UTF-8 valid");
+}
+
+/// A [`Word`] of `word` lowercased, built on the stack when it is short (no allocation, no
+/// scratch buffer to keep).
+fn lowercased_word(word: &str) -> Word {
+    const STACK: usize = 64;
+    if word.len() <= STACK {
+        let mut buf = [0u8; STACK];
+        let lower = &mut buf[..word.len()];
+        lowercase_latin1_to(word.as_bytes(), lower);
+        Word::new(
+            std::str::from_utf8(lower).expect("lowercasing Latin-1 letters keeps UTF-8 valid"),
+        )
+    } else {
+        let mut s = String::new();
+        lowercase_latin1_into(word, &mut s);
+        Word::new(&s)
+    }
 }
 
 /// Bytes that the talk's non-Unicode class `[A-Za-z0-9À-ÖØ-öø-ÿ-]` keeps inside a piece: read as
@@ -353,13 +383,20 @@ impl Iterator for Words {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let w = match self.mode {
-            SplitMode::Chars => next_word_chars(&self.text, &mut self.pos, &mut self.scratch),
-            SplitMode::TalkBytes => {
-                next_word_talk_bytes(&self.text, &mut self.pos, &mut self.scratch)
+        match self.mode {
+            SplitMode::Chars => {
+                let (start, end, needs_lower) = next_word_span(&self.text, &mut self.pos)?;
+                let word = &self.text[start..end];
+                Some(if needs_lower {
+                    lowercased_word(word)
+                } else {
+                    Word::new(word)
+                })
             }
-        }?;
-        Some(Word::new(w))
+            SplitMode::TalkBytes => {
+                next_word_talk_bytes(&self.text, &mut self.pos, &mut self.scratch).map(Word::new)
+            }
+        }
     }
 }
 

@@ -110,6 +110,16 @@ mod properties {
         }
 
         #[test]
+        fn owned_words_match_the_callback(s in "[a-zA-Z0-9À-ÿ \\-—“.,]{0,120}") {
+            // The owned iterator lowercases on the stack; the callback through a scratch string.
+            let owned: Vec<String> = SplitMode::Chars
+                .into_words(s.clone())
+                .map(|w| w.to_string())
+                .collect();
+            prop_assert_eq!(owned, chars(&s));
+        }
+
+        #[test]
         fn chars_mode_matches_a_plain_char_split(s in "[a-zA-Z0-9À-ÿ \\-—“.,]{0,120}") {
             let is_word = |c: char| c.is_ascii_alphanumeric() || c == '-'
                 || (('\u{C0}'..='\u{FF}').contains(&c) && c != '×' && c != '÷');
@@ -125,12 +135,16 @@ mod properties {
 
 #[test]
 fn owned_word_iterator_matches_the_callback() {
-    let text = "— Cumprimentou-me, CAPÍTULO três; pé «ângulo» abc×def";
+    // The last word is longer than the owned iterator's 64-byte stack buffer.
+    let long = "Ç".repeat(40);
+    let text = format!("— Cumprimentou-me, CAPÍTULO três; pé «ângulo» abc×def {long}");
+    let text = text.as_str();
     for mode in [SplitMode::Chars, SplitMode::TalkBytes] {
         let owned: Vec<String> = mode
             .into_words(text.to_string())
             .map(|w| w.to_string())
             .collect();
         assert_eq!(owned, mode.words(text), "{mode}");
+        assert_eq!(owned.last(), Some(&"ç".repeat(40)), "{mode}");
     }
 }
