@@ -95,7 +95,7 @@ impl<T: Weigh> MailboxSender<T> {
         let (e, b) = weight(&msg);
         self.probe.mailbox_push(e, b);
         self.tx.send(msg).map_err(|err| {
-            self.probe.mailbox_pop(e, b);
+            self.probe.mailbox_unpush(e, b);
             err.into_inner()
         })
     }
@@ -152,5 +152,48 @@ impl<T> Drop for MailboxReceiver<T> {
     /// reads as empty from now on.
     fn drop(&mut self) {
         self.probe.close_mailbox();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::StageKind;
+
+    #[test]
+    fn counters_follow_sends_and_receives() {
+        let probe = Arc::new(StageProbe::new("stage", StageKind::Consumer));
+        let (tx, rx) = mailbox::<String>(probe.clone());
+        let other = tx.clone();
+        tx.send("abc".to_string()).unwrap();
+        other.send(String::with_capacity(100)).unwrap();
+        tx.send(String::new()).unwrap();
+        assert_eq!(probe.mailbox_len(), 3);
+        assert_eq!(probe.mailbox_events(), 3);
+        assert_eq!(probe.max_mailbox(), 3);
+        let size = std::mem::size_of::<String>() as u64;
+        assert_eq!(probe.queued_bytes(), 3 * size + 3 + 100);
+        assert_eq!(rx.try_recv().unwrap(), "abc");
+        assert_eq!(probe.mailbox_len(), 2);
+        assert_eq!(probe.queued_bytes(), 2 * size + 100);
+        assert_eq!(probe.messages_received(), 1);
+        rx.drain();
+        assert_eq!(probe.mailbox_len(), 0);
+        assert_eq!(probe.queued_bytes(), 0);
+        assert_eq!(probe.messages_received(), 3);
+        assert_eq!(probe.max_mailbox(), 3);
+    }
+
+    #[test]
+    fn a_send_to_a_gone_stage_is_not_counted() {
+        let probe = Arc::new(StageProbe::new("stage", StageKind::Consumer));
+        let (tx, rx) = mailbox::<String>(probe.clone());
+        drop(rx);
+        assert!(tx.send("lost".to_string()).is_err());
+        // The push was taken back: nothing counts as sent, and nothing was received.
+        let sent = &probe.mailbox.sent;
+        assert_eq!(sent.messages.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(sent.bytes.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(probe.messages_received(), 0);
     }
 }

@@ -75,17 +75,26 @@ impl StageState {
     }
 }
 
-/// Counters of a mailbox, updated by senders (up) and the owner (down).
+/// Running totals of one side of a mailbox.
+#[derive(Debug, Default)]
+pub struct MailboxTotals {
+    /// Messages.
+    pub messages: AtomicU64,
+    /// Events inside those messages (a batch message holds many; unused for one-event messages).
+    pub events: AtomicU64,
+    /// Heap bytes owned by those messages.
+    pub bytes: AtomicU64,
+}
+
+/// Counters of a mailbox: what senders put in and what the owner took out, on separate cache
+/// lines, so a message costs each side a write to its own line only. What waits is the
+/// difference (the observer's MsgQ is `sent.messages - taken.messages`).
 #[derive(Debug, Default)]
 pub struct MailboxCounters {
-    /// Messages waiting (the observer's MsgQ).
-    pub messages: CachePadded<AtomicU64>,
-    /// Events inside those messages (a batch message holds many; unused for one-event messages).
-    pub events: CachePadded<AtomicU64>,
-    /// Heap bytes owned by those messages.
-    pub bytes: CachePadded<AtomicU64>,
-    /// Messages taken out so far (written by the owner only).
-    pub received: CachePadded<AtomicU64>,
+    /// Totals sent in (written by the senders).
+    pub sent: CachePadded<MailboxTotals>,
+    /// Totals taken out (written by the owner only).
+    pub taken: CachePadded<MailboxTotals>,
 }
 
 /// Live counters of one stage. Cheap to update from the hot loop, readable from anywhere.
@@ -250,29 +259,54 @@ impl StageProbe {
     /// is the heap the message owns).
     #[inline]
     pub fn mailbox_push(&self, events: u64, bytes: u64) {
-        let len = self.mailbox.messages.fetch_add(1, Relaxed) + 1;
+        let sent = &self.mailbox.sent;
+        let total = sent.messages.fetch_add(1, Relaxed) + 1;
         if events != 0 {
-            self.mailbox.events.fetch_add(events, Relaxed);
+            sent.events.fetch_add(events, Relaxed);
         }
         if bytes != 0 {
-            self.mailbox.bytes.fetch_add(bytes, Relaxed);
+            sent.bytes.fetch_add(bytes, Relaxed);
         }
+        let len = total.saturating_sub(self.mailbox.taken.messages.load(Relaxed));
         if len > self.max_mailbox.load(Relaxed) {
             self.max_mailbox.fetch_max(len, Relaxed);
         }
     }
 
-    /// Counts a message leaving the mailbox.
+    /// Takes back a [`StageProbe::mailbox_push`] whose message was never delivered.
+    pub fn mailbox_unpush(&self, events: u64, bytes: u64) {
+        let sent = &self.mailbox.sent;
+        sent.messages.fetch_sub(1, Relaxed);
+        sent.events.fetch_sub(events, Relaxed);
+        sent.bytes.fetch_sub(bytes, Relaxed);
+    }
+
+    /// Counts a message leaving the mailbox; called by the mailbox's owner only.
     #[inline]
     pub fn mailbox_pop(&self, events: u64, bytes: u64) {
-        self.mailbox.messages.fetch_sub(1, Relaxed);
-        self.mailbox.received.fetch_add(1, Relaxed);
+        // One writer: a plain load and store, no locked read-modify-write.
+        let taken = &self.mailbox.taken;
+        taken
+            .messages
+            .store(taken.messages.load(Relaxed) + 1, Relaxed);
         if events != 0 {
-            self.mailbox.events.fetch_sub(events, Relaxed);
+            taken
+                .events
+                .store(taken.events.load(Relaxed) + events, Relaxed);
         }
         if bytes != 0 {
-            self.mailbox.bytes.fetch_sub(bytes, Relaxed);
+            taken
+                .bytes
+                .store(taken.bytes.load(Relaxed) + bytes, Relaxed);
         }
+    }
+
+    /// Waiting = sent − taken, reading `taken` first so the difference never goes negative.
+    fn waiting(&self, field: impl Fn(&MailboxTotals) -> &AtomicU64) -> u64 {
+        let taken = field(&self.mailbox.taken).load(Relaxed);
+        field(&self.mailbox.sent)
+            .load(Relaxed)
+            .saturating_sub(taken)
     }
 
     /// Marks the mailbox closed (its stage is gone): it reads as empty from now on.
@@ -289,12 +323,12 @@ impl StageProbe {
         if self.is_closed() {
             return 0;
         }
-        self.mailbox.messages.load(Relaxed)
+        self.waiting(|t| &t.messages)
     }
 
     /// Messages taken out of the mailbox so far.
     pub fn messages_received(&self) -> u64 {
-        self.mailbox.received.load(Relaxed)
+        self.mailbox.taken.messages.load(Relaxed)
     }
 
     /// Largest mailbox length seen so far.
@@ -309,7 +343,7 @@ impl StageProbe {
         } else if self.single_event.load(Relaxed) {
             self.mailbox_len()
         } else {
-            self.mailbox.events.load(Relaxed)
+            self.waiting(|t| &t.events)
         }
     }
 
@@ -318,7 +352,7 @@ impl StageProbe {
         let mailbox = if self.is_closed() {
             0
         } else {
-            self.mailbox_len() * self.message_size.load(Relaxed) + self.mailbox.bytes.load(Relaxed)
+            self.mailbox_len() * self.message_size.load(Relaxed) + self.waiting(|t| &t.bytes)
         };
         mailbox + self.buffered_bytes.load(Relaxed)
     }
@@ -338,7 +372,7 @@ impl StageProbe {
         StageSnapshot {
             name: self.name.clone(),
             kind: self.kind,
-            mailbox_messages: self.mailbox.messages.load(Relaxed),
+            mailbox_messages: self.waiting(|t| &t.messages),
             mailbox_events: self.mailbox_events(),
             queued_bytes: self.queued_bytes(),
             events_in: self.events_in(),
