@@ -139,6 +139,13 @@ fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
     });
     let first = h.state().session.current().unwrap().report.clone().unwrap();
     assert!(first.completed);
+    // A finished run shows its mean rate, not the last sample's.
+    h.run_steps(1);
+    let mean = first.total_words as f64 / (first.wall_ms / 1e3);
+    h.get_by_label(&format!(
+        "{} words/s",
+        palavriado::ui::views::thousands(mean as u64)
+    ));
 
     // Type a path that does not exist and press Run again.
     h.get_by_label("Path").focus();

@@ -5,6 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use palavriado::control::RunEventKind;
 use palavriado::probe::heap::{self, CountingAlloc};
 use palavriado::probe::sampler::{self, series};
 use palavriado::probe::{StageKind, Timeline};
@@ -189,4 +190,45 @@ fn talks_shapes_pull_stays_bounded_push_explodes() {
         "pull: max mailbox {}, queued ≤ {queued} B; push: extractor 1 mailbox {extractor_max}",
         pull.max_mailbox_len
     );
+}
+
+#[test]
+fn words_counted_progress_is_live_for_every_strategy() {
+    // Before, Pull and Flow published their count only at the end, so the live words/s read
+    // 0 and then one absurd spike.
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    for s in Strategy::ALL.into_iter().chain([Strategy::REFERENCE]) {
+        if s == Strategy::Eager {
+            continue; // counts a whole file at a time, by design
+        }
+        let mut st = RunSettings::new(s);
+        st.workers = 2;
+        st.delay = Duration::from_micros(50);
+        st.duration = Some(Duration::from_millis(600));
+        st.sample_hz = 100;
+        let r = Run::start(corpus.clone(), st).wait();
+        let words = r.timeline.series(series::WORDS);
+        let stop = r
+            .timeline
+            .events()
+            .iter()
+            .find(|e| {
+                matches!(
+                    e.kind,
+                    RunEventKind::StopRequested { .. } | RunEventKind::Finished { .. }
+                )
+            })
+            .map(|e| e.at_secs)
+            .unwrap_or(f64::INFINITY);
+        let live = words.iter().filter(|(t, w)| *t < stop && *w > 0.0).count();
+        assert!(
+            live >= 3,
+            "{s}: only {live} samples counted words before the stop"
+        );
+        assert!(
+            words.windows(2).all(|p| p[1].1 >= p[0].1),
+            "{s}: words counted went down"
+        );
+        assert_eq!(words.last().unwrap().1, r.total_words as f64, "{s}");
+    }
 }

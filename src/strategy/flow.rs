@@ -2,13 +2,14 @@
 //! `from_enumerable(lines) |> flat_map(&extract_words/1) |> partition() |> reduce(map, count)`,
 //! written with [`crate::flow::Flow`] (one stage per worker, demand 1000/500).
 
-use super::Job;
+use super::{Job, count_word};
 use crate::counts::WordCounts;
 use crate::flow::Flow;
 use crate::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {
     let ctl = job.ctl.clone();
+    let progress = job.ctl.clone();
     let split = job.split;
     let partials = Flow::from_iter(&job.ctl, job.corpus.lines(job.ctl.clone()))
         .stages(job.workers.max(1))
@@ -18,7 +19,9 @@ pub(super) fn run(job: &Job) -> WordCounts {
             split.into_words(line)
         })
         .partition_by(Word::partition_key)
-        .reduce(WordCounts::new, |counts, w: Word| counts.add_word(&w))
+        .reduce(WordCounts::new, move |counts, w: Word| {
+            count_word(&progress, counts, &w)
+        })
         .collect();
     partials
         .into_iter()

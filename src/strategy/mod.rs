@@ -140,6 +140,29 @@ pub struct Job {
     pub max_demand: usize,
 }
 
+/// Words a counting stage counts between updates of the shared progress counter.
+const PROGRESS_WORDS: u64 = 1024;
+
+/// Counts one word that carries its hash, publishing progress (words counted, for the live
+/// words/s) every [`PROGRESS_WORDS`] words of this map; the run stores the exact total at the end.
+#[inline]
+fn count_word(ctl: &RunControl, counts: &mut WordCounts, word: &crate::words::Word) {
+    counts.add_word(word);
+    publish_counted(ctl, counts.total() - 1, counts.total());
+}
+
+/// Adds to the shared words-counted progress the whole [`PROGRESS_WORDS`] steps a map's total
+/// crossed going from `before` to `after` (so threads counting at once rarely touch it).
+#[inline]
+fn publish_counted(ctl: &RunControl, before: u64, after: u64) {
+    let steps = after / PROGRESS_WORDS - before / PROGRESS_WORDS;
+    if steps > 0 {
+        ctl.progress
+            .words_counted
+            .fetch_add(steps * PROGRESS_WORDS, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Extracts the words of `text` into `counts`, after the simulated delay; the hot loop shared by
 /// the single-threaded strategies. Returns the number of words counted.
 fn extract_into(
@@ -155,9 +178,6 @@ fn extract_into(
     let n = counts.total() - before;
     probe.add_in(1);
     probe.add_out(n);
-    job.ctl
-        .progress
-        .words_counted
-        .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    publish_counted(&job.ctl, before, counts.total());
     n
 }

@@ -3,7 +3,7 @@
 //! dispatcher with `workers` partitions; `workers` counters, counter *i* subscribed to partition
 //! *i* of every extractor. Counters keep maps, merged when all complete.
 
-use super::Job;
+use super::{Job, count_word};
 use crate::counts::WordCounts;
 use crate::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 use crate::words::Word;
@@ -38,12 +38,10 @@ pub(super) fn run(job: &Job) -> WordCounts {
         .collect();
     let counters: Vec<_> = (0..n)
         .map(|i| {
-            let mut c = Consumer::new(
-                ctl,
-                format!("counter {}", i + 1),
-                WordCounts::new(),
-                |counts: &mut WordCounts, w: Word| counts.add_word(&w),
-            );
+            let mut c = Consumer::new(ctl, format!("counter {}", i + 1), WordCounts::new(), {
+                let ctl = ctl.clone();
+                move |counts: &mut WordCounts, w: Word| count_word(&ctl, counts, &w)
+            });
             for e in &mut extractors {
                 c.subscribe(e, Subscription::new().max_demand(demand).partition(i));
             }
