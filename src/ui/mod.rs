@@ -611,11 +611,11 @@ impl PalavriadoApp {
         };
         let p = run.progress().min(1.0) as f32;
         ui.add(egui::ProgressBar::new(p).show_percentage());
-        // Live: the last sample's rate; once finished, the run's mean rate (a last sample can
-        // hold the final flush of the counters and read far too high).
+        // Live: the rate over the last second; once finished, the run's mean rate (the last
+        // samples can hold the final flush of the counters and read far too high).
         let wps = match &run.report {
             Some(r) if r.wall_ms > 0.0 => r.total_words as f64 / (r.wall_ms / 1e3),
-            _ => run.data.last(series::WORDS_PER_S).unwrap_or(0.0),
+            _ => run.data.rate_over(series::WORDS, 1.0).unwrap_or(0.0),
         };
         let elapsed = run.data.duration();
         let eta = if p > 0.0 && run.is_running() {

@@ -103,6 +103,24 @@ impl ChartData {
             .find(|v| !v.is_nan())
     }
 
+    /// How fast a cumulative series grew over about the last `window` seconds (per second):
+    /// steadier than one sample's rate, which jumps with each stage's publishing step.
+    pub fn rate_over(&self, name: &str, window: f64) -> Option<f64> {
+        let i = self.column(name)?;
+        let mut points = self
+            .rows
+            .iter()
+            .rev()
+            .map(|r| (r.t, r.get(i)))
+            .filter(|(_, v)| !v.is_nan());
+        let (t1, v1) = points.next()?;
+        let (t0, v0) = points
+            .take_while(|&(t, _)| t >= t1 - window)
+            .last()
+            .filter(|&(t, _)| t < t1)?;
+        Some((v1 - v0) / (t1 - t0))
+    }
+
     /// Time of the last sample (s).
     pub fn duration(&self) -> f64 {
         self.rows.last().map_or(0.0, |r| r.t)
@@ -341,5 +359,39 @@ impl Session {
         {
             r.data.refresh(&r.timeline);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_over_a_window_ignores_steps_between_samples() {
+        // Words published in steps of 1,000 every 0.1 s, sampled every 0.02 s: single samples
+        // read 0 or 50,000/s, the one-second window reads the true 10,000/s.
+        let rows = (0..=150)
+            .map(|i| {
+                let t = i as f64 * 0.02;
+                let words = (t * 10.0).floor() * 1000.0;
+                Row {
+                    t,
+                    values: vec![words],
+                }
+            })
+            .collect();
+        let data = ChartData::new(vec!["words".into()], rows);
+        let rate = data.rate_over("words", 1.0).unwrap();
+        assert!((rate - 10_000.0).abs() < 1_000.0, "{rate}");
+        assert_eq!(data.rate_over("other", 1.0), None);
+        // One sample has no rate yet.
+        let one = ChartData::new(
+            vec!["words".into()],
+            vec![Row {
+                t: 0.0,
+                values: vec![5.0],
+            }],
+        );
+        assert_eq!(one.rate_over("words", 1.0), None);
     }
 }
