@@ -438,7 +438,7 @@ fn write_trace(path: &std::path::Path, report: &RunReport) -> std::io::Result<()
 pub fn report_json(report: &RunReport, top: usize) -> serde_json::Value {
     let mut v = serde_json::to_value(report).expect("a report always serializes");
     v["top_words"] =
-        serde_json::to_value(report.counts.top_by_length(top)).expect("top words always serialize");
+        serde_json::to_value(report.top_words(top)).expect("top words always serialize");
     v
 }
 
@@ -484,7 +484,7 @@ pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io
         writeln!(out, "error: {e}")?;
     }
     if top > 0 {
-        for group in r.counts.top_by_length(top) {
+        for group in r.top_words(top) {
             let words: Vec<String> = group
                 .words
                 .iter()

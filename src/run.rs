@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::control::{RunControl, RunEvent, StopReason};
 use crate::corpus::Corpus;
-use crate::counts::WordCounts;
+use crate::counts::{LengthGroup, WordCounts};
 use crate::probe::heap;
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, physical_memory, series};
 use crate::probe::timeline::Timeline;
@@ -129,6 +129,31 @@ pub struct RunReport {
     /// Everything sampled during the run.
     #[serde(skip)]
     pub timeline: Arc<Timeline>,
+    /// [`RunReport::top_words`] up to [`TOP_WORDS_KEPT`] per length, computed on first use.
+    #[serde(skip)]
+    top_words_kept: std::sync::OnceLock<Vec<LengthGroup>>,
+}
+
+/// Most frequent words per length a report keeps once computed (views redrawn every frame read
+/// them without walking the whole map again).
+pub const TOP_WORDS_KEPT: usize = 10;
+
+impl RunReport {
+    /// The `top` most frequent words of each length, most frequent first (the talk's
+    /// `Printer`); up to [`TOP_WORDS_KEPT`] per length they are computed once per report.
+    pub fn top_words(&self, top: usize) -> Vec<LengthGroup> {
+        if top > TOP_WORDS_KEPT {
+            return self.counts.top_by_length(top);
+        }
+        self.top_words_kept
+            .get_or_init(|| self.counts.top_by_length(TOP_WORDS_KEPT))
+            .iter()
+            .map(|g| LengthGroup {
+                length: g.length,
+                words: g.words.iter().take(top).cloned().collect(),
+            })
+            .collect()
+    }
 }
 
 /// A run in progress. Dropping it stops the run and waits for its threads.
@@ -283,6 +308,7 @@ impl Run {
             events: ctl.events(),
             counts,
             timeline: self.timeline.clone(),
+            top_words_kept: Default::default(),
         }
     }
 }

@@ -150,3 +150,14 @@ fn talks_corpus_counts_exactly() {
     assert_eq!(r.total_words, 1_373_101);
     assert_eq!(r.distinct_words, 72_405);
 }
+
+#[test]
+fn report_top_words_match_the_counts_at_every_depth() {
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    let r = Run::start(corpus, settings(Strategy::Lazy, 1)).wait();
+    // Kept depths (computed once, then cut) and a deeper one (computed on demand) both read
+    // exactly what the counts say.
+    for top in [1, 5, palavriado::run::TOP_WORDS_KEPT, 25] {
+        assert_eq!(r.top_words(top), r.counts.top_by_length(top), "top {top}");
+    }
+}

@@ -445,7 +445,7 @@ pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
         .max_height(260.0)
         .show(ui, |ui| {
             egui::Grid::new("top").striped(true).show(ui, |ui| {
-                for g in r.counts.top_by_length(top) {
+                for g in r.top_words(top) {
                     ui.label(RichText::new(g.length.to_string()).monospace());
                     let words: Vec<String> = g
                         .words
