@@ -504,6 +504,26 @@ impl<In: Event> Inlet<In> {
         let name = self.probe.name.clone();
         self.input.subscribe(&name, producer, sub);
     }
+
+    /// Starts the stage's thread running `body` with its parts. Subscriptions are closed by
+    /// then, so the stage drops its own sender: its mailbox disconnects once every upstream
+    /// sender is gone.
+    fn spawn<R: Send + 'static>(
+        self,
+        body: impl FnOnce(Arc<RunControl>, Arc<StageProbe>, MailboxReceiver<Msg<In>>, Input<In>) -> R
+        + Send
+        + 'static,
+    ) -> Worker<R> {
+        let Inlet {
+            ctl,
+            probe,
+            rx,
+            mut input,
+        } = self;
+        input.own_tx = None;
+        ctl.clone()
+            .spawn(probe.clone(), move || body(ctl, probe, rx, input))
+    }
 }
 
 /// A stage that emits the items of an iterator, exactly as many as are demanded.
@@ -678,20 +698,13 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
     /// Starts the stage's thread.
     pub fn start(self) -> Worker<()> {
         let ProducerConsumer {
-            inlet:
-                Inlet {
-                    ctl,
-                    probe,
-                    rx,
-                    mut input,
-                },
+            inlet,
             out,
             mut handler,
         } = self;
         let mut dispatcher = out.dispatcher;
         drop(out.own_tx);
-        input.own_tx = None;
-        ctl.clone().spawn(probe.clone(), move || {
+        inlet.spawn(move |ctl, probe, rx, mut input| {
             if let Err(e) = dispatcher.validate(&probe.name) {
                 ctl.fail(e);
                 return;
@@ -789,18 +802,11 @@ impl<In: Event, S: Send + 'static, F: FnMut(&mut S, In) + Send + 'static> Consum
     /// run was stopped).
     pub fn start(self) -> Worker<S> {
         let Consumer {
-            inlet:
-                Inlet {
-                    ctl,
-                    probe,
-                    rx,
-                    mut input,
-                },
+            inlet,
             mut state,
             mut handle,
         } = self;
-        input.own_tx = None;
-        ctl.clone().spawn(probe.clone(), move || {
+        inlet.spawn(move |ctl, probe, rx, mut input| {
             probe.set_demand(input.outstanding());
             while !input.all_done() {
                 let Some(msg) = next_msg(&ctl, &probe, &rx, StageState::WaitingForEvents) else {
