@@ -294,7 +294,7 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
 }
 
 /// A mapper stage's handler: runs the chain on each event.
-pub struct MapperHandler<O>(Arc<O>);
+struct MapperHandler<O>(Arc<O>);
 
 impl<S, T, O: Ops<S, T>> Handler<S, T> for MapperHandler<O> {
     #[inline]

@@ -30,17 +30,6 @@ impl Weigh for String {
     }
 }
 
-impl Weigh for compact_str::CompactString {
-    const SINGLE_EVENT: bool = true;
-    fn heap_bytes(&self) -> u64 {
-        if self.is_heap_allocated() {
-            self.capacity() as u64
-        } else {
-            0
-        }
-    }
-}
-
 impl Weigh for crate::words::Word {
     const SINGLE_EVENT: bool = true;
     fn heap_bytes(&self) -> u64 {

@@ -90,12 +90,6 @@ impl Event for Box<str> {
     }
 }
 
-impl Event for compact_str::CompactString {
-    fn heap_bytes(&self) -> u64 {
-        <Self as Weigh>::heap_bytes(self)
-    }
-}
-
 impl Event for crate::words::Word {
     fn heap_bytes(&self) -> u64 {
         crate::words::Word::heap_bytes(self)
