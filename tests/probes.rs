@@ -197,7 +197,7 @@ fn words_counted_progress_is_live_for_every_strategy() {
     // Before, Pull and Flow published their count only at the end, so the live words/s read
     // 0 and then one absurd spike.
     let corpus = Arc::new(Corpus::builtin(1).unwrap());
-    for s in Strategy::ALL.into_iter().chain([Strategy::REFERENCE]) {
+    for s in Strategy::RUNNABLE {
         if s == Strategy::Eager {
             continue; // counts a whole file at a time, by design
         }

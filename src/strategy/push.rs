@@ -5,11 +5,9 @@
 //! A word message is a [`Word`] (inline up to 24 bytes, no heap allocation, hashed once), so the cost
 //! measured is the messaging itself, not the allocator.
 
-use std::sync::atomic::Ordering::Relaxed;
-
 use std::time::Duration;
 
-use super::Job;
+use super::{Job, count_word};
 use crate::counts::WordCounts;
 use crate::mailbox::{MailboxReceiver, MailboxSender, mailbox};
 use crate::probe::{StageKind, StageState};
@@ -19,7 +17,7 @@ use crate::words::Word;
 const IDLE_POLL: Duration = Duration::from_millis(20);
 /// Mailbox length beyond which the reader yields its core after each send.
 const SEND_PENALTY_QUEUE: u64 = 10_000;
-/// Words a counter handles between updates of the shared counters.
+/// Words a counter handles between updates of its stage's events-in counter.
 const PROGRESS_STEP: u64 = 256;
 
 pub(super) fn run(job: &Job) -> WordCounts {
@@ -46,22 +44,14 @@ pub(super) fn run(job: &Job) -> WordCounts {
         let ctl2 = ctl.clone();
         counters.push(ctl.spawn(probe.clone(), move || {
             let mut counts = WordCounts::new();
-            let mut reported = 0;
             drain_loop(&ctl2, &probe, &rx, |word: Word| {
-                counts.add_word(&word);
-                // Shared counters are updated in steps, not per word.
-                if counts.total() - reported == PROGRESS_STEP {
-                    reported = counts.total();
+                count_word(&ctl2, &mut counts, &word);
+                // The stage's own counter too is updated in steps, not per word.
+                if counts.total().is_multiple_of(PROGRESS_STEP) {
                     probe.add_in(PROGRESS_STEP);
-                    ctl2.progress
-                        .words_counted
-                        .fetch_add(PROGRESS_STEP, Relaxed);
                 }
             });
-            probe.add_in(counts.total() - reported);
-            ctl2.progress
-                .words_counted
-                .fetch_add(counts.total() - reported, Relaxed);
+            probe.add_in(counts.total() % PROGRESS_STEP);
             counts
         }));
     }

@@ -3,27 +3,13 @@
 //! messages; the maps are merged at the end. It is what a hand-written parallel count costs, so
 //! `palavriado bench` can show what each pipeline design adds on top of it.
 
-use super::{Job, extract_into};
+use super::{Job, count_share};
 use crate::counts::WordCounts;
-use crate::probe::StageKind;
 
 pub(super) fn run(job: &Job) -> WordCounts {
     let shares = job.workers.max(1);
     let workers: Vec<_> = (0..shares)
-        .map(|share| {
-            let probe = job
-                .ctl
-                .register_stage(format!("worker {}", share + 1), StageKind::Consumer);
-            let job = job.clone();
-            job.ctl.clone().spawn(probe.clone(), move || {
-                let mut counts = WordCounts::new();
-                let mut scratch = String::new();
-                for line in job.corpus.lines_share(job.ctl.clone(), share, shares) {
-                    extract_into(&job, &probe, &line, &mut scratch, &mut counts);
-                }
-                counts
-            })
-        })
+        .map(|share| count_share(job, format!("worker {}", share + 1), share, shares))
         .collect();
     let mut total = WordCounts::new();
     for w in workers {
