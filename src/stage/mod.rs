@@ -579,6 +579,7 @@ impl<E: Event> Producer<E> {
                 return;
             }
             let mut exhausted = false;
+            let mut batch = Vec::new();
             while !dispatcher.all_done_sent() {
                 let Some(msg) = next_msg(&ctl, &probe, &rx, StageState::WaitingForDemand) else {
                     break;
@@ -595,7 +596,9 @@ impl<E: Event> Producer<E> {
                     if demand == 0 {
                         break;
                     }
-                    let mut batch = Vec::with_capacity(demand as usize);
+                    // `dispatch` leaves the vector empty (and usually with a fresh buffer
+                    // when the batch went out whole), so one vector serves every batch.
+                    batch.reserve(demand as usize);
                     while (batch.len() as u64) < demand {
                         if ctl.check_memory() {
                             break;
