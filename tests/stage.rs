@@ -174,6 +174,25 @@ fn a_partition_without_its_subscriber_is_an_error_not_a_hang() {
 }
 
 #[test]
+fn zero_partitions_is_an_error_not_a_division_by_zero() {
+    let ctl = ctl();
+    let zero = Dispatch::Partition {
+        partitions: 0,
+        hash: std::sync::Arc::new(|n: &u64| *n),
+    };
+    let mut p = Producer::from_iter(&ctl, "producer", 0..100u64, zero);
+    let mut c = Consumer::new(&ctl, "consumer", 0u64, |n: &mut u64, _| *n += 1);
+    c.subscribe(&mut p, Subscription::new().partition(0));
+    let (p, c) = (p.start(), c.start());
+    p.join();
+    c.join();
+    assert_eq!(
+        ctl.errors(),
+        ["stage 'producer': a Partition dispatcher needs at least 1 partition"]
+    );
+}
+
+#[test]
 fn completion_never_loses_an_event_with_skewed_stages() {
     // Three extractors (one slow) feeding three counters by partition, many times: every run
     // must count every event, however the completions interleave.

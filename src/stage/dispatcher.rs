@@ -166,6 +166,11 @@ impl<E: Event> Dispatcher<E> {
     /// them; call once before the stage runs.
     pub fn validate(&mut self, stage: &str) -> Result<(), String> {
         if let Dispatch::Partition { partitions, .. } = &self.kind {
+            if *partitions == 0 {
+                return Err(format!(
+                    "stage '{stage}': a Partition dispatcher needs at least 1 partition"
+                ));
+            }
             self.partition_subs.clear();
             for p in 0..*partitions {
                 let subs: Vec<usize> = (0..self.subs.len())
