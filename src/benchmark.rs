@@ -34,6 +34,12 @@ pub struct CaseResult {
     pub max_mailbox_len: u64,
     /// Median messages per second through the mailboxes.
     pub median_messages_per_s: f64,
+    /// Median CPU time of a run's process, user plus system (ms); `None` where the platform
+    /// does not report it.
+    pub median_cpu_ms: Option<f64>,
+    /// Median context switches of a run's process (voluntary and involuntary, every thread):
+    /// how often its threads handed the CPU over, which is what fine-grained demand costs.
+    pub median_context_switches: Option<f64>,
     /// Words counted (the same in every run, or the case failed).
     pub total_words: u64,
     /// Fingerprint of the counts.
@@ -96,7 +102,27 @@ pub struct Bench {
     pub repeat: u32,
 }
 
+/// CPU time (user + system, ms) and context switches of the child processes waited for so far.
+#[cfg(unix)]
+fn children_usage() -> Option<(f64, u64)> {
+    // SAFETY: `rusage` is plain data; getrusage only writes into the struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) } != 0 {
+        return None;
+    }
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+    let switches = u.ru_nvcsw.max(0) as u64 + u.ru_nivcsw.max(0) as u64;
+    Some((ms(u.ru_utime) + ms(u.ru_stime), switches))
+}
+
+#[cfg(not(unix))]
+fn children_usage() -> Option<(f64, u64)> {
+    None
+}
+
 impl Bench {
+    /// Runs one case in a child process; its JSON report gains the child's `cpu_ms` and
+    /// `context_switches` (null where unknown).
     fn run(&self, st: &RunSettings, probes: bool) -> Result<serde_json::Value, String> {
         let mut cmd = Command::new(&self.exe);
         cmd.args([
@@ -118,14 +144,20 @@ impl Bench {
         if !probes {
             cmd.arg("--no-probes");
         }
+        let before = children_usage();
         let out = cmd
             .output()
             .map_err(|e| format!("cannot run '{}': {e}", self.exe.display()))?;
+        let used = before
+            .zip(children_usage())
+            .map(|((c0, s0), (c1, s1))| (c1 - c0, s1 - s0));
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
         }
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout)
             .map_err(|e| format!("unreadable run output: {e}"))?;
+        v["cpu_ms"] = used.map(|u| u.0).into();
+        v["context_switches"] = used.map(|u| u.1).into();
         if v["completed"] != true {
             return Err(format!(
                 "{} did not complete: {}",
@@ -161,6 +193,11 @@ impl Bench {
                     return Err(format!("{}: runs disagree on the counts", case.label));
                 }
                 let wall: Vec<f64> = rs.iter().map(|r| f(r, "wall_ms")).collect();
+                // A statistic every run reported, as a median (None if any run lacks it).
+                let median_of = |k: &str| {
+                    let xs: Option<Vec<f64>> = rs.iter().map(|r| r[k].as_f64()).collect();
+                    xs.map(|xs| median(&xs))
+                };
                 let rates: Vec<f64> = rs
                     .iter()
                     .map(|r| u(r, "messages") as f64 / (f(r, "wall_ms") / 1e3))
@@ -181,6 +218,8 @@ impl Bench {
                         .max()
                         .unwrap_or(0),
                     median_messages_per_s: median(&rates),
+                    median_cpu_ms: median_of("cpu_ms"),
+                    median_context_switches: median_of("context_switches"),
                     total_words: u(&rs[0], "total_words"),
                     counts_sha256: sha,
                     relative_to_reference: None,

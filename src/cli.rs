@@ -355,24 +355,34 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
         corpus.total_bytes() as f64 / 1e6
     );
     println!(
-        "| strategy | wall (median) | × reference | wall (min–max) | peak resident | peak heap | largest mailbox | messages/s |"
+        "| strategy | wall (median) | × reference | wall (min–max) | CPU (median) | context switches | peak resident | peak heap | largest mailbox | messages/s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &results {
         let min = r.wall_ms.iter().copied().fold(f64::INFINITY, f64::min);
         let max = r.wall_ms.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {} | {:.2} s | {} | {:.2}–{:.2} s | {:.1} MB | {:.1} MB | {} | {:.2} M |",
+            "| {} | {:.2} s | {} | {:.2}–{:.2} s | {} | {} | {:.1} MB | {:.1} MB | {} | {} |",
             r.label,
             r.median_wall_ms / 1e3,
             r.relative_to_reference
                 .map_or_else(|| "–".to_string(), |x| format!("{x:.2}×")),
             min / 1e3,
             max / 1e3,
+            r.median_cpu_ms
+                .map_or_else(|| "–".to_string(), |ms| format!("{:.2} s", ms / 1e3)),
+            r.median_context_switches.map_or_else(
+                || "–".to_string(),
+                |n| crate::run::thousands(n.round() as u64)
+            ),
             r.peak_rss_bytes as f64 / 1e6,
             r.peak_heap_bytes as f64 / 1e6,
-            r.max_mailbox_len,
-            r.median_messages_per_s / 1e6
+            crate::run::thousands(r.max_mailbox_len),
+            if r.median_messages_per_s > 0.0 {
+                format!("{:.2} M", r.median_messages_per_s / 1e6)
+            } else {
+                "–".to_string()
+            }
         );
     }
     if let Some(c) = cost {

@@ -153,4 +153,16 @@ fn bench_measures_the_reference_and_reports_every_case_relative_to_it() {
     // Both counted the same words: 4, 3 and 4 words of ≥ 3 letters per line, 50 lines each, ×2.
     assert_eq!(cases[0]["counts_sha256"], pull["counts_sha256"]);
     assert_eq!(pull["total_words"], (50 * 4 + 50 * 3 + 50 * 4) * 2);
+    // Each case's process CPU time and context switches are measured: Pull, with a demand of
+    // 10, hands ~1,100 words over in small messages between 5 threads; the reference's two
+    // threads never wait for each other.
+    let cpu = |c: &serde_json::Value| c["median_cpu_ms"].as_f64().unwrap();
+    let switches = |c: &serde_json::Value| c["median_context_switches"].as_f64().unwrap();
+    assert!(cpu(&cases[0]) > 0.0 && cpu(pull) > 0.0);
+    assert!(
+        switches(pull) > switches(&cases[0]),
+        "pull {} vs reference {}",
+        switches(pull),
+        switches(&cases[0])
+    );
 }

@@ -114,6 +114,45 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
 }
 
 #[test]
+fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
+    let tl = sampled(50, |ctl| {
+        let probe = ctl.register_stage("napper", StageKind::Consumer);
+        ctl.spawn(probe, || {
+            for _ in 0..200 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Stay alive, without sleeping, for a few sample periods, so samples are taken
+            // after the last sleep (an ended thread's counters can no longer be read).
+            let until = Instant::now() + Duration::from_millis(80);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        })
+        .join()
+        .unwrap();
+    });
+    // Every sleep gives the core up and every wake-up switches the thread back in; being
+    // preempted now and then adds a few more.
+    let switches = tl.last(&series::stage("napper", "switches")).unwrap();
+    assert!(
+        (200.0..=400.0).contains(&switches),
+        "{switches} switches for 200 sleeps"
+    );
+    // Between samples, the rate times the interval is the growth of the total.
+    let rates = tl.series(&series::stage("napper", "switches_per_s"));
+    let totals = tl.series(&series::stage("napper", "switches"));
+    assert!(rates.len() > 2 && rates.len() == totals.len());
+    let summed: f64 = (1..rates.len())
+        .map(|i| rates[i].1 * (rates[i].0 - rates[i - 1].0))
+        .sum();
+    let grown = totals[totals.len() - 1].1 - totals[0].1;
+    assert!(
+        (summed - grown).abs() < 0.5,
+        "rates sum to {summed}, totals grew by {grown}"
+    );
+}
+
+#[test]
 fn queued_bytes_drop_to_zero_when_a_run_ends() {
     CountingAlloc::activate();
     let corpus = Arc::new(Corpus::builtin(2).unwrap());

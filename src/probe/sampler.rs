@@ -45,7 +45,8 @@ pub mod series {
     }
 
     /// A per-stage series: `stage/<name>/<metric>`, metric one of `msgq`, `queued_events`,
-    /// `in`, `out`, `in_per_s`, `buffered`, `demand`, `state`, `cpu_ms`.
+    /// `in`, `out`, `in_per_s`, `buffered`, `demand`, `state`, `cpu_ms`, `switches` (times its
+    /// thread has been switched in) and `switches_per_s`.
     pub fn stage(name: &str, metric: &str) -> String {
         format!("stage/{name}/{metric}")
     }
@@ -68,10 +69,24 @@ pub fn logical_cores() -> usize {
         .unwrap_or(1)
 }
 
-/// CPU time a thread has run, in ns (from `/proc/self/task/<tid>/schedstat`).
-pub fn thread_cpu_ns(tid: i32) -> Option<u64> {
+/// What the scheduler says of one thread of this process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadSched {
+    /// CPU time it has run, in ns.
+    pub cpu_ns: u64,
+    /// Times it has been switched in (each hand-over of a core to it, whether it had blocked,
+    /// yielded or been preempted).
+    pub switches: u64,
+}
+
+/// The scheduler's counters of a thread (from `/proc/self/task/<tid>/schedstat`: run time,
+/// wait time, time slices run).
+pub fn thread_sched(tid: i32) -> Option<ThreadSched> {
     let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-    s.split_whitespace().next()?.parse().ok()
+    let mut fields = s.split_whitespace().map(|f| f.parse::<u64>().ok());
+    let cpu_ns = fields.next()??;
+    let switches = fields.nth(1)??;
+    Some(ThreadSched { cpu_ns, switches })
 }
 
 /// Resident memory of this process in bytes.
@@ -87,7 +102,7 @@ pub fn resident_bytes(sys: &mut System, pid: Pid) -> u64 {
 #[derive(Default, Clone)]
 struct StagePrev {
     events_in: u64,
-    cpu_ns: u64,
+    sched: ThreadSched,
 }
 
 struct Sampler {
@@ -149,10 +164,11 @@ impl Sampler {
             let s = stage.snapshot();
             queued += s.queued_bytes;
             let col = |m: &str| tl.column(&series::stage(&s.name, m));
-            let cpu_ns = if s.tid != 0 {
-                thread_cpu_ns(s.tid).unwrap_or(prev.cpu_ns)
+            // A thread that has ended keeps its last reading.
+            let sched = if s.tid != 0 {
+                thread_sched(s.tid).unwrap_or(prev.sched)
             } else {
-                0
+                ThreadSched::default()
             };
             values.push((col("msgq"), s.mailbox_messages as f64));
             values.push((col("queued_events"), (s.mailbox_events + s.buffered) as f64));
@@ -165,9 +181,14 @@ impl Sampler {
             values.push((col("buffered"), s.buffered as f64));
             values.push((col("demand"), s.demand as f64));
             values.push((col("state"), s.state as u8 as f64));
-            values.push((col("cpu_ms"), cpu_ns as f64 / 1e6));
+            values.push((col("cpu_ms"), sched.cpu_ns as f64 / 1e6));
+            values.push((col("switches"), sched.switches as f64));
+            values.push((
+                col("switches_per_s"),
+                sched.switches.saturating_sub(prev.sched.switches) as f64 / dt,
+            ));
             prev.events_in = s.events_in;
-            prev.cpu_ns = cpu_ns;
+            prev.sched = sched;
         }
         values.push((tl.column(series::QUEUED), queued as f64));
         let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);

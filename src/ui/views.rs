@@ -19,6 +19,8 @@ pub struct ProcessRow {
     pub events_per_s: f64,
     /// CPU time of its thread (ms).
     pub cpu_ms: f64,
+    /// Times per second its thread was switched in (newest sample): the cost of hand-overs.
+    pub switches_per_s: f64,
 }
 
 impl ProcessRow {
@@ -32,6 +34,9 @@ impl ProcessRow {
                     .unwrap_or(0.0),
                 cpu_ms: data
                     .last(&series::stage(&stage.name, "cpu_ms"))
+                    .unwrap_or(0.0),
+                switches_per_s: data
+                    .last(&series::stage(&stage.name, "switches_per_s"))
                     .unwrap_or(0.0),
                 stage,
             })
@@ -62,11 +67,13 @@ pub enum Column {
     State,
     /// CPU time.
     Cpu,
+    /// Context switches per second.
+    Switches,
 }
 
 impl Column {
     /// Every column, in display order.
-    pub const ALL: [Column; 10] = [
+    pub const ALL: [Column; 11] = [
         Column::Name,
         Column::Kind,
         Column::In,
@@ -77,6 +84,7 @@ impl Column {
         Column::Buffered,
         Column::State,
         Column::Cpu,
+        Column::Switches,
     ];
 
     /// Header text.
@@ -92,6 +100,24 @@ impl Column {
             Column::Buffered => "Buffered",
             Column::State => "State",
             Column::Cpu => "CPU time",
+            Column::Switches => "Switches/s",
+        }
+    }
+
+    /// What the column means, shown when hovering its header.
+    pub fn help(self) -> Option<&'static str> {
+        match self {
+            Column::MsgQ => Some("Messages waiting in the stage's mailbox (observer's MsgQ)"),
+            Column::Queued => Some("Events carried by the messages waiting in its mailbox"),
+            Column::Buffered => Some(
+                "Events the stage holds beyond its mailbox: input not yet handled and output \
+                 waiting for demand",
+            ),
+            Column::Switches => Some(
+                "Times per second the stage's thread got a core back after blocking, yielding \
+                 or being preempted: small demand means many hand-overs",
+            ),
+            _ => None,
         }
     }
 
@@ -108,6 +134,7 @@ impl Column {
             Column::Buffered => x.buffered.cmp(&y.buffered),
             Column::State => x.state.label().cmp(y.state.label()),
             Column::Cpu => a.cpu_ms.total_cmp(&b.cpu_ms),
+            Column::Switches => a.switches_per_s.total_cmp(&b.switches_per_s),
         }
     }
 
@@ -124,6 +151,7 @@ impl Column {
             Column::Buffered => thousands(s.buffered),
             Column::State => s.state.label().into(),
             Column::Cpu => format!("{:.2} s", r.cpu_ms / 1e3),
+            Column::Switches => thousands(r.switches_per_s.round() as u64),
         }
     }
 }
@@ -147,18 +175,7 @@ impl Default for Sort {
     }
 }
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::run::thousands;
 
 fn state_color(state: StageState) -> Color32 {
     match state {
@@ -191,10 +208,13 @@ pub fn processes_table(ui: &mut Ui, rows: &mut [ProcessRow], sort: &mut Sort) {
                     } else {
                         ""
                     };
-                    let header = ui.add(
+                    let mut header = ui.add(
                         egui::Button::new(RichText::new(format!("{}{arrow}", c.title())).strong())
                             .frame(false),
                     );
+                    if let Some(help) = c.help() {
+                        header = header.on_hover_text(help);
+                    }
                     if header.clicked() {
                         if sort.column == c {
                             sort.descending = !sort.descending;
@@ -457,16 +477,4 @@ pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
                 }
             });
         });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_374_803), "1,374,803");
-    }
 }
