@@ -310,7 +310,7 @@ struct Input<In: Event> {
     own_tx: Option<MailboxSender<Msg<In>>>,
     /// Received messages not yet fully handled: the subscription they came from, their events
     /// and those events' bytes.
-    queue: VecDeque<(usize, VecDeque<In>, u64)>,
+    queue: VecDeque<(usize, std::vec::IntoIter<In>, u64)>,
     queued: u64,
     queued_bytes: u64,
 }
@@ -359,11 +359,11 @@ impl<In: Event> Input<In> {
         let k = ((up.max - up.min).max(1) as usize).min(events.len());
         let taken = if k == events.len() {
             let (_, events, bytes) = self.queue.pop_front().expect("front exists");
-            events.into_iter().for_each(&mut handle);
+            events.for_each(&mut handle);
             bytes
         } else {
             let mut b = 0;
-            for e in events.drain(..k) {
+            for e in events.by_ref().take(k) {
                 b += std::mem::size_of::<In>() as u64 + e.heap_bytes();
                 handle(e);
             }
@@ -407,7 +407,7 @@ impl<In: Event> Input<In> {
                 if !events.is_empty() {
                     self.queued += events.len() as u64;
                     self.queued_bytes += bytes;
-                    self.queue.push_back((from, events.into(), bytes));
+                    self.queue.push_back((from, events.into_iter(), bytes));
                 }
             }
             Msg::Done { from } => self.ups[from].done = true,
