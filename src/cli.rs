@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::Corpus;
 use crate::probe::sampler::DEFAULT_SAMPLE_HZ;
-use crate::run::{Run, RunReport, RunSettings, default_workers};
+use crate::run::{Run, RunReport, RunSettings, default_workers, thousands};
 use crate::strategy::Strategy;
 use crate::words::SplitMode;
 
@@ -371,13 +371,11 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
             max / 1e3,
             r.median_cpu_ms
                 .map_or_else(|| "–".to_string(), |ms| format!("{:.2} s", ms / 1e3)),
-            r.median_context_switches.map_or_else(
-                || "–".to_string(),
-                |n| crate::run::thousands(n.round() as u64)
-            ),
+            r.median_context_switches
+                .map_or_else(|| "–".to_string(), |n| thousands(n.round() as u64)),
             r.peak_rss_bytes as f64 / 1e6,
             r.peak_heap_bytes as f64 / 1e6,
-            crate::run::thousands(r.max_mailbox_len),
+            thousands(r.max_mailbox_len),
             if r.median_messages_per_s > 0.0 {
                 format!("{:.2} M", r.median_messages_per_s / 1e6)
             } else {
@@ -470,8 +468,12 @@ pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io
     )?;
     writeln!(
         out,
-        "{} words, {} distinct, {:.0} ms wall, largest mailbox {} messages",
-        r.total_words, r.distinct_words, r.wall_ms, r.max_mailbox_len
+        "{} words, {} distinct, {:.0} ms wall, largest mailbox {} messages, {} context switches",
+        thousands(r.total_words),
+        thousands(r.distinct_words as u64),
+        r.wall_ms,
+        thousands(r.max_mailbox_len),
+        thousands(r.context_switches)
     )?;
     writeln!(out, "counts_sha256 {}", r.counts_sha256)?;
     let cpu: Vec<String> = r

@@ -320,6 +320,11 @@ impl RunControl {
             .sum()
     }
 
+    /// Times the stage threads were switched in, summed over the stages that have ended.
+    pub fn context_switches(&self) -> u64 {
+        self.stages.lock().iter().map(|s| s.switches()).sum()
+    }
+
     /// Largest mailbox length any stage has seen.
     pub fn max_mailbox_len(&self) -> u64 {
         self.stages
@@ -346,6 +351,9 @@ impl RunControl {
                 CURRENT_STAGE.with(|cur| *cur.borrow_mut() = Some(probe.clone()));
                 probe.set_state(StageState::Running);
                 let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+                if let Some(sched) = crate::probe::sampler::thread_sched(probe.tid()) {
+                    probe.record_switches(sched.switches);
+                }
                 probe.set_state(StageState::Done);
                 match out {
                     Ok(v) => Some(v),

@@ -111,6 +111,9 @@ pub struct RunReport {
     pub max_mailbox_len: u64,
     /// Messages that went through the run's mailboxes.
     pub messages: u64,
+    /// Times the stage threads were switched in (every hand-over of a core to one of them,
+    /// after it blocked, yielded or was preempted), summed: what fine-grained demand costs.
+    pub context_switches: u64,
     /// Highest resident memory sampled (bytes).
     pub peak_rss_bytes: u64,
     /// Highest live heap (bytes), from the counting allocator (0 if not installed).
@@ -298,6 +301,7 @@ impl Run {
                 .or(self.settings.strategy.default_max_demand()),
             max_mailbox_len: ctl.max_mailbox_len(),
             messages: ctl.messages_received(),
+            context_switches: ctl.context_switches(),
             peak_rss_bytes: tl.max(series::RSS).unwrap_or(0.0) as u64,
             peak_heap_bytes: heap::peak_bytes(),
             mean_cpu_percent: (0..sampler::logical_cores())

@@ -34,6 +34,25 @@ fn all_strategies_agree_on_the_builtin_corpus() {
 }
 
 #[test]
+fn small_demand_shows_as_context_switches_in_the_report() {
+    // Pull with max_demand 10 hands the built-in corpus's 1.3 M words over in messages of at
+    // most 10 between 5 threads: hundreds of thousands of switches. Lazy's one thread counts
+    // alone and is switched in only when the OS takes it off its core now and then.
+    let corpus = Arc::new(Corpus::builtin(1).unwrap());
+    let lazy = Run::start(corpus.clone(), settings(Strategy::Lazy, 1)).wait();
+    let pull = Run::start(corpus, settings(Strategy::Pull, 2)).wait();
+    assert!(lazy.context_switches > 0);
+    assert!(
+        pull.context_switches > 50_000 && pull.context_switches > 20 * lazy.context_switches,
+        "pull {} vs lazy {}",
+        pull.context_switches,
+        lazy.context_switches
+    );
+    let json = serde_json::to_value(&pull).unwrap();
+    assert_eq!(json["context_switches"], pull.context_switches);
+}
+
+#[test]
 fn repeat_multiplies_every_count() {
     let once = Arc::new(Corpus::builtin(1).unwrap());
     let twice = Arc::new(Corpus::builtin(2).unwrap());

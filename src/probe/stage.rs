@@ -113,6 +113,8 @@ pub struct StageProbe {
     demand: AtomicU64,
     state: AtomicU8,
     tid: AtomicI32,
+    /// Times the stage's thread was switched in, recorded when it ends.
+    switches: AtomicU64,
     max_mailbox: AtomicU64,
     message_size: AtomicU64,
     single_event: std::sync::atomic::AtomicBool,
@@ -174,6 +176,7 @@ impl StageProbe {
             demand: AtomicU64::new(0),
             state: AtomicU8::new(StageState::Starting as u8),
             tid: AtomicI32::new(0),
+            switches: AtomicU64::new(0),
             max_mailbox: AtomicU64::new(0),
             message_size: AtomicU64::new(0),
             single_event: std::sync::atomic::AtomicBool::new(false),
@@ -246,6 +249,16 @@ impl StageProbe {
     /// OS thread id of the stage (0 before it starts).
     pub fn tid(&self) -> i32 {
         self.tid.load(Relaxed)
+    }
+
+    /// Records, as the stage's thread ends, how many times it was switched in.
+    pub fn record_switches(&self, n: u64) {
+        self.switches.store(n, Relaxed);
+    }
+
+    /// Times the stage's thread was switched in over its life (0 until it has ended).
+    pub fn switches(&self) -> u64 {
+        self.switches.load(Relaxed)
     }
 
     /// Declares the mailbox's message size (bytes per message in the channel) and whether each

@@ -445,6 +445,7 @@ pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
                     format!("{:.1} MB", r.peak_rss_bytes as f64 / 1e6),
                 ),
                 ("Largest mailbox", thousands(r.max_mailbox_len)),
+                ("Context switches", thousands(r.context_switches)),
             ];
             for (k, v) in rows {
                 ui.label(k);
