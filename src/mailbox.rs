@@ -2,6 +2,7 @@
 //! of the owning stage's [`StageProbe`].
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -116,6 +117,15 @@ impl<T: Weigh> MailboxReceiver<T> {
             Err(RecvTimeoutError::Timeout) => Err(false),
             Err(RecvTimeoutError::Disconnected) => Err(true),
         }
+    }
+
+    /// True when no message can be waiting: every message counted as sent has been taken. Two
+    /// plain loads, so a stage polling its mailbox skips the channel when nothing came; it is a
+    /// hint (a message being sent right now may be missed), never a reason to stop waiting.
+    #[inline]
+    pub fn looks_empty(&self) -> bool {
+        let m = &self.probe.mailbox;
+        m.sent.messages.load(Ordering::Relaxed) == m.taken.messages.load(Ordering::Relaxed)
     }
 
     /// Takes a message if one is waiting. `Err(true)` means every sender is gone.

@@ -429,6 +429,10 @@ fn next_msg<T: Weigh>(
     // times: the stage that will feed it usually runs meanwhile, and a message then arrives
     // without the futex sleep/wake round trip a blocking receive costs.
     for _ in 0..YIELDS_BEFORE_BLOCKING {
+        if rx.looks_empty() {
+            std::thread::yield_now();
+            continue;
+        }
         match rx.try_recv() {
             Ok(m) => return Some(m),
             Err(true) => return None,
@@ -454,7 +458,14 @@ fn next_msg<T: Weigh>(
 /// Messages already waiting (at most a mailbox's worth), taken without blocking so a stage
 /// answers a burst of asks at once.
 fn pending<T: Weigh>(rx: &MailboxReceiver<T>) -> impl Iterator<Item = T> + '_ {
-    std::iter::from_fn(|| rx.try_recv().ok()).take(PENDING_BURST)
+    std::iter::from_fn(|| {
+        if rx.looks_empty() {
+            None
+        } else {
+            rx.try_recv().ok()
+        }
+    })
+    .take(PENDING_BURST)
 }
 
 fn report_drops<E: Event>(ctl: &RunControl, probe: &StageProbe, d: &Dispatcher<E>) {
