@@ -62,13 +62,21 @@ impl WordCounts {
     #[inline]
     fn count(&mut self, hash: u64, word: &str, n: u64) {
         self.total += n;
-        match self.table.find_mut(hash, |(k, _)| same_word(k, word)) {
+        self.bump(hash, word, n);
+    }
+
+    /// Adds `n` to `word`'s count (found by `hash`), inserting it first if it is new; the key
+    /// becomes a `CompactString` only then (a borrowed word is copied, an owned one moved).
+    #[inline]
+    fn bump<K: AsRef<str> + Into<CompactString>>(&mut self, hash: u64, word: K, n: u64) {
+        match self
+            .table
+            .find_mut(hash, |(k, _)| same_word(k, word.as_ref()))
+        {
             Some((_, c)) => *c += n,
             None => {
                 self.table
-                    .insert_unique(hash, (CompactString::from(word), n), |(k, _)| {
-                        stable_hash(k)
-                    });
+                    .insert_unique(hash, (word.into(), n), |(k, _)| stable_hash(k));
             }
         }
     }
@@ -82,14 +90,7 @@ impl WordCounts {
         }
         self.total += other.total;
         for (w, n) in other.table {
-            let hash = stable_hash(&w);
-            match self.table.find_mut(hash, |(k, _)| *k == w) {
-                Some((_, c)) => *c += n,
-                None => {
-                    self.table
-                        .insert_unique(hash, (w, n), |(k, _)| stable_hash(k));
-                }
-            }
+            self.bump(stable_hash(&w), w, n);
         }
     }
 
@@ -163,6 +164,16 @@ pub struct LengthGroup {
     pub length: usize,
     /// (word, count), most frequent first.
     pub words: Vec<(String, u64)>,
+}
+
+impl FromIterator<WordCounts> for WordCounts {
+    /// Merges maps counted apart (one per worker) into one.
+    fn from_iter<I: IntoIterator<Item = WordCounts>>(maps: I) -> Self {
+        maps.into_iter().fold(WordCounts::new(), |mut all, part| {
+            all.merge(part);
+            all
+        })
+    }
 }
 
 #[cfg(test)]

@@ -23,10 +23,5 @@ pub(super) fn run(job: &Job) -> WordCounts {
             count_word(&progress, counts, &w)
         })
         .collect();
-    partials
-        .into_iter()
-        .fold(WordCounts::new(), |mut all, part| {
-            all.merge(part);
-            all
-        })
+    partials.into_iter().collect()
 }

@@ -51,12 +51,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
     let producer = producer.start();
     let extractors: Vec<_> = extractors.into_iter().map(|e| e.start()).collect();
     let counters: Vec<_> = counters.into_iter().map(|c| c.start()).collect();
-    let mut total = WordCounts::new();
-    for c in counters {
-        if let Some(counts) = c.join() {
-            total.merge(counts);
-        }
-    }
+    let total: WordCounts = counters.into_iter().filter_map(|c| c.join()).collect();
     producer.join();
     for e in extractors {
         e.join();

@@ -104,13 +104,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
     for e in extractors {
         e.join();
     }
-    let mut total = WordCounts::new();
-    for c in counters {
-        if let Some(counts) = c.join() {
-            total.merge(counts);
-        }
-    }
-    total
+    counters.into_iter().filter_map(|c| c.join()).collect()
 }
 
 /// The BEAM charges a sender for a long receiver queue; likewise a sender gives up its time

@@ -11,11 +11,5 @@ pub(super) fn run(job: &Job) -> WordCounts {
     let workers: Vec<_> = (0..shares)
         .map(|share| count_share(job, format!("worker {}", share + 1), share, shares))
         .collect();
-    let mut total = WordCounts::new();
-    for w in workers {
-        if let Some(counts) = w.join() {
-            total.merge(counts);
-        }
-    }
-    total
+    workers.into_iter().filter_map(|w| w.join()).collect()
 }
