@@ -447,9 +447,11 @@ where
         let mut collector =
             Consumer::new(&ctl, "collector", Vec::new(), |v: &mut Vec<A>, a| v.push(a));
         let (mappers, reducers) = flow.mappers(
-            || {
-                let hash = hash.clone();
-                Dispatch::partition_by(partitions, move |t: &T| hash(t))
+            // The flow's own key function, not a closure calling it (one dynamic call per
+            // event, not two).
+            || Dispatch::Partition {
+                partitions,
+                hash: hash.clone(),
             },
             |mappers| {
                 (0..partitions)

@@ -2,7 +2,6 @@
 //! of the owning stage's [`StageProbe`].
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -124,8 +123,7 @@ impl<T: Weigh> MailboxReceiver<T> {
     /// hint (a message being sent right now may be missed), never a reason to stop waiting.
     #[inline]
     pub fn looks_empty(&self) -> bool {
-        let m = &self.probe.mailbox;
-        m.sent.messages.load(Ordering::Relaxed) == m.taken.messages.load(Ordering::Relaxed)
+        self.probe.mailbox_len() == 0
     }
 
     /// Takes a message if one is waiting. `Err(true)` means every sender is gone.

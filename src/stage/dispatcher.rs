@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{Event, Msg, batch_bytes};
+use super::{Event, Msg, batch_bytes, event_bytes};
 use crate::mailbox::MailboxSender;
 use crate::probe::{StageProbe, SubscriptionDemand};
 
@@ -123,10 +123,6 @@ fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Vec<E> {
             .map(|_| queue.pop_front().expect("k is at most the queue's length"))
             .collect()
     }
-}
-
-fn event_bytes<E: Event>(e: &E) -> u64 {
-    std::mem::size_of::<E>() as u64 + e.heap_bytes()
 }
 
 impl<E: Event> Dispatcher<E> {

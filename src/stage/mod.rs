@@ -141,6 +141,11 @@ impl Event for WordCounts {
     }
 }
 
+/// Bytes of one event: its own size plus the heap it owns.
+pub(crate) fn event_bytes<E: Event>(e: &E) -> u64 {
+    std::mem::size_of::<E>() as u64 + e.heap_bytes()
+}
+
 /// Bytes of a batch: its events' own size plus the heap they own.
 pub(crate) fn batch_bytes<E: Event>(events: &[E]) -> u64 {
     let own = std::mem::size_of_val(events) as u64;
@@ -364,7 +369,7 @@ impl<In: Event> Input<In> {
         } else {
             let mut b = 0;
             for e in events.by_ref().take(k) {
-                b += std::mem::size_of::<In>() as u64 + e.heap_bytes();
+                b += event_bytes(&e);
                 handle(e);
             }
             let b = b.min(*bytes);
