@@ -103,10 +103,12 @@ fn partition_skew_piles_events_in_the_busy_partitions_queue() {
             .enumerate()
             .all(|(i, v)| v.iter().all(|e| skew(e) == i as u64))
     );
-    // The busy partition's queue grew far beyond anything the others held.
+    // The busy partition's queue grew far beyond anything the others held. (With fair
+    // scheduling the others hold ~10 and the busy one ~1,200; the margin is for a loaded
+    // machine, where one consumer may wait on the CPU while the others run.)
     assert!(max_queued[0] > 200, "{max_queued:?}");
     assert!(
-        max_queued[0] > 3 * max_queued[1].max(max_queued[2]),
+        max_queued[0] > 2 * max_queued[1].max(max_queued[2]),
         "{max_queued:?}"
     );
 }

@@ -226,15 +226,11 @@ impl Corpus {
                 if bytes.is_empty() && pass == 0 {
                     ctl.warn(format!("{}: empty file", file.path.display()));
                 }
-                Some(match String::from_utf8(bytes) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        if pass == 0 {
-                            ctl.warn(invalid_utf8_warning(&file.path));
-                        }
-                        String::from_utf8_lossy(e.as_bytes()).into_owned()
-                    }
-                })
+                let (text, valid) = lines::decode_lossy(bytes);
+                if !valid && pass == 0 {
+                    ctl.warn(invalid_utf8_warning(&file.path));
+                }
+                Some(text)
             }
             Err(e) => {
                 if pass == 0 {

@@ -6,8 +6,12 @@
 //! regex really did: it had no Unicode flag, so it split *bytes*, and a `String.valid?` filter then
 //! dropped every piece that was not valid UTF-8.
 
+mod spans;
+
 use std::fmt;
 use std::str::FromStr;
+
+use spans::Spans;
 
 /// Shortest word kept, in characters (the talk's `String.length(w) >= 3`).
 pub const MIN_WORD_CHARS: usize = 3;
@@ -45,6 +49,7 @@ impl SplitMode {
     /// Iterates over the words of an owned text (for pipelines that pass words on).
     pub fn into_words(self, text: String) -> Words {
         Words {
+            spans: Spans::new(text.as_bytes()),
             text,
             pos: 0,
             mode: self,
@@ -117,6 +122,16 @@ impl Word {
         }
     }
 
+    /// Copies `text` lowercased (see [`lowercase_latin1`]) and hashes it.
+    fn lowercased(text: &str) -> Self {
+        let mut text = compact_str::CompactString::new(text);
+        lowercase_latin1(text.as_mut_str());
+        Self {
+            hash: stable_hash(&text),
+            text,
+        }
+    }
+
     /// The word.
     #[inline]
     pub fn as_str(&self) -> &str {
@@ -165,156 +180,46 @@ const fn is_ascii_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
-/// Second byte of a `0xC3 xx` sequence that is a word character (U+00C0–U+00FF minus × and ÷).
-#[inline(always)]
-fn is_latin1_word_tail(b: u8) -> bool {
-    (0x80..=0xBF).contains(&b) && b != 0x97 && b != 0xB7
-}
-
-/// Byte classes of the character-mode scanner: one table lookup per byte instead of a chain of
-/// range tests.
-const SEPARATOR: u8 = 0;
-/// ASCII lowercase letter, digit or `-`.
-const LOWER: u8 = 1;
-/// ASCII uppercase letter.
-const UPPER: u8 = 2;
-/// `0xC3`: a word character when the next byte is a Latin-1 word tail.
-const LEAD_C3: u8 = 3;
-
-static BYTE_CLASS: [u8; 256] = {
-    let mut t = [SEPARATOR; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = if c.is_ascii_uppercase() {
-            UPPER
-        } else if is_ascii_word_byte(c) {
-            LOWER
-        } else if c == 0xC3 {
-            LEAD_C3
-        } else {
-            SEPARATOR
-        };
-        b += 1;
-    }
-    t
-};
-
 fn for_each_word_chars(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
-    let mut pos = 0;
-    while let Some(w) = next_word_chars(text, &mut pos, scratch) {
-        emit(w);
+    let mut spans = Spans::new(text.as_bytes());
+    while let Some((start, end, needs_lower)) = spans.next_span(text.as_bytes()) {
+        let word = &text[start..end];
+        if needs_lower {
+            lowercase_latin1_into(word, scratch);
+            emit(scratch);
+        } else {
+            emit(word);
+        }
     }
 }
 
-/// The next word of `text` at or after byte `pos` (character mode), lowercased into `scratch`
-/// when needed; advances `pos` past it.
-#[inline]
-fn next_word_chars<'a>(text: &'a str, pos: &mut usize, scratch: &'a mut String) -> Option<&'a str> {
-    let (start, end, needs_lower) = next_word_span(text, pos)?;
-    let word = &text[start..end];
-    if needs_lower {
-        lowercase_latin1_into(word, scratch);
-        return Some(scratch);
-    }
-    Some(word)
-}
-
-/// Where the next word of `text` at or after byte `pos` is (character mode): its byte range and
-/// whether it has uppercase letters; advances `pos` past it.
-#[inline]
-fn next_word_span(text: &str, pos: &mut usize) -> Option<(usize, usize, bool)> {
-    // Word characters are ASCII (1 byte) or `C3 xx` (2 bytes); every other UTF-8 sequence is a
-    // separator, and its bytes (lead 0xC4+/0xC2/0xE0+, continuations 0x80–0xBF) never match
-    // either pattern on their own, so a byte scan is exact.
-    let bytes = text.as_bytes();
-    let n = bytes.len();
-    let mut i = *pos;
-    while i < n {
-        if BYTE_CLASS[bytes[i] as usize] == SEPARATOR {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let mut chars = 0usize;
-        let mut needs_lower = false;
-        while i < n {
-            match BYTE_CLASS[bytes[i] as usize] {
-                LOWER => i += 1,
-                UPPER => {
-                    needs_lower = true;
-                    i += 1;
-                }
-                LEAD_C3 if i + 1 < n && is_latin1_word_tail(bytes[i + 1]) => {
-                    // U+00C0–U+00DE are the uppercase letters (× excluded above, ß is U+00DF).
-                    needs_lower |= bytes[i + 1] <= 0x9E;
-                    i += 2;
-                }
-                _ => break,
-            }
-            chars += 1;
-        }
-        if i == start {
-            // A 0xC3 not followed by a word character's second byte: a separator.
-            i += 1;
-            continue;
-        }
-        if chars >= MIN_WORD_CHARS {
-            *pos = i;
-            return Some((start, i, needs_lower));
-        }
-    }
-    *pos = n;
-    None
-}
-
-/// Writes the lowercase of `word` (ASCII and U+00C0–U+00FF characters, all of which lowercase
-/// to a character of the same UTF-8 length) into `out`, which is exactly as long.
-fn lowercase_latin1_to(word: &[u8], out: &mut [u8]) {
+/// Lowercases a word of the character mode in place: ASCII letters and U+00C0–U+00DE (but ×),
+/// each of which lowercases to a character of the same UTF-8 length.
+fn lowercase_latin1(word: &mut str) {
+    // SAFETY: only ASCII bytes become other ASCII bytes, and second bytes of `C3` sequences
+    // move from 80–9E to A0–BE, continuation bytes both; so `word` stays valid UTF-8.
+    let bytes = unsafe { word.as_bytes_mut() };
     let mut i = 0;
-    while i < word.len() {
-        let b = word[i];
+    while i < bytes.len() {
+        let b = bytes[i];
         if b == 0xC3 {
-            let t = word[i + 1];
-            out[i] = 0xC3;
-            out[i + 1] = if (0x80..=0x9E).contains(&t) && t != 0x97 {
-                t + 0x20
-            } else {
-                t
-            };
+            let t = &mut bytes[i + 1];
+            if (0x80..=0x9E).contains(t) && *t != 0x97 {
+                *t += 0x20;
+            }
             i += 2;
         } else {
-            out[i] = b.to_ascii_lowercase();
+            bytes[i] = b.to_ascii_lowercase();
             i += 1;
         }
     }
 }
 
-/// Lowercases `word` (see [`lowercase_latin1_to`]) into `out`, reusing its buffer.
+/// Lowercases `word` (see [`lowercase_latin1`]) into `out`, reusing its buffer.
 fn lowercase_latin1_into(word: &str, out: &mut String) {
-    let mut buf = std::mem::take(out).into_bytes();
-    buf.clear();
-    buf.resize(word.len(), 0);
-    lowercase_latin1_to(word.as_bytes(), &mut buf);
-    *out = String::from_utf8(buf).expect("lowercasing Latin-1 letters keeps UTF-8 valid");
-}
-
-/// A [`Word`] of `word` lowercased, built on the stack when it is short (no allocation, no
-/// scratch buffer to keep).
-fn lowercased_word(word: &str) -> Word {
-    const STACK: usize = 64;
-    if word.len() <= STACK {
-        let mut buf = [0u8; STACK];
-        let lower = &mut buf[..word.len()];
-        lowercase_latin1_to(word.as_bytes(), lower);
-        Word::new(
-            std::str::from_utf8(lower).expect("lowercasing Latin-1 letters keeps UTF-8 valid"),
-        )
-    } else {
-        let mut s = String::new();
-        lowercase_latin1_into(word, &mut s);
-        Word::new(&s)
-    }
+    out.clear();
+    out.push_str(word);
+    lowercase_latin1(out);
 }
 
 /// Bytes that the talk's non-Unicode class `[A-Za-z0-9À-ÖØ-öø-ÿ-]` keeps inside a piece: read as
@@ -373,6 +278,9 @@ fn next_word_talk_bytes<'a>(
 /// [`SplitMode::into_words`].
 pub struct Words {
     text: String,
+    /// Where character mode is in `text`.
+    spans: Spans,
+    /// Where talk-bytes mode is in `text`.
     pos: usize,
     mode: SplitMode,
     scratch: String,
@@ -385,10 +293,10 @@ impl Iterator for Words {
     fn next(&mut self) -> Option<Self::Item> {
         match self.mode {
             SplitMode::Chars => {
-                let (start, end, needs_lower) = next_word_span(&self.text, &mut self.pos)?;
+                let (start, end, needs_lower) = self.spans.next_span(self.text.as_bytes())?;
                 let word = &self.text[start..end];
                 Some(if needs_lower {
-                    lowercased_word(word)
+                    Word::lowercased(word)
                 } else {
                     Word::new(word)
                 })
