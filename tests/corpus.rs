@@ -42,13 +42,47 @@ fn single_file_and_repeat() {
     assert_eq!(c.files.len(), 1);
     assert_eq!(c.total_bytes(), 14 * 3);
     let ctl = RunControl::new(Duration::ZERO);
-    let lines: Vec<String> = c.lines(ctl.clone()).collect();
+    let lines: Vec<String> = c.lines(ctl.clone()).map(|l| l.to_string()).collect();
     assert_eq!(lines, ["casa casa", "mar"].repeat(3));
     assert_eq!(
         ctl.progress
             .bytes_read
             .load(std::sync::atomic::Ordering::Relaxed),
         42
+    );
+}
+
+#[test]
+fn lines_come_out_whole_and_in_order_across_read_blocks() {
+    // Lines are read in shared blocks (up to 512 lines or 32 KiB); every line must come out
+    // exactly once and whole, across block and file edges, with invalid UTF-8 decoded lossily
+    // and CRLF endings and empty lines kept as they are.
+    let mut a = String::new();
+    for i in 0..1_500 {
+        a.push_str(&format!("linha {i} {}\n", "é".repeat(i % 40)));
+    }
+    a.push_str(&"x".repeat(40_000));
+    a.push_str("\n\nfim\r\n");
+    let mut b = b"sem fim de linha \xff".to_vec();
+    b.extend_from_slice(&[b'z'; 100]);
+    let dir = corpus_dir(&[("a.txt", a.as_bytes()), ("b.txt", &b)]);
+    let c = Arc::new(Corpus::open(dir.path(), 2).unwrap());
+    let ctl = RunControl::new(Duration::ZERO);
+    let got: Vec<_> = c.lines(ctl.clone()).collect();
+    let b_text = String::from_utf8_lossy(&b).into_owned();
+    let want: Vec<&str> = a.split('\n').take(1_503).chain([b_text.as_str()]).collect();
+    assert_eq!(got.len(), want.len() * 2);
+    for (i, (g, w)) in got.iter().zip(want.iter().cycle()).enumerate() {
+        assert_eq!(g.as_str(), *w, "line {i}");
+    }
+    let total: u64 = got.iter().map(palavriado::stage::Event::heap_bytes).sum();
+    assert_eq!(total, 2 * want.iter().map(|w| w.len() as u64).sum::<u64>());
+    drop(got);
+    assert_eq!(
+        ctl.progress
+            .bytes_read
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2 * (a.len() + b.len()) as u64
     );
 }
 
@@ -158,7 +192,7 @@ fn a_word_longer_than_a_piece_is_cut_on_a_character_boundary() {
     let dir = corpus_dir(&[("w.txt", text.as_bytes())]);
     let corpus = Arc::new(Corpus::open(dir.path(), 1).unwrap());
     let ctl = RunControl::new(Duration::ZERO);
-    let pieces: Vec<String> = corpus.lines(ctl.clone()).collect();
+    let pieces: Vec<String> = corpus.lines(ctl.clone()).map(|l| l.to_string()).collect();
     assert!(pieces.len() >= 2);
     assert_eq!(pieces.concat(), text, "no byte lost or replaced");
     assert!(ctl.warnings().iter().all(|w| !w.contains("UTF-8")));

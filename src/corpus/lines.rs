@@ -21,13 +21,19 @@ pub fn decode_lossy(bytes: Vec<u8>) -> (String, bool) {
     }
 }
 
-/// One line (or piece of an over-long line).
-#[derive(Debug)]
-pub struct Line {
-    /// The text, lossily decoded, without the trailing `\n`.
-    pub text: String,
-    /// Bytes consumed from the file for it (including the `\n`).
-    pub raw_bytes: u64,
+/// Appends `bytes` to `out` as text (invalid sequences become U+FFFD); false if they were not
+/// valid UTF-8.
+pub fn append_lossy(bytes: &[u8], out: &mut String) -> bool {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => {
+            out.push_str(text);
+            true
+        }
+        Err(_) => {
+            out.push_str(&String::from_utf8_lossy(bytes));
+            false
+        }
+    }
 }
 
 /// Streams the lines of one file.
@@ -71,8 +77,29 @@ impl LineReader {
         self.split_lines
     }
 
-    /// The next line, or `None` at the end of the file.
-    pub fn next_line(&mut self) -> io::Result<Option<Line>> {
+    /// Appends the next line (lossily decoded, without its `\n`) to `out` and returns the bytes
+    /// it took from the file (with the `\n`), or `None` at the end of the file.
+    pub fn next_line_into(&mut self, out: &mut String) -> io::Result<Option<u64>> {
+        if self.carry.is_empty() {
+            // Most lines lie whole in the read buffer: decode them from there.
+            let avail = loop {
+                match self.inner.fill_buf() {
+                    Ok(a) => break a,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            if avail.is_empty() {
+                return Ok(None);
+            }
+            let window = &avail[..avail.len().min(MAX_LINE_BYTES)];
+            if let Some(i) = memchr::memchr(b'\n', window) {
+                self.invalid_lines += u64::from(!append_lossy(&window[..i], out));
+                self.inner.consume(i + 1);
+                self.bytes_read += i as u64 + 1;
+                return Ok(Some(i as u64 + 1));
+            }
+        }
         let mut buf = std::mem::take(&mut self.carry);
         let mut consumed = 0u64;
         loop {
@@ -117,11 +144,7 @@ impl LineReader {
             }
         }
         self.bytes_read += consumed;
-        let (text, valid) = decode_lossy(buf);
-        self.invalid_lines += u64::from(!valid);
-        Ok(Some(Line {
-            text,
-            raw_bytes: consumed,
-        }))
+        self.invalid_lines += u64::from(!append_lossy(&buf, out));
+        Ok(Some(consumed))
     }
 }

@@ -2,6 +2,7 @@
 //! lines with bounded memory, and the built-in generated corpus.
 
 mod builtin;
+mod line;
 mod lines;
 
 use std::fmt;
@@ -10,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 pub use builtin::{BUILTIN_NAME, builtin_dir, generate_builtin};
+pub use line::Line;
+use line::{BlockBuilder, BlockLines};
 pub use lines::{LineReader, MAX_LINE_BYTES};
 
 use crate::control::RunControl;
@@ -209,6 +212,8 @@ impl Corpus {
             unpublished: (0, 0),
             current: None,
             ctl,
+            block: BlockLines::default(),
+            text: String::new(),
         }
     }
 
@@ -264,6 +269,10 @@ pub struct Lines {
     unpublished: (u64, u64),
     current: Option<(u32, usize, LineReader)>,
     ctl: Arc<RunControl>,
+    /// Lines read ahead and not yet handed out.
+    block: BlockLines,
+    /// The buffer blocks are read into (kept between blocks).
+    text: String,
 }
 
 /// Lines a reader reads between updates of the shared progress counters.
@@ -284,25 +293,18 @@ impl Drop for Lines {
     }
 }
 
-impl Iterator for Lines {
-    type Item = String;
-
-    fn next(&mut self) -> Option<String> {
+impl Lines {
+    /// Appends the run's next line to `out` and returns the bytes it took from its file; `None`
+    /// at the end of the run or once it is stopped.
+    fn next_into(&mut self, out: &mut String) -> Option<u64> {
         loop {
             if self.ctl.is_stopped() {
                 return None;
             }
             if let Some((pass, index, reader)) = &mut self.current {
                 let file = &self.corpus.files[*index];
-                match reader.next_line() {
-                    Ok(Some(line)) => {
-                        self.unpublished.0 += 1;
-                        self.unpublished.1 += line.raw_bytes;
-                        if self.unpublished.0 >= PROGRESS_LINES {
-                            self.publish();
-                        }
-                        return Some(line.text);
-                    }
+                match reader.next_line_into(out) {
+                    Ok(Some(raw_bytes)) => return Some(raw_bytes),
                     Ok(None) => {
                         if *pass == 0 {
                             let path = file.path.display();
@@ -356,5 +358,36 @@ impl Iterator for Lines {
                 }
             }
         }
+    }
+}
+
+impl Iterator for Lines {
+    type Item = Line;
+
+    /// Lines are read ahead a block at a time but counted as read (progress) when handed out.
+    fn next(&mut self) -> Option<Line> {
+        if self.ctl.is_stopped() {
+            return None;
+        }
+        let (line, raw_bytes) = match self.block.next() {
+            Some(next) => next,
+            None => {
+                let mut block = BlockBuilder::new(std::mem::take(&mut self.text));
+                while !block.is_full() {
+                    match self.next_into(block.text()) {
+                        Some(raw_bytes) => block.end_line(raw_bytes),
+                        None => break,
+                    }
+                }
+                (self.block, self.text) = block.finish();
+                self.block.next()?
+            }
+        };
+        self.unpublished.0 += 1;
+        self.unpublished.1 += raw_bytes;
+        if self.unpublished.0 >= PROGRESS_LINES {
+            self.publish();
+        }
+        Some(line)
     }
 }

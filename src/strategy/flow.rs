@@ -3,6 +3,7 @@
 //! written with [`crate::flow::Flow`] (one stage per worker, demand 1000/500).
 
 use super::{Job, count_word};
+use crate::corpus::Line;
 use crate::counts::WordCounts;
 use crate::flow::Flow;
 use crate::words::Word;
@@ -14,7 +15,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
     let partials = Flow::from_iter(&job.ctl, job.corpus.lines(job.ctl.clone()))
         .stages(job.workers.max(1))
         .max_demand(job.max_demand as u64)
-        .flat_map(move |line: String| {
+        .flat_map(move |line: Line| {
             ctl.simulate_delay();
             split.into_words(line)
         })

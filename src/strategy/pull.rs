@@ -4,6 +4,7 @@
 //! *i* of every extractor. Counters keep maps, merged when all complete.
 
 use super::{Job, count_word};
+use crate::corpus::Line;
 use crate::counts::WordCounts;
 use crate::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 use crate::words::Word;
@@ -25,7 +26,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
             let mut e = ProducerConsumer::new(
                 ctl,
                 format!("extractor {i}"),
-                move |line: String, out: &mut Vec<Word>| {
+                move |line: Line, out: &mut Vec<Word>| {
                     job.ctl.simulate_delay();
                     job.split
                         .for_each_word(&line, &mut scratch, |w| out.push(Word::new(w)));

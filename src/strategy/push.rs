@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::{Job, count_word};
+use crate::corpus::Line;
 use crate::counts::WordCounts;
 use crate::mailbox::{MailboxReceiver, MailboxSender, mailbox};
 use crate::probe::{StageKind, StageState};
@@ -27,7 +28,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
     let mut extractor_boxes = Vec::new();
     for i in 1..=n {
         let p = ctl.register_stage(format!("extractor {i}"), StageKind::ProducerConsumer);
-        extractor_boxes.push(mailbox::<String>(p));
+        extractor_boxes.push(mailbox::<Line>(p));
     }
     let mut counter_boxes = Vec::new();
     for i in 1..=n {
@@ -65,7 +66,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
         let outs = counter_senders.clone();
         extractors.push(ctl.spawn(probe.clone(), move || {
             let mut scratch = String::new();
-            drain_loop(&job.ctl, &probe, &rx, |line: String| {
+            drain_loop(&job.ctl, &probe, &rx, |line: Line| {
                 job.ctl.simulate_delay();
                 probe.add_in(1);
                 let mut sent = 0;

@@ -47,9 +47,9 @@ impl SplitMode {
     }
 
     /// Iterates over the words of an owned text (for pipelines that pass words on).
-    pub fn into_words(self, text: String) -> Words {
+    pub fn into_words<T: AsRef<str>>(self, text: T) -> Words<T> {
         Words {
-            spans: Spans::new(text.as_bytes()),
+            spans: Spans::new(text.as_ref().as_bytes()),
             text,
             pos: 0,
             mode: self,
@@ -276,8 +276,8 @@ fn next_word_talk_bytes<'a>(
 
 /// The words of an owned text, each with its hash (no allocation for words up to 24 bytes); see
 /// [`SplitMode::into_words`].
-pub struct Words {
-    text: String,
+pub struct Words<T = String> {
+    text: T,
     /// Where character mode is in `text`.
     spans: Spans,
     /// Where talk-bytes mode is in `text`.
@@ -286,15 +286,16 @@ pub struct Words {
     scratch: String,
 }
 
-impl Iterator for Words {
+impl<T: AsRef<str>> Iterator for Words<T> {
     type Item = Word;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self.mode {
             SplitMode::Chars => {
-                let (start, end, needs_lower) = self.spans.next_span(self.text.as_bytes())?;
-                let word = &self.text[start..end];
+                let text = self.text.as_ref();
+                let (start, end, needs_lower) = self.spans.next_span(text.as_bytes())?;
+                let word = &text[start..end];
                 Some(if needs_lower {
                     Word::lowercased(word)
                 } else {
@@ -302,7 +303,8 @@ impl Iterator for Words {
                 })
             }
             SplitMode::TalkBytes => {
-                next_word_talk_bytes(&self.text, &mut self.pos, &mut self.scratch).map(Word::new)
+                next_word_talk_bytes(self.text.as_ref(), &mut self.pos, &mut self.scratch)
+                    .map(Word::new)
             }
         }
     }
