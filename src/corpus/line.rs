@@ -49,12 +49,6 @@ impl fmt::Display for Line {
     }
 }
 
-impl PartialEq<&str> for Line {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
 /// Bytes of text after which a block is handed out.
 const BLOCK_BYTES: usize = 32 * 1024;
 /// Lines a block holds at most (so a slow consumer of short lines does not pin much text).

@@ -80,26 +80,6 @@ impl LineReader {
     /// Appends the next line (lossily decoded, without its `\n`) to `out` and returns the bytes
     /// it took from the file (with the `\n`), or `None` at the end of the file.
     pub fn next_line_into(&mut self, out: &mut String) -> io::Result<Option<u64>> {
-        if self.carry.is_empty() {
-            // Most lines lie whole in the read buffer: decode them from there.
-            let avail = loop {
-                match self.inner.fill_buf() {
-                    Ok(a) => break a,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-            };
-            if avail.is_empty() {
-                return Ok(None);
-            }
-            let window = &avail[..avail.len().min(MAX_LINE_BYTES)];
-            if let Some(i) = memchr::memchr(b'\n', window) {
-                self.invalid_lines += u64::from(!append_lossy(&window[..i], out));
-                self.inner.consume(i + 1);
-                self.bytes_read += i as u64 + 1;
-                return Ok(Some(i as u64 + 1));
-            }
-        }
         let mut buf = std::mem::take(&mut self.carry);
         let mut consumed = 0u64;
         loop {
@@ -117,6 +97,14 @@ impl LineReader {
             let room = MAX_LINE_BYTES.saturating_sub(buf.len()).max(1);
             let window = &avail[..avail.len().min(room)];
             if let Some(i) = memchr::memchr(b'\n', window) {
+                if buf.is_empty() {
+                    // Most lines lie whole in the read buffer: decode them from there.
+                    let raw = consumed + i as u64 + 1;
+                    self.invalid_lines += u64::from(!append_lossy(&window[..i], out));
+                    self.inner.consume(i + 1);
+                    self.bytes_read += raw;
+                    return Ok(Some(raw));
+                }
                 buf.extend_from_slice(&window[..i]);
                 self.inner.consume(i + 1);
                 consumed += i as u64 + 1;

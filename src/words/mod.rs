@@ -49,7 +49,7 @@ impl SplitMode {
     /// Iterates over the words of an owned text (for pipelines that pass words on).
     pub fn into_words<T: AsRef<str>>(self, text: T) -> Words<T> {
         Words {
-            spans: Spans::new(text.as_ref().as_bytes()),
+            spans: Spans::default(),
             text,
             pos: 0,
             mode: self,
@@ -181,9 +181,8 @@ const fn is_ascii_word_byte(b: u8) -> bool {
 }
 
 fn for_each_word_chars(text: &str, scratch: &mut String, emit: &mut dyn FnMut(&str)) {
-    let mut spans = Spans::new(text.as_bytes());
-    while let Some((start, end, needs_lower)) = spans.next_span(text.as_bytes()) {
-        let word = &text[start..end];
+    let mut spans = Spans::default();
+    while let Some((word, needs_lower)) = spans.next_word(text) {
         if needs_lower {
             lowercase_latin1_into(word, scratch);
             emit(scratch);
@@ -293,9 +292,7 @@ impl<T: AsRef<str>> Iterator for Words<T> {
     fn next(&mut self) -> Option<Self::Item> {
         match self.mode {
             SplitMode::Chars => {
-                let text = self.text.as_ref();
-                let (start, end, needs_lower) = self.spans.next_span(text.as_bytes())?;
-                let word = &text[start..end];
+                let (word, needs_lower) = self.spans.next_word(self.text.as_ref())?;
                 Some(if needs_lower {
                     Word::lowercased(word)
                 } else {

@@ -127,36 +127,29 @@ fn chars_at_least_min(run: &[u8]) -> bool {
     }
 }
 
-/// Walks the words of one text: call [`Spans::next_span`] with the same text each time.
-#[derive(Clone, Debug)]
+/// Walks the words of one text from its start (`Spans::default()`): call
+/// [`Spans::next_word`] with the same text each time. Blocks are classified as the walk reaches
+/// them.
+#[derive(Clone, Debug, Default)]
 pub(super) struct Spans {
     /// Byte offset of the current block.
     base: usize,
+    /// Byte offset of the next block to classify.
+    next_block: usize,
     /// The current block's masks; word bits already handed out are cleared.
     masks: BlockMasks,
 }
 
 impl Spans {
-    /// A walk from the start of `text`.
-    pub(super) fn new(text: &[u8]) -> Self {
-        Self {
-            base: 0,
-            masks: if text.is_empty() {
-                BlockMasks::default()
-            } else {
-                masks(&window_at(text, 0))
-            },
-        }
-    }
-
     /// Moves to the next block; false past the end of `text`.
     #[inline]
     fn advance(&mut self, text: &[u8]) -> bool {
-        self.base += 64;
-        if self.base >= text.len() {
+        if self.next_block >= text.len() {
             self.masks = BlockMasks::default();
             return false;
         }
+        self.base = self.next_block;
+        self.next_block += 64;
         self.masks = masks(&window_at(text, self.base));
         true
     }
@@ -200,6 +193,13 @@ impl Spans {
             }
         }
     }
+
+    /// The next word of `text`, and whether it needs lowercasing.
+    #[inline]
+    pub(super) fn next_word<'a>(&mut self, text: &'a str) -> Option<(&'a str, bool)> {
+        let (start, end, needs_lower) = self.next_span(text.as_bytes())?;
+        Some((&text[start..end], needs_lower))
+    }
 }
 
 #[cfg(test)]
@@ -239,7 +239,7 @@ mod tests {
     }
 
     fn spans(text: &str) -> Vec<(usize, usize, bool)> {
-        let mut s = Spans::new(text.as_bytes());
+        let mut s = Spans::default();
         std::iter::from_fn(|| s.next_span(text.as_bytes())).collect()
     }
 
