@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::executor::Runtime;
 use crate::run::RunSettings;
 use crate::strategy::Strategy;
 
@@ -22,6 +23,8 @@ pub struct Case {
 pub struct CaseResult {
     /// The case's label.
     pub label: String,
+    /// Where its stages ran.
+    pub runtime: Runtime,
     /// Wall times of every run (ms), in run order.
     pub wall_ms: Vec<f64>,
     /// Median wall time (ms).
@@ -134,7 +137,9 @@ impl Bench {
             st.strategy.name(),
         ])
         .args(["--repeat", &self.repeat.to_string()])
-        .args(["--workers", &st.workers.to_string()]);
+        .args(["--workers", &st.workers.to_string()])
+        .args(["--runtime", st.runtime.name()])
+        .args(["--schedulers", &st.schedulers.to_string()]);
         if let Some(c) = &self.corpus {
             cmd.arg("--corpus").arg(c);
         }
@@ -204,6 +209,7 @@ impl Bench {
                     .collect();
                 Ok(CaseResult {
                     label: case.label.clone(),
+                    runtime: case.settings.runtime,
                     median_wall_ms: median(&wall),
                     wall_ms: wall,
                     peak_rss_bytes: rs.iter().map(|r| u(r, "peak_rss_bytes")).max().unwrap_or(0),
@@ -233,10 +239,14 @@ impl Bench {
         &self,
         strategy: Strategy,
         workers: usize,
+        runtime: Runtime,
+        schedulers: usize,
         runs: usize,
     ) -> Result<ProbeCost, String> {
         let mut st = RunSettings::new(strategy);
         st.workers = workers;
+        st.runtime = runtime;
+        st.schedulers = schedulers;
         let (mut on, mut off) = (Vec::new(), Vec::new());
         for _ in 0..runs.max(1) {
             off.push(
@@ -256,25 +266,30 @@ impl Bench {
 }
 
 /// The default cases: the reference ([`Strategy::REFERENCE`], a hand-written parallel count
-/// the others are compared with), every strategy of the talk, and Pull with `max_demand` 1000.
-pub fn default_cases(workers: usize) -> Vec<Case> {
-    let case = |s: Strategy, label: &str| {
+/// the others are compared with), every strategy of the talk, and Pull with `max_demand` 1000;
+/// the talk's strategies once per runtime (the reference has no stages: it is measured once).
+pub fn default_cases(workers: usize, runtimes: &[Runtime], schedulers: usize) -> Vec<Case> {
+    let case = |s: Strategy, label: &str, runtime: Runtime, max_demand: Option<usize>| {
         let mut st = RunSettings::new(s);
         st.workers = workers;
+        st.runtime = runtime;
+        st.schedulers = schedulers;
+        st.max_demand = max_demand;
         Case {
             label: label.to_string(),
             settings: st,
         }
     };
-    let mut cases = vec![case(Strategy::REFERENCE, REFERENCE_LABEL)];
-    cases.extend(Strategy::ALL.iter().map(|&s| case(s, s.name())));
-    let mut st = RunSettings::new(Strategy::Pull);
-    st.workers = workers;
-    st.max_demand = Some(1000);
-    cases.push(Case {
-        label: "pull --max-demand 1000".into(),
-        settings: st,
-    });
+    let first = runtimes.first().copied().unwrap_or_default();
+    let mut cases = vec![case(Strategy::REFERENCE, REFERENCE_LABEL, first, None)];
+    for &s in &Strategy::ALL {
+        for &r in runtimes {
+            cases.push(case(s, s.name(), r, None));
+        }
+    }
+    for &r in runtimes {
+        cases.push(case(Strategy::Pull, "pull --max-demand 1000", r, Some(1000)));
+    }
     cases
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::corpus::Corpus;
+use crate::executor::{Runtime, default_schedulers};
 use crate::probe::sampler::DEFAULT_SAMPLE_HZ;
 use crate::run::{Run, RunReport, RunSettings, default_workers, thousands};
 use crate::strategy::Strategy;
@@ -54,6 +55,9 @@ pub struct AppArgs {
     /// Start with the simulated delay on, at this many ms
     #[arg(long, value_name = "MS", value_parser = parse_delay_ms)]
     pub delay_ms: Option<f64>,
+    /// Start with this runtime selected: scheduler or threads
+    #[arg(long)]
+    pub runtime: Option<Runtime>,
     /// Press Run as soon as the window opens
     #[arg(long)]
     pub run: bool,
@@ -160,6 +164,12 @@ pub struct BenchArgs {
     /// Also measure the probes' cost: this strategy alternately with probes on and off
     #[arg(long, value_name = "STRATEGY")]
     pub probe_cost: Option<Strategy>,
+    /// Runtimes to measure every case on (repeatable, printed side by side) [default: scheduler]
+    #[arg(long)]
+    pub runtime: Vec<Runtime>,
+    /// Scheduler threads of the scheduler runtime [default: number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub schedulers: Option<u32>,
     /// Print one JSON object instead of tables
     #[arg(long)]
     pub json: bool,
@@ -180,6 +190,12 @@ pub struct RunArgs {
     /// Workers of the concurrent strategies [default: number of cores]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub workers: Option<u32>,
+    /// Where the stages run: scheduler (tasks on one thread per core, like the BEAM) or threads (one OS thread per stage)
+    #[arg(long, default_value = "scheduler")]
+    pub runtime: Runtime,
+    /// Scheduler threads of the scheduler runtime, like `erl +S N` [default: number of cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub schedulers: Option<u32>,
     /// Simulated delay in ms before each extraction call (the talk's Process.sleep(1)); fractions allowed
     #[arg(long, value_name = "MS", default_value_t = 0.0, value_parser = parse_delay_ms, allow_negative_numbers = true)]
     pub delay_ms: f64,
@@ -249,6 +265,8 @@ impl RunArgs {
             } else {
                 self.memory_limit.map(|mb| mb * 1_000_000)
             },
+            runtime: self.runtime,
+            schedulers: schedulers_or_default(self.schedulers),
         }
     }
 }
@@ -286,6 +304,12 @@ fn workers_or_default(workers: Option<u32>) -> usize {
     workers.map(|w| w as usize).unwrap_or_else(default_workers)
 }
 
+fn schedulers_or_default(schedulers: Option<u32>) -> usize {
+    schedulers
+        .map(|n| n as usize)
+        .unwrap_or_else(default_schedulers)
+}
+
 /// Runs `palavriado bench`; returns the process exit code.
 pub fn bench_command(args: &BenchArgs) -> i32 {
     use crate::benchmark::{Bench, REFERENCE_LABEL, default_cases, median, relate_to_reference};
@@ -295,13 +319,19 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
         Err(code) => return code,
     };
     let workers = workers_or_default(args.workers);
-    let cases: Vec<_> = default_cases(workers)
+    let runtimes = if args.runtime.is_empty() {
+        vec![Runtime::Scheduler]
+    } else {
+        args.runtime.clone()
+    };
+    let schedulers = schedulers_or_default(args.schedulers);
+    let cases: Vec<_> = default_cases(workers, &runtimes, schedulers)
         .into_iter()
         .filter(|c| {
             // The reference is always measured: every other case is reported relative to it.
             c.label == REFERENCE_LABEL
                 || args.strategy.is_empty()
-                || args.strategy.iter().any(|s| s.name() == c.label)
+                || args.strategy.contains(&c.settings.strategy)
         })
         .collect();
     let bench = match std::env::current_exe() {
@@ -326,7 +356,7 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
     relate_to_reference(&mut results);
     let cost = match args
         .probe_cost
-        .map(|s| bench.probe_cost(s, workers, runs))
+        .map(|s| bench.probe_cost(s, workers, runtimes[0], schedulers, runs))
         .transpose()
     {
         Ok(c) => c,
@@ -349,21 +379,22 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
         return 0;
     }
     println!(
-        "{} ×{} ({:.1} MB), {workers} workers, median of {runs} alternating runs, each in a fresh process",
+        "{} ×{} ({:.1} MB), {workers} workers, {schedulers} schedulers, median of {runs} alternating runs, each in a fresh process",
         corpus.display_name(),
         corpus.repeat,
         corpus.total_bytes() as f64 / 1e6
     );
     println!(
-        "| strategy | wall (median) | × reference | wall (min–max) | CPU (median) | context switches | peak resident | peak heap | largest mailbox | messages/s |"
+        "| strategy | runtime | wall (median) | × reference | wall (min–max) | CPU (median) | context switches | peak resident | peak heap | largest mailbox | hand-offs/s |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &results {
         let min = r.wall_ms.iter().copied().fold(f64::INFINITY, f64::min);
         let max = r.wall_ms.iter().copied().fold(0.0, f64::max);
         println!(
-            "| {} | {:.2} s | {} | {:.2}–{:.2} s | {} | {} | {:.1} MB | {:.1} MB | {} | {} |",
+            "| {} | {} | {:.2} s | {} | {:.2}–{:.2} s | {} | {} | {:.1} MB | {:.1} MB | {} | {} |",
             r.label,
+            r.runtime,
             r.median_wall_ms / 1e3,
             r.relative_to_reference
                 .map_or_else(|| "–".to_string(), |x| format!("{x:.2}×")),
@@ -476,6 +507,24 @@ pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io
         thousands(r.context_switches)
     )?;
     writeln!(out, "counts_sha256 {}", r.counts_sha256)?;
+    let runtime = match r.runtime {
+        Runtime::Scheduler => format!("scheduler ({} threads)", r.schedulers),
+        Runtime::Threads => "threads (one per stage)".to_string(),
+    };
+    let utilisation: Vec<String> = r
+        .mean_scheduler_percent
+        .iter()
+        .map(|u| format!("{u:.0}%"))
+        .collect();
+    if utilisation.is_empty() {
+        writeln!(out, "runtime {runtime}")?;
+    } else {
+        writeln!(
+            out,
+            "runtime {runtime}, mean scheduler utilisation {}",
+            utilisation.join(" ")
+        )?;
+    }
     let cpu: Vec<String> = r
         .mean_cpu_percent
         .iter()

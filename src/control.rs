@@ -2,12 +2,13 @@
 //! counters, the memory limit and the registry of stage probes.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed};
-use std::thread::JoinHandle;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::executor::{Executor, Runtime, Worker, default_schedulers};
 use crate::probe::{StageKind, StageProbe, StageState, heap};
 
 /// Why a run ended before its input did.
@@ -112,19 +113,18 @@ pub struct RunControl {
     events: Mutex<Vec<RunEvent>>,
     errors: Mutex<Vec<String>>,
     warnings: Mutex<Vec<String>>,
+    executor: Executor,
 }
-
-thread_local! {
-    /// The stage whose thread this is (set by [`RunControl::spawn`]), so the delay can mark it.
-    static CURRENT_STAGE: std::cell::RefCell<Option<Arc<StageProbe>>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Longest single sleep inside the simulated delay, so a stop interrupts it promptly.
-const DELAY_SLICE: Duration = Duration::from_millis(5);
 
 impl RunControl {
-    /// A control block with the given delay and no memory limit.
+    /// A control block with the given delay and no memory limit, whose stages run on the
+    /// default executor (the scheduler, one thread per core).
     pub fn new(delay: Duration) -> Arc<Self> {
+        Self::with_runtime(delay, Runtime::Scheduler, default_schedulers())
+    }
+
+    /// A control block whose stages run on `runtime` (with `schedulers` scheduler threads).
+    pub fn with_runtime(delay: Duration, runtime: Runtime, schedulers: usize) -> Arc<Self> {
         let ctl = Arc::new(Self {
             stop: AtomicU8::new(0),
             finished: AtomicBool::new(false),
@@ -136,6 +136,7 @@ impl RunControl {
             events: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
+            executor: Executor::new(runtime, schedulers),
         });
         ctl.record(RunEventKind::Started);
         if !delay.is_zero() {
@@ -171,11 +172,24 @@ impl RunControl {
     pub fn request_stop(&self, reason: StopReason) {
         if self
             .stop
-            .compare_exchange(0, reason.code(), Relaxed, Relaxed)
+            .compare_exchange(0, reason.code(), SeqCst, Relaxed)
             .is_ok()
         {
             self.record(RunEventKind::StopRequested { reason });
+            self.wake_stages();
         }
+    }
+
+    /// Wakes every stage (waiting for messages or sleeping in the delay) to look at the run.
+    fn wake_stages(&self) {
+        for s in self.stages.lock().iter() {
+            s.doorbell().ring_always();
+        }
+    }
+
+    /// Where the run's stages execute.
+    pub fn executor(&self) -> &Executor {
+        &self.executor
     }
 
     /// Marks the run finished (every worker joined) and records it.
@@ -218,7 +232,8 @@ impl RunControl {
     /// True once a stop was requested (checked by workers at least once per message).
     #[inline]
     pub fn is_stopped(&self) -> bool {
-        self.stop.load(Relaxed) != 0
+        // SeqCst: a stage that has just armed its doorbell must see a stop that did not ring it.
+        self.stop.load(SeqCst) != 0
     }
 
     /// Why the run was stopped, if it was.
@@ -239,6 +254,8 @@ impl RunControl {
             self.record(RunEventKind::DelayChanged {
                 delay_ms: delay.as_secs_f64() * 1e3,
             });
+            // A stage sleeping a longer delay than the new one wakes to shorten it.
+            self.wake_stages();
         }
     }
 
@@ -264,41 +281,6 @@ impl RunControl {
         self.is_stopped()
     }
 
-    /// Sleeps the simulated delay (the talk's `Process.sleep(1)`), waking early on stop.
-    ///
-    /// Marks the calling stage (see [`RunControl::spawn`]) as sleeping meanwhile.
-    #[inline]
-    pub fn simulate_delay(&self) {
-        let delay = self.delay();
-        if delay.is_zero() {
-            return;
-        }
-        CURRENT_STAGE.with(|cur| match &*cur.borrow() {
-            Some(probe) => {
-                let before = probe.state();
-                probe.set_state(StageState::Sleeping);
-                self.sleep(delay);
-                probe.set_state(before);
-            }
-            None => self.sleep(delay),
-        });
-    }
-
-    /// Sleeps up to `delay`, in short slices so a stop wakes it promptly.
-    pub fn sleep(&self, delay: Duration) {
-        let deadline = Instant::now() + delay;
-        loop {
-            if self.is_stopped() {
-                break;
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            std::thread::sleep((deadline - now).min(DELAY_SLICE));
-        }
-    }
-
     /// Creates and registers a stage probe.
     pub fn register_stage(&self, name: impl Into<String>, kind: StageKind) -> Arc<StageProbe> {
         let p = Arc::new(StageProbe::new(name, kind));
@@ -320,9 +302,10 @@ impl RunControl {
             .sum()
     }
 
-    /// Times the stage threads were switched in, summed over the stages that have ended.
+    /// Times the run's threads (stage threads that have ended, or the scheduler threads) were
+    /// switched in.
     pub fn context_switches(&self) -> u64 {
-        self.stages.lock().iter().map(|s| s.switches()).sum()
+        self.executor.context_switches()
     }
 
     /// Largest mailbox length any stage has seen.
@@ -335,58 +318,76 @@ impl RunControl {
             .unwrap_or(0)
     }
 
-    /// Starts a worker thread for `probe`: binds its thread id, marks it done on exit, and turns
-    /// a panic into a run failure naming the stage (so the caller never hangs).
+    /// Starts `stage` for `probe` on the run's executor; a panic inside it becomes a run failure
+    /// naming the stage (so the caller never hangs).
     pub fn spawn<T: Send + 'static>(
         self: &Arc<Self>,
         probe: Arc<StageProbe>,
-        body: impl FnOnce() -> T + Send + 'static,
+        stage: impl Future<Output = T> + Send + 'static,
     ) -> Worker<T> {
         let ctl = self.clone();
         let name = probe.name.clone();
-        let handle = std::thread::Builder::new()
-            .name(name.clone())
-            .spawn(move || {
-                probe.bind_current_thread();
-                CURRENT_STAGE.with(|cur| *cur.borrow_mut() = Some(probe.clone()));
-                probe.set_state(StageState::Running);
-                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-                if let Some(sched) = crate::probe::sampler::thread_sched(probe.tid()) {
-                    probe.record_switches(sched.switches);
-                }
-                probe.set_state(StageState::Done);
-                match out {
-                    Ok(v) => Some(v),
-                    Err(panic) => {
-                        let what = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "panic".into());
-                        ctl.fail(format!("stage '{}' failed: {what}", probe.name));
-                        None
-                    }
-                }
-            })
-            .expect("spawning a worker thread");
-        Worker { name, handle }
+        self.executor.spawn(probe, stage, move |what| {
+            ctl.fail(format!("stage '{name}' failed: {what}"));
+        })
     }
 }
 
-/// A running worker thread; [`Worker::join`] returns its result (None if it panicked).
-pub struct Worker<T> {
-    name: String,
-    handle: JoinHandle<Option<T>>,
+/// Paces a stage by the run's simulated delay: the talk's `Process.sleep(1)` before each event,
+/// as a timer that frees the scheduler (never a blocked scheduler thread).
+///
+/// It lasts what it says: each pause ends at a running deadline one delay after the previous
+/// one, so the work between pauses does not add to it and a timer's rounding up to the next
+/// tick does not accumulate (1 ms gives 1,000 events a second, not ~500). A stage that fell
+/// more than one delay behind (it waited for events, or the delay was just turned on) restarts
+/// its deadline from now: no burst of catching up. A stop, or the delay turned off or
+/// shortened, ends a pause at once.
+#[derive(Debug, Default)]
+pub struct Pacer {
+    last: Option<Instant>,
 }
 
-impl<T> Worker<T> {
-    /// The stage name.
-    pub fn name(&self) -> &str {
-        &self.name
+impl Pacer {
+    /// A pacer with no deadline yet.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Waits for the thread; `None` if it failed (the failure is in [`RunControl::errors`]).
-    pub fn join(self) -> Option<T> {
-        self.handle.join().ok().flatten()
+    /// Waits the run's delay (if any), marking the stage sleeping meanwhile.
+    #[inline]
+    pub async fn pause(&mut self, ctl: &RunControl, probe: &StageProbe) {
+        if ctl.delay().is_zero() {
+            self.last = None;
+            return;
+        }
+        self.sleep(ctl, probe).await;
+    }
+
+    async fn sleep(&mut self, ctl: &RunControl, probe: &StageProbe) {
+        let now = Instant::now();
+        let mut delay = ctl.delay();
+        let from = match self.last {
+            Some(last) if last + delay >= now => last,
+            _ => now,
+        };
+        let before = probe.state();
+        probe.set_state(StageState::Sleeping);
+        loop {
+            let deadline = from + delay;
+            if ctl.is_stopped() || Instant::now() >= deadline {
+                self.last = Some(deadline);
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+                _ = probe.doorbell().wait() => {}
+            }
+            delay = ctl.delay();
+            if delay.is_zero() {
+                self.last = None;
+                break;
+            }
+        }
+        probe.set_state(before);
     }
 }

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::control::RunControl;
-use crate::run::default_workers;
+use crate::probe::os::logical_cores;
 use crate::stage::{
     Consumer, DEFAULT_MAX_DEMAND, Dispatch, Event, Handler, PartitionFn, Producer,
     ProducerConsumer, Subscription,
@@ -108,9 +108,24 @@ struct Settings {
     stages: usize,
     max_demand: u64,
     min_demand: Option<u64>,
+    paced: bool,
 }
 
+/// Why a subscription inside a flow cannot fail: its settings were checked before any stage.
+const SETTINGS_CHECKED: &str = "the flow's demand settings were checked before it started";
+
 impl Settings {
+    /// Fails the run (and says so) if the demand settings would be refused.
+    fn refused(&self, ctl: &RunControl) -> bool {
+        match self.subscription::<()>().check("flow") {
+            Ok(()) => false,
+            Err(e) => {
+                ctl.fail(e.to_string());
+                true
+            }
+        }
+    }
+
     fn subscription<E>(&self) -> Subscription<E> {
         let s = Subscription::new().max_demand(self.max_demand);
         match self.min_demand {
@@ -140,9 +155,10 @@ impl<S: Event> Flow<S, S> {
             source: Box::new(iter.into_iter()),
             ops: Identity,
             settings: Settings {
-                stages: default_workers(),
+                stages: logical_cores(),
                 max_demand: DEFAULT_MAX_DEMAND,
                 min_demand: None,
+                paced: false,
             },
             _t: PhantomData,
         }
@@ -156,9 +172,16 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
         self
     }
 
-    /// `max_demand` of every subscription (default 1000).
+    /// `max_demand` of every subscription (default 1000; at least 1, or the flow fails).
     pub fn max_demand(mut self, n: u64) -> Self {
-        self.settings.max_demand = n.max(1);
+        self.settings.max_demand = n;
+        self
+    }
+
+    /// Each source item waits the run's simulated delay before the chain runs on it (the
+    /// talk's `Process.sleep(1)` per line), as a timer that frees the scheduler.
+    pub fn with_simulated_delay(mut self) -> Self {
+        self.settings.paced = true;
         self
     }
 
@@ -248,7 +271,7 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
         self,
         dispatch: impl Fn() -> Dispatch<T>,
         subscribe: impl FnOnce(&mut [ProducerConsumer<S, T, MapperHandler<O>>]) -> D,
-    ) -> (Vec<crate::control::Worker<()>>, D) {
+    ) -> (Vec<crate::executor::Worker<()>>, D) {
         let settings = self.settings;
         let ctl = self.ctl.clone();
         let ops = Arc::new(self.ops);
@@ -261,7 +284,11 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
                     MapperHandler(ops.clone()),
                     dispatch(),
                 );
-                m.subscribe(&mut producer, settings.subscription());
+                if settings.paced {
+                    m = m.with_simulated_delay();
+                }
+                m.subscribe(&mut producer, settings.subscription())
+                    .expect(SETTINGS_CHECKED);
                 m
             })
             .collect();
@@ -275,13 +302,18 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
     pub fn collect(self) -> Vec<T> {
         let settings = self.settings;
         let ctl = self.ctl.clone();
+        if settings.refused(&ctl) {
+            return Vec::new();
+        }
         let mut collector =
             Consumer::new(&ctl, "collector", Vec::new(), |v: &mut Vec<T>, t| v.push(t));
         let (workers, ()) = self.mappers(
             || Dispatch::Demand,
             |mappers| {
                 for m in mappers {
-                    collector.subscribe(m, settings.subscription());
+                    collector
+                        .subscribe(m, settings.subscription())
+                        .expect(SETTINGS_CHECKED);
                 }
             },
         );
@@ -442,6 +474,9 @@ where
         } = self.partitioned;
         let settings = flow.settings;
         let ctl = flow.ctl.clone();
+        if settings.refused(&ctl) {
+            return Vec::new();
+        }
         let salvage = Arc::new(Mutex::new(Vec::new()));
         let reduce_ops = Arc::new(reduce_ops);
         let mut collector =
@@ -469,9 +504,12 @@ where
                             Dispatch::Demand,
                         );
                         for m in mappers.iter_mut() {
-                            r.subscribe(m, settings.subscription().partition(p));
+                            r.subscribe(m, settings.subscription().partition(p))
+                                .expect(SETTINGS_CHECKED);
                         }
-                        collector.subscribe(&mut r, settings.subscription());
+                        collector
+                            .subscribe(&mut r, settings.subscription())
+                            .expect(SETTINGS_CHECKED);
                         r
                     })
                     .collect::<Vec<_>>()

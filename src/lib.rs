@@ -2,7 +2,8 @@
 //! what each way does to memory, CPU and queues.
 //!
 //! The engine (this library) has no UI dependency: [`corpus`] finds and streams text, [`words`]
-//! is the talk's tokenizer, [`strategy`] holds the five ways of counting, [`probe`] measures them,
+//! is the talk's tokenizer, [`stage`] is the demand-driven stage runtime whose stages run as tasks
+//! on an M:N scheduler or on threads ([`executor`]), [`strategy`] holds the five ways of counting, [`probe`] measures them,
 //! and [`run`] starts, stops and reports a run. The CLI and the desktop app are thin front ends.
 
 pub mod benchmark;
@@ -10,6 +11,9 @@ pub mod cli;
 pub mod control;
 pub mod corpus;
 pub mod counts;
+pub mod doorbell;
+pub mod event;
+pub mod executor;
 pub mod flow;
 pub mod mailbox;
 pub mod probe;
@@ -24,6 +28,7 @@ pub mod words;
 
 pub use control::{RunControl, StopReason};
 pub use corpus::{Corpus, CorpusError};
+pub use executor::Runtime;
 pub use counts::WordCounts;
 pub use run::{Run, RunReport, RunSettings};
 pub use strategy::Strategy;

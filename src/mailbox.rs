@@ -1,18 +1,26 @@
 //! Instrumented unbounded mailboxes: a channel whose length, events and bytes are live counters
-//! of the owning stage's [`StageProbe`].
+//! of the owning stage's [`StageProbe`], readable from any thread at any moment.
+//!
+//! A mailbox wakes its owner only when the owner is waiting (its [`crate::doorbell::Doorbell`]
+//! is armed): a stream of messages to a busy stage costs each send a queue push and two counter
+//! updates, on either executor.
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 
-use crate::probe::StageProbe;
+use crate::control::RunControl;
+use crate::event::Event;
+use crate::executor::on_own_thread;
+use crate::probe::{StageProbe, StageState};
 
 /// How much a message weighs in a mailbox: how many events it carries and the heap bytes it holds.
 ///
-/// A message's own size (`size_of::<T>()`) is counted per message by the mailbox; `heap_bytes`
+/// Every [`Event`] is a one-event message; the stage runtime's own messages carry batches. A
+/// message's own size (`size_of::<T>()`) is counted per message by the mailbox; `heap_bytes`
 /// adds what it owns beyond that, so one-event inline messages cost a single counter update.
-pub trait Weigh {
+pub trait Weigh: Send + 'static {
     /// True when every message is exactly one event (the events counter is then not kept).
     const SINGLE_EVENT: bool = false;
     /// Events in the message (1 for a single line or word, n for a batch).
@@ -23,17 +31,11 @@ pub trait Weigh {
     fn heap_bytes(&self) -> u64;
 }
 
-impl Weigh for String {
+impl<E: Event> Weigh for E {
     const SINGLE_EVENT: bool = true;
+    #[inline]
     fn heap_bytes(&self) -> u64 {
-        self.capacity() as u64
-    }
-}
-
-impl Weigh for crate::words::Word {
-    const SINGLE_EVENT: bool = true;
-    fn heap_bytes(&self) -> u64 {
-        crate::words::Word::heap_bytes(self)
+        Event::heap_bytes(self)
     }
 }
 
@@ -43,9 +45,13 @@ fn weight<T: Weigh>(msg: &T) -> (u64, u64) {
     (events, msg.heap_bytes())
 }
 
+/// Times an idle stage on a thread of its own yields its core before it sleeps: the stage that
+/// feeds it usually runs meanwhile, and a message then arrives without a sleep/wake round trip.
+const YIELDS_BEFORE_WAITING: usize = 32;
+
 /// The sending side of a mailbox; cheap to clone.
 pub struct MailboxSender<T> {
-    tx: Sender<T>,
+    tx: ManuallyDrop<Sender<T>>,
     probe: Arc<StageProbe>,
 }
 
@@ -58,10 +64,42 @@ impl<T> Clone for MailboxSender<T> {
     }
 }
 
+impl<T> Drop for MailboxSender<T> {
+    /// The last sender gone disconnects the mailbox: a waiting owner is woken to see it.
+    fn drop(&mut self) {
+        // SAFETY: `tx` is never used again; the doorbell must ring after the channel has
+        // seen this sender go, so it is dropped here rather than after this body.
+        unsafe { ManuallyDrop::drop(&mut self.tx) };
+        self.probe.doorbell().ring();
+    }
+}
+
 /// The receiving side of a mailbox, owned by its stage.
 pub struct MailboxReceiver<T> {
     rx: Receiver<T>,
     probe: Arc<StageProbe>,
+}
+
+/// What waiting on a mailbox gave.
+#[derive(Debug)]
+pub enum Received<T> {
+    /// A message.
+    Message(T),
+    /// The run was stopped.
+    Stopped,
+    /// Every sender is gone and the mailbox is empty.
+    Closed,
+}
+
+/// What a look into a mailbox found.
+#[derive(Debug)]
+pub enum TryReceived<T> {
+    /// A message.
+    Message(T),
+    /// Nothing now.
+    Empty,
+    /// Every sender is gone and the mailbox is empty.
+    Closed,
 }
 
 /// Creates an unbounded mailbox whose counters live in `probe`.
@@ -70,7 +108,7 @@ pub fn mailbox<T: Weigh>(probe: Arc<StageProbe>) -> (MailboxSender<T>, MailboxRe
     probe.set_mailbox_shape(std::mem::size_of::<T>() as u64, T::SINGLE_EVENT);
     (
         MailboxSender {
-            tx,
+            tx: ManuallyDrop::new(tx),
             probe: probe.clone(),
         },
         MailboxReceiver { rx, probe },
@@ -78,15 +116,21 @@ pub fn mailbox<T: Weigh>(probe: Arc<StageProbe>) -> (MailboxSender<T>, MailboxRe
 }
 
 impl<T: Weigh> MailboxSender<T> {
-    /// Queues a message; returns it back if the receiver is gone.
+    /// Queues a message (never blocks); returns it back if the receiver is gone.
     #[inline]
     pub fn send(&self, msg: T) -> Result<(), T> {
         let (e, b) = weight(&msg);
         self.probe.mailbox_push(e, b);
-        self.tx.send(msg).map_err(|err| {
-            self.probe.mailbox_unpush(e, b);
-            err.into_inner()
-        })
+        match self.tx.send(msg) {
+            Ok(()) => {
+                self.probe.doorbell().ring();
+                Ok(())
+            }
+            Err(err) => {
+                self.probe.mailbox_unpush(e, b);
+                Err(err.into_inner())
+            }
+        }
     }
 
     /// The probe of the stage that owns this mailbox.
@@ -108,13 +152,44 @@ impl<T: Weigh> MailboxReceiver<T> {
         msg
     }
 
-    /// Waits up to `timeout` for a message. `Err(true)` means every sender is gone.
-    #[inline]
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, bool> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(m) => Ok(self.took(m)),
-            Err(RecvTimeoutError::Timeout) => Err(false),
-            Err(RecvTimeoutError::Disconnected) => Err(true),
+    /// Waits for the next message without holding a thread or scheduler, marking the stage
+    /// `idle` meanwhile. Ends early when the run is stopped.
+    pub async fn recv(&self, ctl: &RunControl, idle: StageState) -> Received<T> {
+        if on_own_thread() {
+            for _ in 0..YIELDS_BEFORE_WAITING {
+                if !self.looks_empty() || ctl.is_stopped() {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+        let bell = self.probe.doorbell();
+        loop {
+            if ctl.is_stopped() {
+                return Received::Stopped;
+            }
+            match self.try_recv() {
+                TryReceived::Message(m) => return Received::Message(m),
+                TryReceived::Closed => return Received::Closed,
+                TryReceived::Empty => {}
+            }
+            // Publish "waiting", then look once more: a message sent meanwhile either is seen
+            // now or rings the bell.
+            bell.arm();
+            if ctl.is_stopped() {
+                return Received::Stopped;
+            }
+            match self.try_recv() {
+                TryReceived::Message(m) => {
+                    bell.disarm();
+                    return Received::Message(m);
+                }
+                TryReceived::Closed => return Received::Closed,
+                TryReceived::Empty => {}
+            }
+            self.probe.set_state(idle);
+            bell.wait().await;
+            self.probe.set_state(StageState::Running);
         }
     }
 
@@ -126,14 +201,29 @@ impl<T: Weigh> MailboxReceiver<T> {
         self.probe.mailbox_len() == 0
     }
 
-    /// Takes a message if one is waiting. `Err(true)` means every sender is gone.
+    /// Takes a message if one is waiting.
     #[inline]
-    pub fn try_recv(&self) -> Result<T, bool> {
+    pub fn try_recv(&self) -> TryReceived<T> {
         match self.rx.try_recv() {
-            Ok(m) => Ok(self.took(m)),
-            Err(TryRecvError::Empty) => Err(false),
-            Err(TryRecvError::Disconnected) => Err(true),
+            Ok(m) => TryReceived::Message(self.took(m)),
+            Err(TryRecvError::Empty) => TryReceived::Empty,
+            Err(TryRecvError::Disconnected) => TryReceived::Closed,
         }
+    }
+
+    /// Messages already waiting (at most `most`), taken without waiting, so a stage answers a
+    /// burst of asks at once.
+    pub fn pending(&self, most: usize) -> impl Iterator<Item = T> + '_ {
+        std::iter::from_fn(|| {
+            if self.looks_empty() {
+                return None;
+            }
+            match self.try_recv() {
+                TryReceived::Message(m) => Some(m),
+                _ => None,
+            }
+        })
+        .take(most)
     }
 
     /// Drops every waiting message (on stop), keeping the counters right.
@@ -170,7 +260,7 @@ mod tests {
         assert_eq!(probe.max_mailbox(), 3);
         let size = std::mem::size_of::<String>() as u64;
         assert_eq!(probe.queued_bytes(), 3 * size + 3 + 100);
-        assert_eq!(rx.try_recv().unwrap(), "abc");
+        assert!(matches!(rx.try_recv(), TryReceived::Message(m) if m == "abc"));
         assert_eq!(probe.mailbox_len(), 2);
         assert_eq!(probe.queued_bytes(), 2 * size + 100);
         assert_eq!(probe.messages_received(), 1);

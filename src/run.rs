@@ -1,7 +1,6 @@
 //! The run controller: starts a strategy on background threads, owns its stop signal and
 //! deadline, and reports the result. The CLI and the app both drive runs through [`Run`].
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
@@ -9,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use crate::control::{RunControl, RunEvent, StopReason};
 use crate::corpus::Corpus;
+use crate::executor::{Runtime, default_schedulers};
 use crate::counts::{LengthGroup, WordCounts};
 use crate::probe::heap;
-use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, physical_memory, series};
+use crate::probe::os::physical_memory;
+use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
 use crate::probe::timeline::Timeline;
 use crate::strategy::{Job, Strategy};
 use crate::words::SplitMode;
@@ -35,6 +36,10 @@ pub struct RunSettings {
     pub sample_hz: u32,
     /// Stop the run when the process would go past this many bytes (`None`: half of RAM).
     pub memory_limit: Option<u64>,
+    /// Where the stages run: tasks on the scheduler (default) or a thread each.
+    pub runtime: Runtime,
+    /// Scheduler threads of the `scheduler` runtime (default: one per core, like `erl +S`).
+    pub schedulers: usize,
 }
 
 impl RunSettings {
@@ -49,6 +54,8 @@ impl RunSettings {
             duration: None,
             sample_hz: DEFAULT_SAMPLE_HZ,
             memory_limit: None,
+            runtime: Runtime::Scheduler,
+            schedulers: default_schedulers(),
         }
     }
 }
@@ -63,9 +70,7 @@ pub fn default_memory_limit() -> u64 {
 
 /// The number of available cores (the talk's `System.schedulers_online()`).
 pub fn default_workers() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    crate::probe::os::logical_cores()
 }
 
 /// What a finished (or stopped) run produced.
@@ -101,6 +106,15 @@ pub struct RunReport {
     pub errors: Vec<String>,
     /// Workers used.
     pub workers: usize,
+    /// Where the stages ran.
+    pub runtime: Runtime,
+    /// Scheduler threads (with the `scheduler` runtime; 0 with `threads`).
+    pub schedulers: usize,
+    /// Mean utilisation of each scheduler thread over the run (%), from the runtime's own
+    /// busy-time counters (empty with `threads`).
+    pub mean_scheduler_percent: Vec<f64>,
+    /// Per stage: time inside its polls, polls, and time ready but waiting for a scheduler.
+    pub stages: Vec<StageReport>,
     /// Simulated delay at the end of the run, in ms.
     pub delay_ms: f64,
     /// Split mode.
@@ -135,6 +149,27 @@ pub struct RunReport {
     /// [`RunReport::top_words`] up to [`TOP_WORDS_KEPT`] per length, computed on first use.
     #[serde(skip)]
     top_words_kept: std::sync::OnceLock<Vec<LengthGroup>>,
+}
+
+/// What one stage did over a run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: String,
+    /// Stage kind.
+    pub kind: crate::probe::StageKind,
+    /// Events handled.
+    pub events_in: u64,
+    /// Events emitted.
+    pub events_out: u64,
+    /// Time inside the stage's polls (ms, estimated from a sample of them).
+    pub busy_ms: f64,
+    /// Times its task was polled.
+    pub polls: u64,
+    /// Time it was ready but waited for a scheduler (ms, estimated from a sample of wake-ups).
+    pub scheduled_wait_ms: f64,
+    /// Largest mailbox length it reached.
+    pub max_mailbox: u64,
 }
 
 /// Most frequent words per length a report keeps once computed (views redrawn every frame read
@@ -174,7 +209,7 @@ impl Run {
     /// Starts `settings.strategy` over `corpus` on background threads and returns at once.
     pub fn start(corpus: Arc<Corpus>, settings: RunSettings) -> Run {
         heap::release_free_memory();
-        let ctl = RunControl::new(settings.delay);
+        let ctl = RunControl::with_runtime(settings.delay, settings.runtime, settings.schedulers);
         ctl.set_memory_limit(settings.memory_limit.unwrap_or_else(default_memory_limit));
         heap::reset_peak();
         for w in &corpus.warnings {
@@ -197,6 +232,7 @@ impl Run {
             .name(format!("run {strategy}"))
             .spawn(move || {
                 let counts = strategy.run(&job);
+                job.ctl.executor().shutdown();
                 job.ctl
                     .progress
                     .words_counted
@@ -293,6 +329,28 @@ impl Run {
             warnings: ctl.warnings(),
             errors: ctl.errors(),
             workers: self.settings.workers.max(1),
+            runtime: self.settings.runtime,
+            schedulers: match self.settings.runtime {
+                Runtime::Scheduler => ctl.executor().schedulers(),
+                Runtime::Threads => 0,
+            },
+            mean_scheduler_percent: (0..ctl.executor().schedulers())
+                .map_while(|i| tl.mean(&series::scheduler(i)))
+                .collect(),
+            stages: ctl
+                .stages()
+                .iter()
+                .map(|p| StageReport {
+                    name: p.name.clone(),
+                    kind: p.kind,
+                    events_in: p.events_in(),
+                    events_out: p.events_out(),
+                    busy_ms: p.busy_ns() as f64 / 1e6,
+                    polls: p.polls(),
+                    scheduled_wait_ms: p.sched_wait_ns() as f64 / 1e6,
+                    max_mailbox: p.max_mailbox(),
+                })
+                .collect(),
             delay_ms: ctl.delay().as_secs_f64() * 1e3,
             split: self.settings.split,
             max_demand: self
@@ -304,7 +362,7 @@ impl Run {
             context_switches: ctl.context_switches(),
             peak_rss_bytes: tl.max(series::RSS).unwrap_or(0.0) as u64,
             peak_heap_bytes: heap::peak_bytes(),
-            mean_cpu_percent: (0..sampler::logical_cores())
+            mean_cpu_percent: (0..crate::probe::os::logical_cores())
                 .map_while(|i| tl.mean(&series::core(i)))
                 .collect(),
             samples: tl.len(),
@@ -324,17 +382,6 @@ impl Drop for Run {
             let _ = self.finish();
         }
     }
-}
-
-/// Opens a corpus and runs one strategy to the end (or its duration): the one-call API used by
-/// tests and benchmarks.
-pub fn run_to_end(
-    corpus: Option<PathBuf>,
-    repeat: u32,
-    settings: RunSettings,
-) -> Result<RunReport, crate::corpus::CorpusError> {
-    let corpus = Arc::new(Corpus::open_or_builtin(corpus.as_deref(), repeat)?);
-    Ok(Run::start(corpus, settings).wait())
 }
 
 /// `1234567` → `1,234,567`.

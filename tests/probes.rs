@@ -10,14 +10,19 @@ use palavriado::probe::heap::{self, CountingAlloc};
 use palavriado::probe::sampler::{self, series};
 use palavriado::probe::{StageKind, Timeline};
 use palavriado::run::{Run, RunSettings};
-use palavriado::{Corpus, RunControl, StopReason, Strategy};
+use palavriado::{Corpus, RunControl, Runtime, StopReason, Strategy};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
 fn sampled(hz: u32, body: impl FnOnce(&Arc<RunControl>)) -> Arc<Timeline> {
+    sampled_on(Runtime::Threads, hz, body)
+}
+
+/// Samples at `hz` while `body` runs stages on `runtime` (2 scheduler threads).
+fn sampled_on(runtime: Runtime, hz: u32, body: impl FnOnce(&Arc<RunControl>)) -> Arc<Timeline> {
     CountingAlloc::activate();
-    let ctl = RunControl::new(Duration::ZERO);
+    let ctl = RunControl::with_runtime(Duration::ZERO, runtime, 2);
     let timeline = Arc::new(Timeline::default());
     let sampler = sampler::spawn(ctl.clone(), timeline.clone(), hz, None);
     body(&ctl);
@@ -73,7 +78,7 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
     let tl = sampled(50, |ctl| {
         let probe = ctl.register_stage("spinner", StageKind::Consumer);
         truth_ms = ctl
-            .spawn(probe, || {
+            .spawn(probe, async {
                 // Spin until this thread has really used 1 s of CPU (other tests may share
                 // the cores), with a wall-clock bound.
                 let give_up = Instant::now() + Duration::from_secs(20);
@@ -97,7 +102,7 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
         "stage CPU time {cpu_ms} ms"
     );
     // Busiest core over the spin: the two cores' samples summed, averaged, ≈ one full core.
-    let cores = sampler::logical_cores();
+    let cores = palavriado::probe::os::logical_cores();
     let mut busy = vec![0.0; tl.series(&series::core(0)).len()];
     for c in 0..cores {
         for (i, (_, v)) in tl.series(&series::core(c)).into_iter().enumerate() {
@@ -114,10 +119,52 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
 }
 
 #[test]
+fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
+    // On the scheduler a stage has no thread of its own: its busy time is the time inside its
+    // polls, and the scheduler that runs it reads ≈ 100 % from the runtime's own counters.
+    let spin = Duration::from_millis(600);
+    let tl = sampled_on(Runtime::Scheduler, 50, |ctl| {
+        let probe = ctl.register_stage("spinner", StageKind::Consumer);
+        ctl.spawn(probe, async move {
+            let until = Instant::now() + spin;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        })
+        .join()
+        .unwrap();
+        // Idle for a few samples, so the end of the spin is sampled.
+        std::thread::sleep(Duration::from_millis(100));
+    });
+    let busy = tl.last(&series::stage("spinner", "busy_ms")).unwrap();
+    assert!((590.0..700.0).contains(&busy), "busy {busy} ms for a 600 ms spin");
+    assert_eq!(tl.last(&series::stage("spinner", "cpu_ms")), Some(busy));
+    // One scheduler ran the spin: its utilisation, summed over the samples, is ≈ 600 ms.
+    let dt = 1.0 / 50.0;
+    let per_scheduler: Vec<f64> = (0..2)
+        .map(|i| {
+            tl.series(&series::scheduler(i))
+                .iter()
+                .map(|(_, u)| u / 100.0 * dt)
+                .sum::<f64>()
+        })
+        .collect();
+    let total: f64 = per_scheduler.iter().sum();
+    assert!((0.5..0.75).contains(&total), "{per_scheduler:?} s of scheduler time");
+    assert!(
+        tl.series(&series::scheduler(0))
+            .iter()
+            .chain(tl.series(&series::scheduler(1)).iter())
+            .any(|(_, u)| *u > 90.0),
+        "no sample shows a full scheduler"
+    );
+}
+
+#[test]
 fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
     let tl = sampled(50, |ctl| {
         let probe = ctl.register_stage("napper", StageKind::Consumer);
-        ctl.spawn(probe, || {
+        ctl.spawn(probe, async {
             for _ in 0..200 {
                 std::thread::sleep(Duration::from_millis(1));
             }

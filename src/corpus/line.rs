@@ -128,14 +128,7 @@ impl Iterator for BlockLines {
 }
 
 /// A line's share of its block: its length (the block lives as long as any of its lines).
-impl crate::stage::Event for Line {
-    fn heap_bytes(&self) -> u64 {
-        self.len() as u64
-    }
-}
-
-impl crate::mailbox::Weigh for Line {
-    const SINGLE_EVENT: bool = true;
+impl crate::event::Event for Line {
     fn heap_bytes(&self) -> u64 {
         self.len() as u64
     }

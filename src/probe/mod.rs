@@ -2,6 +2,7 @@
 //! timeline the charts draw.
 
 pub mod heap;
+pub mod os;
 pub mod sampler;
 mod stage;
 pub mod timeline;

@@ -7,9 +7,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{Pid, System};
 
 use super::heap;
+use super::os::{ThreadSched, logical_cores, resident_bytes, thread_sched};
 use super::timeline::{Row, Timeline};
 use crate::control::{RunControl, StopReason};
 
@@ -44,64 +45,26 @@ pub mod series {
         format!("cpu/core{i}")
     }
 
+    /// Utilisation % of scheduler thread `i` (0-based; shown as `scheduler i+1`), from the
+    /// runtime's own busy-time counters: observer's first chart.
+    pub fn scheduler(i: usize) -> String {
+        format!("scheduler/{}", i + 1)
+    }
+
     /// A per-stage series: `stage/<name>/<metric>`, metric one of `msgq`, `queued_events`,
-    /// `in`, `out`, `in_per_s`, `buffered`, `demand`, `state`, `cpu_ms`, `switches` (times its
-    /// thread has been switched in) and `switches_per_s`.
+    /// `in`, `out`, `in_per_s`, `buffered`, `demand`, `state`, `cpu_ms` (its thread's CPU time
+    /// with `threads`, its busy time on the scheduler), `busy_ms` (time inside its polls),
+    /// `polls_per_s`, `sched_wait_ms` (time ready but waiting for a scheduler), `switches`
+    /// (times its thread has been switched in) and `switches_per_s`.
     pub fn stage(name: &str, metric: &str) -> String {
         format!("stage/{name}/{metric}")
     }
 }
 
-/// Physical memory of the machine in bytes (0 if unknown).
-pub fn physical_memory() -> u64 {
-    System::new_with_specifics(
-        sysinfo::RefreshKind::nothing()
-            .with_memory(sysinfo::MemoryRefreshKind::nothing().with_ram()),
-    )
-    .map(|s| s.total_memory())
-    .unwrap_or(0)
-}
-
-/// Number of logical cores the OS reports.
-pub fn logical_cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-/// What the scheduler says of one thread of this process.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ThreadSched {
-    /// CPU time it has run, in ns.
-    pub cpu_ns: u64,
-    /// Times it has been switched in (each hand-over of a core to it, whether it had blocked,
-    /// yielded or been preempted).
-    pub switches: u64,
-}
-
-/// The scheduler's counters of a thread (from `/proc/self/task/<tid>/schedstat`: run time,
-/// wait time, time slices run).
-pub fn thread_sched(tid: i32) -> Option<ThreadSched> {
-    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
-    let mut fields = s.split_whitespace().map(|f| f.parse::<u64>().ok());
-    let cpu_ns = fields.next()??;
-    let switches = fields.nth(1)??;
-    Some(ThreadSched { cpu_ns, switches })
-}
-
-/// Resident memory of this process in bytes.
-pub fn resident_bytes(sys: &mut System, pid: Pid) -> u64 {
-    sys.refresh_processes_specifics(
-        ProcessesToUpdate::Some(&[pid]),
-        false,
-        ProcessRefreshKind::nothing().with_memory(),
-    );
-    sys.process(pid).map(|p| p.memory()).unwrap_or(0)
-}
-
 #[derive(Default, Clone)]
 struct StagePrev {
     events_in: u64,
+    polls: u64,
     sched: ThreadSched,
 }
 
@@ -116,6 +79,8 @@ struct Sampler {
     last_words: u64,
     stage_prev: Vec<StagePrev>,
     events_seen: usize,
+    /// Each scheduler thread's busy time at the previous sample.
+    scheduler_prev: Vec<Duration>,
 }
 
 impl Sampler {
@@ -181,14 +146,37 @@ impl Sampler {
             values.push((col("buffered"), s.buffered as f64));
             values.push((col("demand"), s.demand as f64));
             values.push((col("state"), s.state as u8 as f64));
-            values.push((col("cpu_ms"), sched.cpu_ns as f64 / 1e6));
+            let busy_ms = s.busy_ns as f64 / 1e6;
+            let own_thread = s.tid != 0;
+            values.push((
+                col("cpu_ms"),
+                if own_thread {
+                    sched.cpu_ns as f64 / 1e6
+                } else {
+                    busy_ms
+                },
+            ));
+            values.push((col("busy_ms"), busy_ms));
+            values.push((
+                col("polls_per_s"),
+                s.polls.saturating_sub(prev.polls) as f64 / dt,
+            ));
+            values.push((col("sched_wait_ms"), s.sched_wait_ns as f64 / 1e6));
             values.push((col("switches"), sched.switches as f64));
             values.push((
                 col("switches_per_s"),
                 sched.switches.saturating_sub(prev.sched.switches) as f64 / dt,
             ));
             prev.events_in = s.events_in;
+            prev.polls = s.polls;
             prev.sched = sched;
+        }
+        let busy = self.ctl.executor().scheduler_busy();
+        self.scheduler_prev.resize(busy.len(), Duration::ZERO);
+        for (i, (now, prev)) in busy.iter().zip(self.scheduler_prev.iter_mut()).enumerate() {
+            let util = now.saturating_sub(*prev).as_secs_f64() / dt * 100.0;
+            values.push((tl.column(&series::scheduler(i)), util.clamp(0.0, 100.0)));
+            *prev = *now;
         }
         values.push((tl.column(series::QUEUED), queued as f64));
         let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
@@ -238,6 +226,7 @@ pub fn spawn(
                 last_words: 0,
                 stage_prev: Vec::new(),
                 events_seen: 0,
+                scheduler_prev: Vec::new(),
             };
             let period = if hz == 0 {
                 Duration::from_millis(20)

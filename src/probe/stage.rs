@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 
+use crate::doorbell::Doorbell;
+
 /// What a stage does in its pipeline (observer's process kinds, GenStage's stage types).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +122,15 @@ pub struct StageProbe {
     single_event: std::sync::atomic::AtomicBool,
     closed: std::sync::atomic::AtomicBool,
     subscriptions: Mutex<Vec<SubscriptionDemand>>,
+    /// Time inside the stage's polls (estimated from a sample of them), in ns.
+    busy_ns: CachePadded<AtomicU64>,
+    /// Times the stage's task was polled.
+    polls: AtomicU64,
+    /// Time the stage was ready to run but waited for a scheduler (estimated from a sample of
+    /// its wake-ups), in ns.
+    sched_wait_ns: AtomicU64,
+    /// Wakes the stage when a message arrives, the run stops or the delay changes.
+    bell: Doorbell,
 }
 
 /// Outstanding demand of one subscription, as seen by the producing stage.
@@ -158,8 +169,14 @@ pub struct StageSnapshot {
     pub state: StageState,
     /// Largest mailbox length seen.
     pub max_mailbox: u64,
-    /// OS thread id (0 before the thread starts).
+    /// OS thread id (0 before the thread starts, and on the scheduler, where a stage has none).
     pub tid: i32,
+    /// Time inside the stage's polls, in ns.
+    pub busy_ns: u64,
+    /// Polls of the stage's task.
+    pub polls: u64,
+    /// Time ready but waiting for a scheduler, in ns.
+    pub sched_wait_ns: u64,
 }
 
 impl StageProbe {
@@ -182,6 +199,10 @@ impl StageProbe {
             single_event: std::sync::atomic::AtomicBool::new(false),
             closed: std::sync::atomic::AtomicBool::new(false),
             subscriptions: Mutex::new(Vec::new()),
+            busy_ns: Default::default(),
+            polls: AtomicU64::new(0),
+            sched_wait_ns: AtomicU64::new(0),
+            bell: Doorbell::default(),
         }
     }
 
@@ -380,6 +401,45 @@ impl StageProbe {
         self.events_out.load(Relaxed)
     }
 
+    /// The stage's doorbell (rung by senders, stop and delay changes).
+    #[inline]
+    pub fn doorbell(&self) -> &Doorbell {
+        &self.bell
+    }
+
+    /// Records one poll of the stage's task.
+    #[inline]
+    pub fn add_poll(&self) {
+        self.polls.fetch_add(1, Relaxed);
+    }
+
+    /// Adds (estimated) time spent inside polls.
+    #[inline]
+    pub fn add_busy_ns(&self, ns: u64) {
+        self.busy_ns.fetch_add(ns, Relaxed);
+    }
+
+    /// Adds (estimated) time spent ready but waiting for a scheduler.
+    #[inline]
+    pub fn add_sched_wait_ns(&self, ns: u64) {
+        self.sched_wait_ns.fetch_add(ns, Relaxed);
+    }
+
+    /// Time inside the stage's polls so far, in ns (observer's "reductions", as time).
+    pub fn busy_ns(&self) -> u64 {
+        self.busy_ns.load(Relaxed)
+    }
+
+    /// Times the stage's task has been polled.
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Relaxed)
+    }
+
+    /// Time the stage was ready but waited for a scheduler, in ns.
+    pub fn sched_wait_ns(&self) -> u64 {
+        self.sched_wait_ns.load(Relaxed)
+    }
+
     /// Copies every counter.
     pub fn snapshot(&self) -> StageSnapshot {
         StageSnapshot {
@@ -395,6 +455,9 @@ impl StageProbe {
             state: self.state(),
             max_mailbox: self.max_mailbox(),
             tid: self.tid(),
+            busy_ns: self.busy_ns(),
+            polls: self.polls(),
+            sched_wait_ns: self.sched_wait_ns(),
         }
     }
 }

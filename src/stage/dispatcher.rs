@@ -4,7 +4,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{Event, Msg, batch_bytes, event_bytes};
+use super::Msg;
+use crate::control::RunControl;
+use crate::event::{Event, batch_bytes, event_bytes};
 use crate::mailbox::MailboxSender;
 use crate::probe::{StageProbe, SubscriptionDemand};
 
@@ -88,9 +90,6 @@ struct Sub<E> {
     gone: bool,
 }
 
-/// Events a Partition dispatcher's queues may hold before its stage stops making more.
-pub const PARTITION_QUEUE_LIMIT: u64 = 10_000;
-
 /// A dispatcher's state inside a running stage.
 ///
 /// Demand is recorded by [`Dispatcher::ask`] and acted on by [`Dispatcher::settle`], so a stage
@@ -110,6 +109,10 @@ pub(crate) struct Dispatcher<E> {
     completing: bool,
     probe: Arc<StageProbe>,
     buffered_bytes: u64,
+    /// Events asked for by every subscriber so far, and events handed to [`Self::dispatch`]
+    /// (Partition: upstream demand is the sum of the asks, GenStage's `waiting`).
+    asked: u64,
+    dispatched: u64,
 }
 
 /// The first `k` events of `queue`; the whole buffer, without a copy, when that is all of it.
@@ -137,6 +140,8 @@ impl<E: Event> Dispatcher<E> {
             completing: false,
             probe,
             buffered_bytes: 0,
+            asked: 0,
+            dispatched: 0,
         }
     }
 
@@ -198,11 +203,6 @@ impl<E: Event> Dispatcher<E> {
         self.buffered_bytes
     }
 
-    /// Events dropped because a buffer was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped
-    }
-
     /// Events kept in the dispatcher's buffers.
     pub fn buffered(&self) -> usize {
         self.buffer.len() + self.subs.iter().map(|s| s.queue.len()).sum::<usize>()
@@ -225,6 +225,17 @@ impl<E: Event> Dispatcher<E> {
     /// Records that subscriber `sub` asks for `n` more events (acted on by [`Self::settle`]).
     pub fn ask(&mut self, sub: usize, n: u64) {
         self.subs[sub].demand += n;
+        self.asked += n;
+    }
+
+    /// Warns (once, at the end of the stage) if events were dropped because a buffer was full.
+    pub fn report_drops(&self, ctl: &RunControl) {
+        if self.dropped > 0 {
+            ctl.warn(format!(
+                "stage '{}': buffer full, dropped the {} oldest events",
+                self.probe.name, self.dropped
+            ));
+        }
     }
 
     /// Sends waiting events within the recorded demand.
@@ -240,27 +251,21 @@ impl<E: Event> Dispatcher<E> {
         self.after_change();
     }
 
-    /// How many new events the stage should make now: the subscribers' outstanding demand not
-    /// already covered by buffered events (Demand: the total; Partition: the sum over
-    /// partitions of what their own queue does not cover; Broadcast: the smallest subscriber
-    /// demand). This is the demand a producer-consumer passes upstream by handling input.
-    ///
-    /// Partition: events for a partition without demand wait in its queue (GenStage), but once
-    /// the queues hold [`PARTITION_QUEUE_LIMIT`] events the stage makes nothing more until its
-    /// subscribers drain them, so an uneven pace between partitions cannot grow memory
-    /// without bound.
+    /// How many new events the stage should make now. Demand: the subscribers' outstanding
+    /// demand not already covered by buffered events; Broadcast: the smallest subscriber demand
+    /// not covered. Partition (GenStage's): every ask passes upstream, so the stage makes
+    /// exactly the sum of the asks; events for a partition without demand wait in its queue,
+    /// which its subscriber's own asks bound (a backed-up partition slows all the others). This
+    /// is the demand a producer-consumer passes upstream by handling input.
     pub fn wanted(&self) -> u64 {
-        let buffered = self.buffered() as u64;
         match self.kind {
-            Dispatch::Demand => self.total_demand().saturating_sub(buffered),
-            Dispatch::Partition { .. } if buffered >= PARTITION_QUEUE_LIMIT => 0,
-            Dispatch::Partition { .. } => self
-                .subs
-                .iter()
-                .filter(|s| !s.gone)
-                .map(|s| s.demand.saturating_sub(s.queue.len() as u64))
-                .sum(),
-            Dispatch::Broadcast { .. } => self.min_demand().saturating_sub(buffered),
+            Dispatch::Demand => self
+                .total_demand()
+                .saturating_sub(self.buffered() as u64),
+            Dispatch::Partition { .. } => self.asked.saturating_sub(self.dispatched),
+            Dispatch::Broadcast { .. } => {
+                self.min_demand().saturating_sub(self.buffered() as u64)
+            }
         }
     }
 
@@ -271,6 +276,7 @@ impl<E: Event> Dispatcher<E> {
         if events.is_empty() {
             return;
         }
+        self.dispatched += events.len() as u64;
         match &self.kind {
             Dispatch::Partition { partitions, hash } => {
                 let n = *partitions as u64;

@@ -2,13 +2,14 @@
 //! `Enum.map(files, &File.read!/1)`), then extract and reduce into one map.
 
 use super::{Job, extract_into};
+use crate::control::Pacer;
 use crate::counts::WordCounts;
 use crate::probe::StageKind;
 
 pub(super) fn run(job: &Job) -> WordCounts {
     let probe = job.ctl.register_stage("eager", StageKind::Consumer);
     let job = job.clone();
-    let worker = job.ctl.clone().spawn(probe.clone(), move || {
+    let worker = job.ctl.clone().spawn(probe.clone(), async move {
         let mut texts = Vec::with_capacity(job.corpus.files.len() * job.corpus.repeat as usize);
         for (pass, file) in job.corpus.passes() {
             if job.ctl.check_memory() {
@@ -23,10 +24,12 @@ pub(super) fn run(job: &Job) -> WordCounts {
         let mut counts = WordCounts::new();
         let mut scratch = String::new();
         let (mut files_left, mut bytes_left) = (texts.len() as u64, queued);
+        let mut pacer = Pacer::new();
         for text in texts {
             if job.ctl.is_stopped() {
                 break;
             }
+            pacer.pause(&job.ctl, &probe).await;
             extract_into(&job, &probe, &text, &mut scratch, &mut counts);
             files_left -= 1;
             bytes_left -= text.len() as u64;

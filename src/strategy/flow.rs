@@ -9,16 +9,13 @@ use crate::flow::Flow;
 use crate::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {
-    let ctl = job.ctl.clone();
     let progress = job.ctl.clone();
     let split = job.split;
     let partials = Flow::from_iter(&job.ctl, job.corpus.lines(job.ctl.clone()))
         .stages(job.workers.max(1))
         .max_demand(job.max_demand as u64)
-        .flat_map(move |line: Line| {
-            ctl.simulate_delay();
-            split.into_words(line)
-        })
+        .with_simulated_delay()
+        .flat_map(move |line: Line| split.into_words(line))
         .partition_by(Word::partition_key)
         .reduce(WordCounts::new, move |counts, w: Word| {
             count_word(&progress, counts, &w)

@@ -11,7 +11,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::control::{RunControl, Worker};
+use crate::control::{Pacer, RunControl};
+use crate::executor::{Reductions, Worker};
 use crate::corpus::Corpus;
 use crate::counts::WordCounts;
 use crate::probe::StageKind;
@@ -174,22 +175,26 @@ fn publish_counted(ctl: &RunControl, before: u64, after: u64) {
 }
 
 /// Starts a stage `name` that counts share `share` of `shares` of the corpus's files (every file
-/// when `shares` is 1) on its own thread, the single-threaded loop of Lazy and Sharded.
+/// when `shares` is 1) as one task, the single-process loop of Lazy and Sharded.
 fn count_share(job: &Job, name: String, share: usize, shares: usize) -> Worker<WordCounts> {
     let probe = job.ctl.register_stage(name, StageKind::Consumer);
     let job = job.clone();
-    job.ctl.clone().spawn(probe.clone(), move || {
+    job.ctl.clone().spawn(probe.clone(), async move {
         let mut counts = WordCounts::new();
         let mut scratch = String::new();
+        let mut pacer = Pacer::new();
+        let mut reductions = Reductions::default();
         for line in job.corpus.lines_share(job.ctl.clone(), share, shares) {
+            pacer.pause(&job.ctl, &probe).await;
             extract_into(&job, &probe, &line, &mut scratch, &mut counts);
+            reductions.spend(1).await;
         }
         counts
     })
 }
 
-/// Extracts the words of `text` into `counts`, after the simulated delay; the hot loop shared by
-/// the single-threaded strategies. Returns the number of words counted.
+/// Extracts the words of `text` into `counts`; the hot loop shared by the single-process
+/// strategies (the caller waits the simulated delay first). Returns the number of words counted.
 fn extract_into(
     job: &Job,
     probe: &crate::probe::StageProbe,
@@ -197,7 +202,6 @@ fn extract_into(
     scratch: &mut String,
     counts: &mut WordCounts,
 ) -> u64 {
-    job.ctl.simulate_delay();
     let before = counts.total();
     job.split.for_each_word(text, scratch, |w| counts.add(w));
     let n = counts.total() - before;

@@ -6,10 +6,19 @@
 use super::{Job, count_word};
 use crate::corpus::Line;
 use crate::counts::WordCounts;
-use crate::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+use crate::stage::{
+    Consumer, Dispatch, Producer, ProducerConsumer, SubscribeError, Subscription,
+};
 use crate::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {
+    pipeline(job).unwrap_or_else(|e| {
+        job.ctl.fail(e.to_string());
+        WordCounts::new()
+    })
+}
+
+fn pipeline(job: &Job) -> Result<WordCounts, SubscribeError> {
     let n = job.workers.max(1);
     let ctl = &job.ctl;
     let demand = job.max_demand as u64;
@@ -27,16 +36,16 @@ pub(super) fn run(job: &Job) -> WordCounts {
                 ctl,
                 format!("extractor {i}"),
                 move |line: Line, out: &mut Vec<Word>| {
-                    job.ctl.simulate_delay();
                     job.split
                         .for_each_word(&line, &mut scratch, |w| out.push(Word::new(w)));
                 },
                 Dispatch::partition_by(n, Word::partition_key),
-            );
-            e.subscribe(&mut producer, Subscription::new().max_demand(demand));
-            e
+            )
+            .with_simulated_delay();
+            e.subscribe(&mut producer, Subscription::new().max_demand(demand))?;
+            Ok(e)
         })
-        .collect();
+        .collect::<Result<_, SubscribeError>>()?;
     let counters: Vec<_> = (0..n)
         .map(|i| {
             let mut c = Consumer::new(ctl, format!("counter {}", i + 1), WordCounts::new(), {
@@ -44,11 +53,11 @@ pub(super) fn run(job: &Job) -> WordCounts {
                 move |counts: &mut WordCounts, w: Word| count_word(&ctl, counts, &w)
             });
             for e in &mut extractors {
-                c.subscribe(e, Subscription::new().max_demand(demand).partition(i));
+                c.subscribe(e, Subscription::new().max_demand(demand).partition(i))?;
             }
-            c
+            Ok(c)
         })
-        .collect();
+        .collect::<Result<_, SubscribeError>>()?;
     let producer = producer.start();
     let extractors: Vec<_> = extractors.into_iter().map(|e| e.start()).collect();
     let counters: Vec<_> = counters.into_iter().map(|c| c.start()).collect();
@@ -57,5 +66,5 @@ pub(super) fn run(job: &Job) -> WordCounts {
     for e in extractors {
         e.join();
     }
-    total
+    Ok(total)
 }

@@ -5,18 +5,16 @@
 //! A word message is a [`Word`] (inline up to 24 bytes, no heap allocation, hashed once), so the cost
 //! measured is the messaging itself, not the allocator.
 
-use std::time::Duration;
-
 use super::{Job, count_word};
+use crate::control::{Pacer, RunControl};
 use crate::corpus::Line;
 use crate::counts::WordCounts;
-use crate::mailbox::{MailboxReceiver, MailboxSender, mailbox};
-use crate::probe::{StageKind, StageState};
+use crate::executor::{Reductions, yield_now};
+use crate::mailbox::{MailboxReceiver, MailboxSender, Received, Weigh, mailbox};
+use crate::probe::{StageKind, StageProbe, StageState};
 use crate::words::Word;
 
-/// How long an idle worker waits before re-checking the stop signal.
-const IDLE_POLL: Duration = Duration::from_millis(20);
-/// Mailbox length beyond which the reader yields its core after each send.
+/// Mailbox length beyond which a sender gives others a turn after each send.
 const SEND_PENALTY_QUEUE: u64 = 10_000;
 /// Words a counter handles between updates of its stage's events-in counter.
 const PROGRESS_STEP: u64 = 256;
@@ -43,15 +41,17 @@ pub(super) fn run(job: &Job) -> WordCounts {
         drop(tx);
         let probe = rx.probe().clone();
         let ctl2 = ctl.clone();
-        counters.push(ctl.spawn(probe.clone(), move || {
+        counters.push(ctl.spawn(probe.clone(), async move {
             let mut counts = WordCounts::new();
-            drain_loop(&ctl2, &probe, &rx, |word: Word| {
+            drain_loop(&ctl2, &probe, &rx, false, |word: Word| {
                 count_word(&ctl2, &mut counts, &word);
                 // The stage's own counter too is updated in steps, not per word.
                 if counts.total().is_multiple_of(PROGRESS_STEP) {
                     probe.add_in(PROGRESS_STEP);
                 }
-            });
+                0
+            })
+            .await;
             probe.add_in(counts.total() % PROGRESS_STEP);
             counts
         }));
@@ -64,21 +64,25 @@ pub(super) fn run(job: &Job) -> WordCounts {
         extractor_senders.push(tx);
         let job = job.clone();
         let outs = counter_senders.clone();
-        extractors.push(ctl.spawn(probe.clone(), move || {
+        extractors.push(ctl.spawn(probe.clone(), async move {
             let mut scratch = String::new();
-            drain_loop(&job.ctl, &probe, &rx, |line: Line| {
-                job.ctl.simulate_delay();
+            let mut crowded = 0;
+            drain_loop(&job.ctl, &probe, &rx, true, |line: Line| {
                 probe.add_in(1);
                 let mut sent = 0;
                 job.split.for_each_word(&line, &mut scratch, |w| {
                     let word = Word::new(w);
                     let to = &outs[(word.partition_key() % outs.len() as u64) as usize];
-                    send_penalty(to.probe());
+                    if to.probe().mailbox_len() > SEND_PENALTY_QUEUE {
+                        crowded += 1;
+                    }
                     let _ = to.send(word);
                     sent += 1;
                 });
                 probe.add_out(sent);
-            });
+                std::mem::take(&mut crowded)
+            })
+            .await;
         }));
     }
     drop(counter_senders);
@@ -86,17 +90,23 @@ pub(super) fn run(job: &Job) -> WordCounts {
     let reader = {
         let job = job.clone();
         let probe = reader_probe.clone();
-        ctl.spawn(reader_probe, move || {
+        ctl.spawn(reader_probe, async move {
             let mut next = 0;
+            let mut reductions = Reductions::default();
             for line in job.corpus.lines(job.ctl.clone()) {
                 if job.ctl.check_memory() {
                     break;
                 }
                 let to = &extractor_senders[next];
-                send_penalty(to.probe());
+                let crowded = to.probe().mailbox_len() > SEND_PENALTY_QUEUE;
                 let _ = to.send(line);
                 probe.add_out(1);
                 next = (next + 1) % extractor_senders.len();
+                if crowded {
+                    send_penalty().await;
+                } else {
+                    reductions.spend(1).await;
+                }
             }
         })
     };
@@ -108,44 +118,43 @@ pub(super) fn run(job: &Job) -> WordCounts {
     counters.into_iter().filter_map(|c| c.join()).collect()
 }
 
-/// The BEAM charges a sender for a long receiver queue; likewise a sender gives up its time
-/// slice (it never blocks) when the receiver's mailbox is long, so busy receivers get the CPU.
+/// The BEAM charges a sender for a long receiver queue; likewise a sender gives others a turn
+/// (it never blocks) when the receiver's mailbox is long, so busy receivers get the CPU.
 /// Receivers that sleep (the delay) don't use it, and then mailboxes grow without bound, as in
 /// the talk.
-#[inline]
-fn send_penalty(receiver: &crate::probe::StageProbe) {
-    if receiver.mailbox_len() > SEND_PENALTY_QUEUE {
-        std::thread::yield_now();
-    }
+async fn send_penalty() {
+    yield_now().await;
 }
 
 /// Handles every message of `rx` until all senders are gone, or drops them all once the run is
-/// stopped (so queued memory is released promptly).
-pub(crate) fn drain_loop<T: crate::mailbox::Weigh>(
-    ctl: &crate::control::RunControl,
-    probe: &crate::probe::StageProbe,
+/// stopped (so queued memory is released promptly). A `paced` stage (an extractor) first waits
+/// the simulated delay for each message. `handle` returns how many of its sends met a
+/// crowded mailbox; the stage then pays the send penalty once.
+async fn drain_loop<T: Weigh>(
+    ctl: &RunControl,
+    probe: &StageProbe,
     rx: &MailboxReceiver<T>,
-    mut handle: impl FnMut(T),
+    paced: bool,
+    mut handle: impl FnMut(T) -> u32,
 ) {
+    let mut pacer = Pacer::new();
+    let mut reductions = Reductions::default();
     loop {
-        if ctl.is_stopped() {
-            rx.drain();
-            return;
-        }
-        let msg = match rx.try_recv() {
-            Ok(m) => m,
-            Err(true) => return,
-            Err(false) => {
-                probe.set_state(StageState::WaitingForEvents);
-                let r = rx.recv_timeout(IDLE_POLL);
-                probe.set_state(StageState::Running);
-                match r {
-                    Ok(m) => m,
-                    Err(true) => return,
-                    Err(false) => continue,
-                }
+        let msg = match rx.recv(ctl, StageState::WaitingForEvents).await {
+            Received::Message(m) => m,
+            Received::Closed => return,
+            Received::Stopped => {
+                rx.drain();
+                return;
             }
         };
-        handle(msg);
+        if paced {
+            pacer.pause(ctl, probe).await;
+        }
+        if handle(msg) > 0 {
+            send_penalty().await;
+        } else {
+            reductions.spend(1).await;
+        }
     }
 }

@@ -277,6 +277,8 @@ pub fn chart(
 /// Which chart of the Load Charts view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadChart {
+    /// Utilisation of each scheduler thread (observer's first chart; scheduler runtime only).
+    Schedulers,
     /// Per-core CPU.
     Cpu,
     /// Resident, heap, queued.
@@ -286,9 +288,21 @@ pub enum LoadChart {
 }
 
 impl LoadChart {
+    /// The charts a run's data can fill, top to bottom: scheduler utilisation (when its stages
+    /// ran on the scheduler), CPU, memory, IO.
+    pub fn shown(data: &ChartData) -> Vec<LoadChart> {
+        let mut v = Vec::with_capacity(4);
+        if data.column(&series::scheduler(0)).is_some() {
+            v.push(LoadChart::Schedulers);
+        }
+        v.extend([LoadChart::Cpu, LoadChart::Memory, LoadChart::Io]);
+        v
+    }
+
     /// Title shown above the chart.
     pub fn title(self) -> &'static str {
         match self {
+            LoadChart::Schedulers => "Scheduler utilisation",
             LoadChart::Cpu => "CPU per core",
             LoadChart::Memory => "Memory",
             LoadChart::Io => "IO input",
@@ -298,6 +312,7 @@ impl LoadChart {
     /// File-name part for exports.
     pub fn slug(self) -> &'static str {
         match self {
+            LoadChart::Schedulers => "schedulers",
             LoadChart::Cpu => "cpu",
             LoadChart::Memory => "memory",
             LoadChart::Io => "io",
@@ -307,6 +322,19 @@ impl LoadChart {
     /// The lines of this chart.
     pub fn series(self, data: &ChartData, opts: &ChartOptions) -> (Unit, Vec<Series>) {
         match self {
+            LoadChart::Schedulers => {
+                let mut lines = Vec::new();
+                let mut i = 0;
+                while data.column(&series::scheduler(i)).is_some() {
+                    lines.push(Series {
+                        label: format!("scheduler {}", i + 1),
+                        color: PALETTE[i % PALETTE.len()],
+                        points: points(data, &series::scheduler(i), opts),
+                    });
+                    i += 1;
+                }
+                (Unit::Percent, lines)
+            }
             LoadChart::Cpu => {
                 let mut lines = Vec::new();
                 let mut i = 0;

@@ -80,8 +80,10 @@ pub fn draw(ui: &mut Ui, picture: &Picture, scene: &Scene) {
     let h = ui.available_height();
     match picture {
         Picture::Stats => {
-            let each = (h - 3.0 * 34.0) / 3.0;
-            for c in [LoadChart::Cpu, LoadChart::Memory, LoadChart::Io] {
+            let shown = LoadChart::shown(&scene.data);
+            let n = shown.len() as f32;
+            let each = (h - n * 34.0) / n;
+            for c in shown {
                 charts::load_chart(ui, c, &scene.data, &scene.events, &opts, each);
             }
         }

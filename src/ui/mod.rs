@@ -20,6 +20,7 @@ use session::{CorpusChoice, Session};
 use views::{ProcessRow, Sort};
 
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
+use crate::executor::{Runtime, default_schedulers};
 use crate::run::{RunSettings, default_memory_limit, default_workers};
 use crate::strategy::Strategy;
 
@@ -120,6 +121,10 @@ pub struct PalavriadoApp {
     pub strategy: Strategy,
     /// Workers.
     pub workers: usize,
+    /// Where the stages run.
+    pub runtime: Runtime,
+    /// Scheduler threads (scheduler runtime).
+    pub schedulers: usize,
     /// max_demand for Pull and Flow.
     pub max_demand: usize,
     /// Probe rate.
@@ -191,6 +196,8 @@ impl PalavriadoApp {
             repeat: 1,
             strategy: Strategy::Pull,
             workers: default_workers(),
+            runtime: Runtime::Scheduler,
+            schedulers: default_schedulers(),
             max_demand: default_max_demand(Strategy::Pull),
             sample_hz: DEFAULT_SAMPLE_HZ,
             memory_limit_mb: default_memory_limit() / 1_000_000,
@@ -222,6 +229,9 @@ impl PalavriadoApp {
             self.strategy = s;
             self.max_demand = default_max_demand(s);
         }
+        if let Some(r) = args.runtime {
+            self.runtime = r;
+        }
         if let Some(d) = args.delay_ms {
             self.delay_ms = d;
             self.delay_on = d > 0.0;
@@ -243,6 +253,8 @@ impl PalavriadoApp {
     pub fn settings(&self) -> RunSettings {
         let mut st = RunSettings::new(self.strategy);
         st.workers = self.workers.max(1);
+        st.runtime = self.runtime;
+        st.schedulers = self.schedulers.max(1);
         st.delay = self.delay();
         st.max_demand = self
             .strategy
@@ -544,6 +556,24 @@ impl PalavriadoApp {
             ui.add(egui::DragValue::new(&mut self.workers).range(1..=64))
                 .on_hover_text("Extractors and counters of Push, Pull and Flow (default: one per core)");
             ui.end_row();
+            ui.label("Runtime");
+            ui.horizontal(|ui| {
+                for r in Runtime::ALL {
+                    ui.radio_value(&mut self.runtime, r, r.name())
+                        .on_hover_text(r.describe());
+                }
+            });
+            ui.end_row();
+            ui.label("");
+            ui.label(RichText::new(self.runtime.describe()).weak());
+            ui.end_row();
+            ui.label("Schedulers");
+            ui.add_enabled(
+                self.runtime == Runtime::Scheduler,
+                egui::DragValue::new(&mut self.schedulers).range(1..=64),
+            )
+            .on_hover_text("Scheduler threads of the scheduler runtime, like erl +S (default: one per core)");
+            ui.end_row();
             if self.strategy.default_max_demand().is_some() {
                 ui.label("max_demand");
                 ui.add(egui::DragValue::new(&mut self.max_demand).range(1..=100_000))
@@ -670,9 +700,11 @@ impl PalavriadoApp {
         let opts = self.chart_opts;
         match self.tab {
             Tab::Load => {
-                let each = ((ui.available_height() - 3.0 * 34.0) / 3.0).max(80.0);
+                let shown = LoadChart::shown(&run.data);
+                let n = shown.len() as f32;
+                let each = ((ui.available_height() - n * 34.0) / n).max(80.0);
                 let mut save = None;
-                for c in [LoadChart::Cpu, LoadChart::Memory, LoadChart::Io] {
+                for c in shown {
                     if charts::load_chart(ui, c, &run.data, &events, &opts, each) {
                         save = Some(c);
                     }

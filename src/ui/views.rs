@@ -21,6 +21,10 @@ pub struct ProcessRow {
     pub cpu_ms: f64,
     /// Times per second its thread was switched in (newest sample): the cost of hand-overs.
     pub switches_per_s: f64,
+    /// Polls of its task per second (newest sample).
+    pub polls_per_s: f64,
+    /// Time it was ready but waited for a scheduler (ms).
+    pub sched_wait_ms: f64,
 }
 
 impl ProcessRow {
@@ -38,6 +42,10 @@ impl ProcessRow {
                 switches_per_s: data
                     .last(&series::stage(&stage.name, "switches_per_s"))
                     .unwrap_or(0.0),
+                polls_per_s: data
+                    .last(&series::stage(&stage.name, "polls_per_s"))
+                    .unwrap_or(0.0),
+                sched_wait_ms: stage.sched_wait_ns as f64 / 1e6,
                 stage,
             })
             .collect()
@@ -69,11 +77,15 @@ pub enum Column {
     Cpu,
     /// Context switches per second.
     Switches,
+    /// Polls per second.
+    Polls,
+    /// Time ready but waiting for a scheduler.
+    SchedWait,
 }
 
 impl Column {
     /// Every column, in display order.
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 13] = [
         Column::Name,
         Column::Kind,
         Column::In,
@@ -84,6 +96,8 @@ impl Column {
         Column::Buffered,
         Column::State,
         Column::Cpu,
+        Column::Polls,
+        Column::SchedWait,
         Column::Switches,
     ];
 
@@ -101,6 +115,8 @@ impl Column {
             Column::State => "State",
             Column::Cpu => "CPU time",
             Column::Switches => "Switches/s",
+            Column::Polls => "Polls/s",
+            Column::SchedWait => "Run queue",
         }
     }
 
@@ -112,6 +128,18 @@ impl Column {
             Column::Buffered => Some(
                 "Events the stage holds beyond its mailbox: input not yet handled and output \
                  waiting for demand",
+            ),
+            Column::Cpu => Some(
+                "Its thread's CPU time (threads runtime), or the time inside its task's polls \
+                 (scheduler runtime)",
+            ),
+            Column::Polls => Some(
+                "Times per second its task was polled: each poll handles what its mailbox holds \
+                 (observer's reductions, as work units)",
+            ),
+            Column::SchedWait => Some(
+                "Time it was ready to run but waited for a scheduler (the run queue), \
+                 estimated from a sample of its wake-ups",
             ),
             Column::Switches => Some(
                 "Times per second the stage's thread got a core back after blocking, yielding \
@@ -135,6 +163,8 @@ impl Column {
             Column::State => x.state.label().cmp(y.state.label()),
             Column::Cpu => a.cpu_ms.total_cmp(&b.cpu_ms),
             Column::Switches => a.switches_per_s.total_cmp(&b.switches_per_s),
+            Column::Polls => a.polls_per_s.total_cmp(&b.polls_per_s),
+            Column::SchedWait => a.sched_wait_ms.total_cmp(&b.sched_wait_ms),
         }
     }
 
@@ -152,6 +182,8 @@ impl Column {
             Column::State => s.state.label().into(),
             Column::Cpu => format!("{:.2} s", r.cpu_ms / 1e3),
             Column::Switches => thousands(r.switches_per_s.round() as u64),
+            Column::Polls => thousands(r.polls_per_s.round() as u64),
+            Column::SchedWait => format!("{:.1} ms", r.sched_wait_ms),
         }
     }
 }

@@ -161,6 +161,13 @@ impl Word {
     }
 }
 
+/// A word message weighs its heap text (none up to 24 bytes).
+impl crate::event::Event for Word {
+    fn heap_bytes(&self) -> u64 {
+        Word::heap_bytes(self)
+    }
+}
+
 impl std::ops::Deref for Word {
     type Target = str;
     fn deref(&self) -> &str {

@@ -1,0 +1,410 @@
+//! Where stages run. A stage is an async task; an [`Executor`] runs it either as a task on an
+//! M:N scheduler (tokio's multi-thread runtime, N threads named `scheduler 1..N`, like the
+//! BEAM's one scheduler per core) or on an OS thread of its own (`threads`), to show what a
+//! context switch per hand-off costs.
+//!
+//! Every stage's task is wrapped in a probe that counts its polls and estimates, from a sample
+//! of them, the time spent inside polls (busy) and the time it was ready but waited for a
+//! scheduler (the run queue).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::probe::os::thread_sched;
+use crate::probe::{StageProbe, StageState};
+
+/// How a run's stages are executed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Runtime {
+    /// Tasks on N scheduler threads (M:N, like the BEAM): a hand-off is a queue push.
+    #[default]
+    Scheduler,
+    /// One OS thread per stage: a hand-off to a sleeping stage is a kernel context switch.
+    Threads,
+}
+
+impl Runtime {
+    /// Both runtimes, the default first.
+    pub const ALL: [Runtime; 2] = [Runtime::Scheduler, Runtime::Threads];
+
+    /// The CLI/JSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Scheduler => "scheduler",
+            Runtime::Threads => "threads",
+        }
+    }
+
+    /// A one-line explanation for menus and help.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Runtime::Scheduler => {
+                "Stages are tasks on one scheduler thread per core (like the BEAM): a hand-off is a queue push, not a context switch."
+            }
+            Runtime::Threads => {
+                "Every stage on its own OS thread: each hand-off to a waiting stage costs a kernel context switch."
+            }
+        }
+    }
+}
+
+impl fmt::Display for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Runtime {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Runtime::ALL
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown runtime '{s}': use scheduler or threads"))
+    }
+}
+
+/// The number of scheduler threads by default: one per core (`erl +S`'s default).
+pub fn default_schedulers() -> usize {
+    crate::probe::os::logical_cores()
+}
+
+thread_local! {
+    /// True on a thread that runs one stage alone (the `threads` runtime).
+    static OWN_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True when the calling stage has an OS thread of its own (then yielding means yielding the
+/// core, and an idle stage may spin briefly before it sleeps).
+pub fn on_own_thread() -> bool {
+    OWN_THREAD.with(|c| c.get())
+}
+
+/// Gives other stages a turn: the task goes to the back of its scheduler's queue, or, on a
+/// thread of its own, the thread yields its core. Never blocks.
+pub async fn yield_now() {
+    if on_own_thread() {
+        std::thread::yield_now();
+    } else {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Events a stage handles between turns it gives to others on the scheduler, like the BEAM's
+/// reductions: tasks are not preempted, so a stage with a full mailbox yields now and then.
+pub const REDUCTIONS: u32 = 2000;
+
+/// Counts a stage's work and gives others a turn every [`REDUCTIONS`] units of it.
+#[derive(Debug, Default)]
+pub struct Reductions(u32);
+
+impl Reductions {
+    /// Spends `n` units; yields (on the scheduler only) once the budget is used up.
+    #[inline]
+    pub async fn spend(&mut self, n: u32) {
+        self.0 += n;
+        if self.0 >= REDUCTIONS {
+            self.0 = 0;
+            if !on_own_thread() {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+}
+
+/// A running stage; [`Worker::join`] waits for its result.
+#[derive(Debug)]
+pub struct Worker<T> {
+    name: String,
+    result: crossbeam_channel::Receiver<Option<T>>,
+}
+
+impl<T> Worker<T> {
+    /// The stage name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Waits for the stage to end; `None` if it failed (the failure is in the run's errors).
+    /// Call it from outside the stages (a stage that joins another would hold its scheduler).
+    pub fn join(self) -> Option<T> {
+        self.result.recv().ok().flatten()
+    }
+
+    /// True once the stage has ended.
+    pub fn is_finished(&self) -> bool {
+        !self.result.is_empty()
+    }
+}
+
+/// Runs a run's stages on the chosen [`Runtime`]. The scheduler's threads are started with the
+/// first stage and stopped by [`Executor::shutdown`] (or when the executor is dropped).
+#[derive(Debug)]
+pub struct Executor {
+    runtime: Runtime,
+    schedulers: usize,
+    tokio: Mutex<Option<tokio::runtime::Runtime>>,
+    handle: OnceLock<tokio::runtime::Handle>,
+    scheduler_tids: Arc<Mutex<Vec<i32>>>,
+    /// Context switches of stage threads and scheduler threads that have ended.
+    switches: Arc<AtomicU64>,
+}
+
+impl Executor {
+    /// An executor of `runtime` with `schedulers` scheduler threads (at least 1; unused with
+    /// `threads`).
+    pub fn new(runtime: Runtime, schedulers: usize) -> Self {
+        Self {
+            runtime,
+            schedulers: schedulers.max(1),
+            tokio: Mutex::new(None),
+            handle: OnceLock::new(),
+            scheduler_tids: Arc::new(Mutex::new(Vec::new())),
+            switches: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Which runtime it is.
+    pub fn runtime(&self) -> Runtime {
+        self.runtime
+    }
+
+    /// Scheduler threads (used with the `scheduler` runtime).
+    pub fn schedulers(&self) -> usize {
+        self.schedulers
+    }
+
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.handle.get_or_init(|| {
+            let next = Arc::new(AtomicUsize::new(1));
+            let tids = self.scheduler_tids.clone();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.schedulers)
+                .thread_name_fn(move || format!("scheduler {}", next.fetch_add(1, Relaxed)))
+                .on_thread_start(move || {
+                    // SAFETY: gettid has no preconditions.
+                    tids.lock().push(unsafe { libc::gettid() });
+                })
+                .enable_time()
+                .build()
+                .expect("starting the scheduler threads");
+            let handle = rt.handle().clone();
+            *self.tokio.lock() = Some(rt);
+            handle
+        })
+    }
+
+    /// Starts `stage` for `probe`. A panic inside it ends the stage: `on_panic` gets the
+    /// panic's message and [`Worker::join`] gives `None`.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        probe: Arc<StageProbe>,
+        stage: impl Future<Output = T> + Send + 'static,
+        on_panic: impl FnOnce(String) + Send + 'static,
+    ) -> Worker<T> {
+        let (tx, result) = crossbeam_channel::bounded(1);
+        let name = probe.name.clone();
+        let task = {
+            let probe = probe.clone();
+            async move {
+                probe.set_state(StageState::Running);
+                let out = Probed::new(probe.clone(), stage).await;
+                probe.set_state(StageState::Done);
+                let _ = tx.send(out.map_err(on_panic).ok());
+            }
+        };
+        match self.runtime {
+            Runtime::Scheduler => {
+                self.handle().spawn(task);
+            }
+            Runtime::Threads => {
+                let switches = self.switches.clone();
+                std::thread::Builder::new()
+                    .name(name.clone())
+                    .spawn(move || {
+                        probe.bind_current_thread();
+                        OWN_THREAD.with(|c| c.set(true));
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_time()
+                            .build()
+                            .expect("starting a stage thread's runtime");
+                        rt.block_on(task);
+                        if let Some(s) = thread_sched(probe.tid()) {
+                            probe.record_switches(s.switches);
+                            switches.fetch_add(s.switches, Relaxed);
+                        }
+                    })
+                    .expect("spawning a stage thread");
+            }
+        }
+        Worker { name, result }
+    }
+
+    /// Cumulative busy time of each scheduler thread (empty with `threads`, or before the first
+    /// stage started): utilisation is its change over a sampling interval.
+    pub fn scheduler_busy(&self) -> Vec<Duration> {
+        match self.handle.get() {
+            Some(h) => {
+                let m = h.metrics();
+                (0..m.num_workers())
+                    .map(|i| m.worker_total_busy_duration(i))
+                    .collect()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Context switches of the run's threads so far: every stage thread that has ended, and the
+    /// scheduler threads (read now).
+    pub fn context_switches(&self) -> u64 {
+        let schedulers: u64 = self
+            .scheduler_tids
+            .lock()
+            .iter()
+            .filter_map(|&t| thread_sched(t))
+            .map(|s| s.switches)
+            .sum();
+        self.switches.load(Relaxed) + schedulers
+    }
+
+    /// Stops the scheduler threads (stages still running are dropped). Called by the run
+    /// controller once every stage has been joined.
+    pub fn shutdown(&self) {
+        let switches = self.context_switches();
+        if let Some(rt) = self.tokio.lock().take() {
+            self.switches.store(switches, Relaxed);
+            self.scheduler_tids.lock().clear();
+            if tokio::runtime::Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            } else {
+                drop(rt);
+            }
+        }
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        if let Some(rt) = self.tokio.get_mut().take() {
+            // Possibly on one of its own threads (the last stage dropping the run): never wait.
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Polls taken between two timed ones when polls are short; long polls are all timed (their
+/// clock reads cost nothing next to them).
+const TIME_ONE_POLL_IN: u32 = 16;
+/// A timed poll longer than this makes the next poll timed too.
+const LONG_POLL: Duration = Duration::from_micros(20);
+
+/// Records when a stage's task was woken, for the sampled scheduled-wait time.
+struct WakeStamp {
+    origin: Instant,
+    woken_at_ns: AtomicU64,
+    /// What the measured wake-up stands for (the sampling factor when it was armed).
+    scale: AtomicU32,
+    inner: Mutex<Option<Waker>>,
+}
+
+impl Wake for WakeStamp {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let now = (self.origin.elapsed().as_nanos() as u64).max(1);
+        let _ = self
+            .woken_at_ns
+            .compare_exchange(0, now, Relaxed, Relaxed);
+        if let Some(w) = self.inner.lock().as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
+
+/// A stage's future with its probe: counts polls, times a sample of them, turns a panic into an
+/// error message.
+struct Probed<F> {
+    fut: Pin<Box<F>>,
+    probe: Arc<StageProbe>,
+    stamp: Arc<WakeStamp>,
+    polls: u32,
+    every: u32,
+}
+
+impl<F: Future> Probed<F> {
+    fn new(probe: Arc<StageProbe>, fut: F) -> Self {
+        Self {
+            fut: Box::pin(fut),
+            probe,
+            stamp: Arc::new(WakeStamp {
+                origin: Instant::now(),
+                woken_at_ns: AtomicU64::new(0),
+                scale: AtomicU32::new(1),
+                inner: Mutex::new(None),
+            }),
+            polls: 0,
+            every: 1,
+        }
+    }
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
+}
+
+impl<F: Future> Future for Probed<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let probe = &*this.probe;
+        probe.add_poll();
+        if this.stamp.woken_at_ns.load(Relaxed) != 0 {
+            let woken = this.stamp.woken_at_ns.swap(0, Relaxed);
+            let now = this.stamp.origin.elapsed().as_nanos() as u64;
+            let scale = this.stamp.scale.load(Relaxed) as u64;
+            probe.add_sched_wait_ns(now.saturating_sub(woken) * scale);
+        }
+        this.polls = this.polls.wrapping_add(1);
+        let fut = this.fut.as_mut();
+        let out = if this.polls.is_multiple_of(this.every) {
+            // A timed poll: its wake-up is stamped too.
+            *this.stamp.inner.lock() = Some(cx.waker().clone());
+            this.stamp.scale.store(this.every, Relaxed);
+            let waker = Waker::from(this.stamp.clone());
+            let mut stamped = Context::from_waker(&waker);
+            let start = Instant::now();
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                fut.poll(&mut stamped)
+            }));
+            let took = start.elapsed();
+            probe.add_busy_ns(took.as_nanos() as u64 * this.every as u64);
+            this.every = if took > LONG_POLL { 1 } else { TIME_ONE_POLL_IN };
+            this.polls = 0;
+            out
+        } else {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx)))
+        };
+        match out {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic_message(panic))),
+        }
+    }
+}

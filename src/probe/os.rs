@@ -1,0 +1,52 @@
+//! What the operating system says of this process: cores, memory, and each thread's CPU time
+//! and context switches.
+
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+/// Physical memory of the machine in bytes (0 if unknown).
+pub fn physical_memory() -> u64 {
+    System::new_with_specifics(
+        sysinfo::RefreshKind::nothing()
+            .with_memory(sysinfo::MemoryRefreshKind::nothing().with_ram()),
+    )
+    .map(|s| s.total_memory())
+    .unwrap_or(0)
+}
+
+/// Number of logical cores the OS reports.
+pub fn logical_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// What the scheduler says of one thread of this process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadSched {
+    /// CPU time it has run, in ns.
+    pub cpu_ns: u64,
+    /// Times it has been switched in (each hand-over of a core to it, whether it had blocked,
+    /// yielded or been preempted).
+    pub switches: u64,
+}
+
+/// The scheduler's counters of a thread (from `/proc/self/task/<tid>/schedstat`: run time,
+/// wait time, time slices run).
+pub fn thread_sched(tid: i32) -> Option<ThreadSched> {
+    let s = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+    let mut fields = s.split_whitespace().map(|f| f.parse::<u64>().ok());
+    let cpu_ns = fields.next()??;
+    let switches = fields.nth(1)??;
+    Some(ThreadSched { cpu_ns, switches })
+}
+
+/// Resident memory of this process in bytes.
+pub fn resident_bytes(sys: &mut System, pid: Pid) -> u64 {
+    sys.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        false,
+        ProcessRefreshKind::nothing().with_memory(),
+    );
+    sys.process(pid).map(|p| p.memory()).unwrap_or(0)
+}
+
