@@ -288,7 +288,12 @@ pub fn default_cases(workers: usize, runtimes: &[Runtime], schedulers: usize) ->
         }
     }
     for &r in runtimes {
-        cases.push(case(Strategy::Pull, "pull --max-demand 1000", r, Some(1000)));
+        cases.push(case(
+            Strategy::Pull,
+            "pull --max-demand 1000",
+            r,
+            Some(1000),
+        ));
     }
     cases
 }

@@ -331,7 +331,7 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
             // The reference is always measured: every other case is reported relative to it.
             c.label == REFERENCE_LABEL
                 || args.strategy.is_empty()
-                || args.strategy.contains(&c.settings.strategy)
+                || args.strategy.iter().any(|s| s.name() == c.label)
         })
         .collect();
     let bench = match std::env::current_exe() {

@@ -1,8 +1,8 @@
 //! What every worker of a run shares: the stop signal, the live simulated delay, progress
 //! counters, the memory limit and the registry of stage probes.
 
-use std::sync::Arc;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
@@ -333,17 +333,22 @@ impl RunControl {
     }
 }
 
+/// How far behind its running deadline a paced stage may fall and still catch up: more than a
+/// timer tick (1 ms) late, less than a visible burst.
+pub const PACING_SLACK: Duration = Duration::from_millis(5);
+
 /// Paces a stage by the run's simulated delay: the talk's `Process.sleep(1)` before each event,
 /// as a timer that frees the scheduler (never a blocked scheduler thread).
 ///
 /// It lasts what it says: each pause ends at a running deadline one delay after the previous
 /// one, so the work between pauses does not add to it and a timer's rounding up to the next
 /// tick does not accumulate (1 ms gives 1,000 events a second, not ~500). A stage that fell
-/// more than one delay behind (it waited for events, or the delay was just turned on) restarts
-/// its deadline from now: no burst of catching up. A stop, or the delay turned off or
+/// more than [`PACING_SLACK`] behind its deadline (it waited for events, or the delay was just
+/// turned on) restarts from now: it never bursts to catch up more than that. A stop, or the delay turned off or
 /// shortened, ends a pause at once.
 #[derive(Debug, Default)]
 pub struct Pacer {
+    /// The deadline the previous pause ended at.
     last: Option<Instant>,
 }
 
@@ -367,7 +372,7 @@ impl Pacer {
         let now = Instant::now();
         let mut delay = ctl.delay();
         let from = match self.last {
-            Some(last) if last + delay >= now => last,
+            Some(last) if now <= last + delay + PACING_SLACK => last,
             _ => now,
         };
         let before = probe.state();

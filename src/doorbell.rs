@@ -29,7 +29,8 @@ impl Doorbell {
     /// Takes back an [`Doorbell::arm`] when the owner found what it waited for after all.
     #[inline]
     pub fn disarm(&self) {
-        self.waiting.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.waiting
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Wakes the owner if it armed the bell (cheap when it did not: one locked exchange).

@@ -22,7 +22,9 @@ use crate::probe::os::thread_sched;
 use crate::probe::{StageProbe, StageState};
 
 /// How a run's stages are executed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Runtime {
     /// Tasks on N scheduler threads (M:N, like the BEAM): a hand-off is a queue push.
@@ -323,9 +325,7 @@ impl Wake for WakeStamp {
 
     fn wake_by_ref(self: &Arc<Self>) {
         let now = (self.origin.elapsed().as_nanos() as u64).max(1);
-        let _ = self
-            .woken_at_ns
-            .compare_exchange(0, now, Relaxed, Relaxed);
+        let _ = self.woken_at_ns.compare_exchange(0, now, Relaxed, Relaxed);
         if let Some(w) = self.inner.lock().as_ref() {
             w.wake_by_ref();
         }
@@ -390,12 +390,15 @@ impl<F: Future> Future for Probed<F> {
             let waker = Waker::from(this.stamp.clone());
             let mut stamped = Context::from_waker(&waker);
             let start = Instant::now();
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                fut.poll(&mut stamped)
-            }));
+            let out =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(&mut stamped)));
             let took = start.elapsed();
             probe.add_busy_ns(took.as_nanos() as u64 * this.every as u64);
-            this.every = if took > LONG_POLL { 1 } else { TIME_ONE_POLL_IN };
+            this.every = if took > LONG_POLL {
+                1
+            } else {
+                TIME_ONE_POLL_IN
+            };
             this.polls = 0;
             out
         } else {

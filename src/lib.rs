@@ -28,8 +28,8 @@ pub mod words;
 
 pub use control::{RunControl, StopReason};
 pub use corpus::{Corpus, CorpusError};
-pub use executor::Runtime;
 pub use counts::WordCounts;
+pub use executor::Runtime;
 pub use run::{Run, RunReport, RunSettings};
 pub use strategy::Strategy;
 pub use words::SplitMode;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::control::{RunControl, RunEvent, StopReason};
 use crate::corpus::Corpus;
-use crate::executor::{Runtime, default_schedulers};
 use crate::counts::{LengthGroup, WordCounts};
+use crate::executor::{Runtime, default_schedulers};
 use crate::probe::heap;
 use crate::probe::os::physical_memory;
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use palavriado::{RunControl, Runtime};
 use palavriado::flow::Flow;
 use palavriado::probe::StageState;
 use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+use palavriado::{RunControl, Runtime};
 use proptest::prelude::*;
 
 /// A run control whose stages run on `rt` (2 scheduler threads on the scheduler).
@@ -31,10 +31,12 @@ fn demand_dispatcher_delivers_every_event_once() {
         let mut p = Producer::from_iter(&ctl, "producer", 0..10_000u64, Dispatch::Demand);
         let consumers: Vec<_> = (0..3)
             .map(|i| {
-                let mut c = Consumer::new(&ctl, format!("c{i}"), Vec::new(), |v: &mut Vec<u64>, e| {
-                    v.push(e)
-                });
-                c.subscribe(&mut p, Subscription::new().max_demand(7).min_demand(2)).unwrap();
+                let mut c =
+                    Consumer::new(&ctl, format!("c{i}"), Vec::new(), |v: &mut Vec<u64>, e| {
+                        v.push(e)
+                    });
+                c.subscribe(&mut p, Subscription::new().max_demand(7).min_demand(2))
+                    .unwrap();
                 c
             })
             .collect();
@@ -84,7 +86,8 @@ fn partition_skew_is_held_by_demand_not_piled_up() {
                         .max_demand(10)
                         .min_demand(5)
                         .partition(i),
-                ).unwrap();
+                )
+                .unwrap();
                 c
             })
             .collect();
@@ -122,11 +125,13 @@ fn broadcast_sends_every_event_to_every_accepting_subscriber() {
         let mut p = Producer::from_iter(&ctl, "producer", 0..2_000u64, Dispatch::broadcast());
         let mut all = Consumer::new(&ctl, "all", Vec::new(), |v: &mut Vec<u64>, e| v.push(e));
         let mut even = Consumer::new(&ctl, "even", Vec::new(), |v: &mut Vec<u64>, e| v.push(e));
-        all.subscribe(&mut p, Subscription::new().max_demand(50)).unwrap();
+        all.subscribe(&mut p, Subscription::new().max_demand(50))
+            .unwrap();
         even.subscribe(
             &mut p,
             Subscription::new().max_demand(3).filter(|e| e % 2 == 0),
-        ).unwrap();
+        )
+        .unwrap();
         p.start();
         let (all, even) = (all.start(), even.start());
         assert_eq!(all.join().unwrap(), (0..2_000).collect::<Vec<_>>());
@@ -175,7 +180,8 @@ fn a_partition_without_its_subscriber_is_an_error_not_a_hang() {
         let ctl = ctl(rt);
         let mut p = Producer::from_iter(&ctl, "producer", 0..100u64, Dispatch::partition(2));
         let mut c = Consumer::new(&ctl, "only one", 0u64, |n: &mut u64, _| *n += 1);
-        c.subscribe(&mut p, Subscription::new().partition(0)).unwrap();
+        c.subscribe(&mut p, Subscription::new().partition(0))
+            .unwrap();
         let (p, c) = (p.start(), c.start());
         p.join();
         c.join();
@@ -193,7 +199,8 @@ fn zero_partitions_is_an_error_not_a_division_by_zero() {
         };
         let mut p = Producer::from_iter(&ctl, "producer", 0..100u64, zero);
         let mut c = Consumer::new(&ctl, "consumer", 0u64, |n: &mut u64, _| *n += 1);
-        c.subscribe(&mut p, Subscription::new().partition(0)).unwrap();
+        c.subscribe(&mut p, Subscription::new().partition(0))
+            .unwrap();
         let (p, c) = (p.start(), c.start());
         p.join();
         c.join();
@@ -225,7 +232,8 @@ fn completion_never_loses_an_event_with_skewed_stages() {
                         },
                         Dispatch::partition(3),
                     );
-                    pc.subscribe(&mut p, Subscription::new().max_demand(10)).unwrap();
+                    pc.subscribe(&mut p, Subscription::new().max_demand(10))
+                        .unwrap();
                     pc
                 })
                 .collect();
@@ -240,7 +248,8 @@ fn completion_never_loses_an_event_with_skewed_stages() {
                         },
                     );
                     for pc in &mut pcs {
-                        c.subscribe(pc, Subscription::new().max_demand(10).partition(i)).unwrap();
+                        c.subscribe(pc, Subscription::new().max_demand(10).partition(i))
+                            .unwrap();
                     }
                     c
                 })
@@ -422,7 +431,8 @@ fn partition_producer_makes_exactly_the_sum_of_the_asks() {
         // Enough schedulers that the held consumers never hold the producer's.
         let ctl = RunControl::with_runtime(Duration::ZERO, rt, 5);
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut p = Producer::from_iter(&ctl, "producer", 0..100u64, Dispatch::partition_by(3, skew));
+        let mut p =
+            Producer::from_iter(&ctl, "producer", 0..100u64, Dispatch::partition_by(3, skew));
         let probe = p.probe().clone();
         let cs: Vec<_> = (0..3)
             .map(|i| gated_consumer(&ctl, &mut p, i, gate.clone()))
@@ -473,7 +483,11 @@ fn a_stalled_partition_slows_the_others_and_loses_nothing() {
         let a = a.join().unwrap();
         let others: Vec<Vec<u64>> = others.into_iter().map(|c| c.join().unwrap()).collect();
         p.join();
-        assert_eq!(a, (0..10_000).filter(|e| skew(e) == 0).collect::<Vec<_>>(), "{rt}");
+        assert_eq!(
+            a,
+            (0..10_000).filter(|e| skew(e) == 0).collect::<Vec<_>>(),
+            "{rt}"
+        );
         assert_eq!([others[0].len(), others[1].len()], [2_000, 2_000], "{rt}");
         assert!(ctl.warnings().is_empty(), "{rt}: {:?}", ctl.warnings());
     }
@@ -498,7 +512,11 @@ fn bad_demand_settings_are_refused_at_subscribe() {
         // Flow checks the same settings and fails the run with the same words.
         let out = Flow::from_iter(&ctl, 0..10u64).max_demand(0).collect();
         assert!(out.is_empty());
-        assert!(ctl.errors()[0].contains("max_demand must be at least 1"), "{:?}", ctl.errors());
+        assert!(
+            ctl.errors()[0].contains("max_demand must be at least 1"),
+            "{:?}",
+            ctl.errors()
+        );
     }
 }
 
@@ -509,11 +527,14 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
     // blocked thread. Stop then ends the sleeping stage at once.
     let ctl = RunControl::with_runtime(Duration::from_millis(20), Runtime::Scheduler, 1);
     let mut slow_src = Producer::from_iter(&ctl, "slow source", 0..1_000u64, Dispatch::Demand);
-    let mut slow = Consumer::new(&ctl, "slow", 0u64, |n: &mut u64, _| *n += 1).with_simulated_delay();
-    slow.subscribe(&mut slow_src, Subscription::new().max_demand(10)).unwrap();
+    let mut slow =
+        Consumer::new(&ctl, "slow", 0u64, |n: &mut u64, _| *n += 1).with_simulated_delay();
+    slow.subscribe(&mut slow_src, Subscription::new().max_demand(10))
+        .unwrap();
     let mut fast_src = Producer::from_iter(&ctl, "fast source", 0..100_000u64, Dispatch::Demand);
     let mut fast = Consumer::new(&ctl, "fast", 0u64, |n: &mut u64, _| *n += 1);
-    fast.subscribe(&mut fast_src, Subscription::new().max_demand(10)).unwrap();
+    fast.subscribe(&mut fast_src, Subscription::new().max_demand(10))
+        .unwrap();
     let slow_probe = slow.probe().clone();
     let started = Instant::now();
     let (slow_src, slow) = (slow_src.start(), slow.start());
@@ -532,7 +553,11 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
     ctl.request_stop(palavriado::StopReason::Cancelled);
     assert!(slow.join().is_some());
     slow_src.join();
-    assert!(stop.elapsed() < Duration::from_millis(500), "{:?}", stop.elapsed());
+    assert!(
+        stop.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        stop.elapsed()
+    );
 }
 
 #[test]
@@ -543,7 +568,8 @@ fn a_stage_panic_names_its_stage_on_one_scheduler_too() {
         assert!(e != 7, "seven is not allowed");
         *n += 1
     });
-    c.subscribe(&mut p, Subscription::new().max_demand(5)).unwrap();
+    c.subscribe(&mut p, Subscription::new().max_demand(5))
+        .unwrap();
     let (p, c) = (p.start(), c.start());
     assert!(c.join().is_none());
     p.join();

@@ -36,8 +36,14 @@ fn all_strategies_agree_on_the_builtin_corpus() {
                 assert!(r.completed, "{s} on {rt}");
                 assert_eq!(r.runtime, rt);
                 assert_eq!(r.total_words, lazy.total_words, "{s} ×{workers} on {rt}");
-                assert_eq!(r.distinct_words, lazy.distinct_words, "{s} ×{workers} on {rt}");
-                assert_eq!(r.counts_sha256, lazy.counts_sha256, "{s} ×{workers} on {rt}");
+                assert_eq!(
+                    r.distinct_words, lazy.distinct_words,
+                    "{s} ×{workers} on {rt}"
+                );
+                assert_eq!(
+                    r.counts_sha256, lazy.counts_sha256,
+                    "{s} ×{workers} on {rt}"
+                );
                 assert_eq!(r.lines, lazy.lines, "{s} on {rt}");
                 assert!(r.errors.is_empty(), "{s} on {rt}: {:?}", r.errors);
             }
@@ -52,8 +58,16 @@ fn small_demand_shows_as_context_switches_on_threads_and_not_on_the_scheduler() 
     // thread counts alone and is switched in only when the OS takes it off its core now and
     // then. On the scheduler the same hand-offs are queue pushes between tasks.
     let corpus = Arc::new(Corpus::builtin(1).unwrap());
-    let lazy = Run::start(corpus.clone(), settings_on(Strategy::Lazy, 1, Runtime::Threads)).wait();
-    let pull = Run::start(corpus.clone(), settings_on(Strategy::Pull, 2, Runtime::Threads)).wait();
+    let lazy = Run::start(
+        corpus.clone(),
+        settings_on(Strategy::Lazy, 1, Runtime::Threads),
+    )
+    .wait();
+    let pull = Run::start(
+        corpus.clone(),
+        settings_on(Strategy::Pull, 2, Runtime::Threads),
+    )
+    .wait();
     let tasks = Run::start(corpus, settings_on(Strategy::Pull, 2, Runtime::Scheduler)).wait();
     assert_eq!(tasks.counts_sha256, pull.counts_sha256);
     assert!(
@@ -108,7 +122,10 @@ fn stop_mid_run_joins_every_thread_promptly() {
         run.stop();
         let r = run.wait();
         let took = asked.elapsed();
-        assert!(took < Duration::from_secs(1), "{s} on {rt} took {took:?} to stop");
+        assert!(
+            took < Duration::from_secs(1),
+            "{s} on {rt} took {took:?} to stop"
+        );
         assert!(!r.completed);
         assert_eq!(r.stop_reason, Some(StopReason::Cancelled));
         assert!(r.total_words > 0, "{s} counted nothing in 300 ms");
@@ -191,7 +208,11 @@ fn turning_a_long_delay_off_acts_at_once() {
         assert!(r.completed, "{rt}");
         // The built-in corpus takes well under a second without the delay; a sleeping
         // extractor that slept out its 30 s would hold the run.
-        assert!(off.elapsed() < Duration::from_secs(10), "{rt}: {:?}", off.elapsed());
+        assert!(
+            off.elapsed() < Duration::from_secs(10),
+            "{rt}: {:?}",
+            off.elapsed()
+        );
     }
 }
 
@@ -207,7 +228,10 @@ fn a_one_ms_delay_lasts_one_ms_not_a_timer_tick_more() {
         st.duration = Some(Duration::from_millis(1500));
         let r = Run::start(corpus.clone(), st).wait();
         let per_s = r.lines as f64 / (r.wall_ms / 1e3);
-        assert!((650.0..=1_150.0).contains(&per_s), "{rt}: {per_s:.0} lines/s");
+        assert!(
+            (650.0..=1_150.0).contains(&per_s),
+            "{rt}: {per_s:.0} lines/s"
+        );
     }
 }
 

@@ -49,4 +49,3 @@ pub fn resident_bytes(sys: &mut System, pid: Pid) -> u64 {
     );
     sys.process(pid).map(|p| p.memory()).unwrap_or(0)
 }
-

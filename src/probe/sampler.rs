@@ -79,8 +79,9 @@ struct Sampler {
     last_words: u64,
     stage_prev: Vec<StagePrev>,
     events_seen: usize,
-    /// Each scheduler thread's busy time at the previous sample.
-    scheduler_prev: Vec<Duration>,
+    /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
+    /// the runtime but not yet shown.
+    scheduler_prev: Vec<(Duration, f64)>,
 }
 
 impl Sampler {
@@ -171,11 +172,18 @@ impl Sampler {
             prev.polls = s.polls;
             prev.sched = sched;
         }
+        // The runtime adds a worker's busy time in chunks (after every 61 polls, and when it
+        // parks), so a chunk can exceed one sample's interval: what exceeds it is carried to
+        // the next samples, never dropped.
         let busy = self.ctl.executor().scheduler_busy();
-        self.scheduler_prev.resize(busy.len(), Duration::ZERO);
-        for (i, (now, prev)) in busy.iter().zip(self.scheduler_prev.iter_mut()).enumerate() {
-            let util = now.saturating_sub(*prev).as_secs_f64() / dt * 100.0;
-            values.push((tl.column(&series::scheduler(i)), util.clamp(0.0, 100.0)));
+        self.scheduler_prev
+            .resize(busy.len(), (Duration::ZERO, 0.0));
+        for (i, (now, (prev, owed))) in busy.iter().zip(self.scheduler_prev.iter_mut()).enumerate()
+        {
+            *owed += now.saturating_sub(*prev).as_secs_f64();
+            let used = owed.min(dt);
+            *owed -= used;
+            values.push((tl.column(&series::scheduler(i)), used / dt * 100.0));
             *prev = *now;
         }
         values.push((tl.column(series::QUEUED), queued as f64));

@@ -101,8 +101,7 @@ async fn consume<In: Event, S, F: FnMut(&mut S, In)>(
         probe.set_buffered(input.queued, input.queued_bytes);
         loop {
             let pace = paced.then_some((&mut pacer, &*ctl, &*probe));
-            let Some((from, n)) = input.handle_batch(pace, |e| handle(&mut state, e)).await
-            else {
+            let Some((from, n)) = input.handle_batch(pace, |e| handle(&mut state, e)).await else {
                 break;
             };
             probe.add_in(n);

@@ -259,13 +259,9 @@ impl<E: Event> Dispatcher<E> {
     /// is the demand a producer-consumer passes upstream by handling input.
     pub fn wanted(&self) -> u64 {
         match self.kind {
-            Dispatch::Demand => self
-                .total_demand()
-                .saturating_sub(self.buffered() as u64),
+            Dispatch::Demand => self.total_demand().saturating_sub(self.buffered() as u64),
             Dispatch::Partition { .. } => self.asked.saturating_sub(self.dispatched),
-            Dispatch::Broadcast { .. } => {
-                self.min_demand().saturating_sub(self.buffered() as u64)
-            }
+            Dispatch::Broadcast { .. } => self.min_demand().saturating_sub(self.buffered() as u64),
         }
     }
 

@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 
-use super::{AskHandle, Msg, OutletSpec, Source};
 use super::dispatcher::{Filter, Outlet};
+use super::{AskHandle, Msg, OutletSpec, Source};
 use crate::control::{Pacer, RunControl};
 use crate::event::{Event, event_bytes};
 use crate::mailbox::{MailboxReceiver, MailboxSender, mailbox};
@@ -488,7 +488,10 @@ mod tests {
                 max: 10
             }
         );
-        assert_eq!(Subscription::<u64>::new().max_demand(1).limits("c"), Ok((1, 0)));
+        assert_eq!(
+            Subscription::<u64>::new().max_demand(1).limits("c"),
+            Ok((1, 0))
+        );
         assert_eq!(Subscription::<u64>::new().limits("c"), Ok((1000, 500)));
     }
 }

@@ -12,9 +12,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::control::{Pacer, RunControl};
-use crate::executor::{Reductions, Worker};
 use crate::corpus::Corpus;
 use crate::counts::WordCounts;
+use crate::executor::{Reductions, Worker};
 use crate::probe::StageKind;
 use crate::words::SplitMode;
 

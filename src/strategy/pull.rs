@@ -6,9 +6,7 @@
 use super::{Job, count_word};
 use crate::corpus::Line;
 use crate::counts::WordCounts;
-use crate::stage::{
-    Consumer, Dispatch, Producer, ProducerConsumer, SubscribeError, Subscription,
-};
+use crate::stage::{Consumer, Dispatch, Producer, ProducerConsumer, SubscribeError, Subscription};
 use crate::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {

@@ -19,8 +19,8 @@ use export::{Picture, Scene};
 use session::{CorpusChoice, Session};
 use views::{ProcessRow, Sort};
 
-use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
 use crate::executor::{Runtime, default_schedulers};
+use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
 use crate::run::{RunSettings, default_memory_limit, default_workers};
 use crate::strategy::Strategy;
 
