@@ -236,11 +236,20 @@ impl StageProbe {
         *self.subscriptions.lock() = subs;
     }
 
-    /// Updates one subscription's outstanding demand and queued events.
-    pub fn set_subscription_demand(&self, index: usize, outstanding: u64, queued: u64) {
-        if let Some(s) = self.subscriptions.lock().get_mut(index) {
-            s.outstanding = outstanding;
-            s.queued = queued;
+    /// Adds a subscription to the per-subscription demand list.
+    pub fn add_subscription(&self, sub: SubscriptionDemand) {
+        self.subscriptions.lock().push(sub);
+    }
+
+    /// Updates subscriptions' outstanding demand and queued events: `(index, outstanding,
+    /// queued)` each, under one lock.
+    pub fn set_subscription_demands(&self, updates: impl IntoIterator<Item = (usize, u64, u64)>) {
+        let mut subs = self.subscriptions.lock();
+        for (index, outstanding, queued) in updates {
+            if let Some(s) = subs.get_mut(index) {
+                s.outstanding = outstanding;
+                s.queued = queued;
+            }
         }
     }
 

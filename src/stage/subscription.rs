@@ -178,6 +178,10 @@ pub(super) struct Input<In: Event> {
     queue: VecDeque<(usize, std::vec::IntoIter<In>, u64)>,
     pub(super) queued: u64,
     pub(super) queued_bytes: u64,
+    /// Upstream subscriptions that have completed, and the sum of their pending demand (kept
+    /// as they change: a counter of 256 extractors must not sum 256 entries per message).
+    ups_done: usize,
+    pending_total: u64,
 }
 
 impl<In: Event> Input<In> {
@@ -188,6 +192,8 @@ impl<In: Event> Input<In> {
             queue: VecDeque::new(),
             queued: 0,
             queued_bytes: 0,
+            ups_done: 0,
+            pending_total: 0,
         }
     }
 
@@ -209,12 +215,13 @@ impl<In: Event> Input<In> {
         // On subscribe a consumer asks for max_demand.
         (ask.0)(max);
         self.ups.push(Upstream::new(ask, max, min));
+        self.pending_total += max;
         Ok(())
     }
 
     /// True once every upstream has completed and everything received was handled.
     pub(super) fn all_done(&self) -> bool {
-        self.ups.iter().all(|u| u.done) && self.queue.is_empty()
+        self.ups_done == self.ups.len() && self.queue.is_empty()
     }
 
     /// True when nothing received waits to be handled.
@@ -229,7 +236,7 @@ impl<In: Event> Input<In> {
 
     /// Demand asked for and not yet received, over every subscription.
     pub(super) fn outstanding(&self) -> u64 {
-        self.ups.iter().map(|u| u.pending).sum()
+        self.pending_total
     }
 
     /// Handles the next batch (at most `max - min` events of one subscription) with `handle`,
@@ -287,6 +294,7 @@ impl<In: Event> Input<In> {
     /// After handling a batch: GenStage's refill rule.
     pub(super) fn handled(&mut self, from: usize, n: u64) {
         let up = &mut self.ups[from];
+        let before = up.pending;
         up.pending = up.pending.saturating_sub(n);
         if up.pending <= up.min && !up.done {
             let ask = up.max - up.pending;
@@ -294,6 +302,7 @@ impl<In: Event> Input<In> {
             up.asked_total += ask;
             (up.ask.0)(ask);
         }
+        self.pending_total = self.pending_total - before + up.pending;
     }
 
     /// Files a message from upstream; an error if a producer sent more than was asked.
@@ -318,7 +327,12 @@ impl<In: Event> Input<In> {
                     self.queue.push_back((from, events.into_iter(), bytes));
                 }
             }
-            Msg::Done { from } => self.ups[from].done = true,
+            Msg::Done { from } => {
+                if !self.ups[from].done {
+                    self.ups[from].done = true;
+                    self.ups_done += 1;
+                }
+            }
             Msg::Ask { .. } => {}
         }
         Ok(())
@@ -407,6 +421,7 @@ mod tests {
             true
         }));
         input.ups.push(Upstream::new(ask, max, min));
+        input.pending_total = max;
         (input, asks)
     }
 

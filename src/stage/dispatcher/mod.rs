@@ -1,5 +1,10 @@
 //! Dispatchers: how a producing stage hands its events to its subscribers (GenStage's
-//! `DemandDispatcher`, `PartitionDispatcher` and `BroadcastDispatcher`).
+//! `DemandDispatcher`, `PartitionDispatcher` and `BroadcastDispatcher`, one file each). This
+//! file holds what they share: the subscribers, their demand, sending and completion.
+
+mod broadcast;
+mod demand;
+mod partition;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -81,7 +86,7 @@ pub(crate) struct Outlet<E> {
     pub name: String,
 }
 
-struct Sub<E> {
+pub(super) struct Sub<E> {
     outlet: Outlet<E>,
     demand: u64,
     /// Events waiting for this subscriber (Partition: its partition's queue).
@@ -113,10 +118,16 @@ pub(crate) struct Dispatcher<E> {
     /// (Partition: upstream demand is the sum of the asks, GenStage's `waiting`).
     asked: u64,
     dispatched: u64,
+    /// Sum of the subscribers' outstanding demand.
+    demand_total: u64,
+    /// Subscribers whose demand or queue changed since the probe was last told (so a stage
+    /// with hundreds of subscribers publishes only what changed).
+    touched: Vec<usize>,
+    is_touched: Vec<bool>,
 }
 
 /// The first `k` events of `queue`; the whole buffer, without a copy, when that is all of it.
-fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Vec<E> {
+pub(super) fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Vec<E> {
     if k == queue.len() {
         Vec::from(std::mem::take(queue))
     } else {
@@ -142,6 +153,9 @@ impl<E: Event> Dispatcher<E> {
             buffered_bytes: 0,
             asked: 0,
             dispatched: 0,
+            demand_total: 0,
+            touched: Vec::new(),
+            is_touched: Vec::new(),
         }
     }
 
@@ -154,16 +168,13 @@ impl<E: Event> Dispatcher<E> {
             done_sent: false,
             gone: false,
         });
-        self.probe.set_subscriptions(
-            self.subs
-                .iter()
-                .map(|s| SubscriptionDemand {
-                    subscriber: s.outlet.name.clone(),
-                    outstanding: 0,
-                    queued: 0,
-                })
-                .collect(),
-        );
+        self.is_touched.push(false);
+        let name = self.subs[self.subs.len() - 1].outlet.name.clone();
+        self.probe.add_subscription(SubscriptionDemand {
+            subscriber: name,
+            outstanding: 0,
+            queued: 0,
+        });
         self.subs.len() - 1
     }
 
@@ -171,24 +182,8 @@ impl<E: Event> Dispatcher<E> {
     /// them; call once before the stage runs.
     pub fn validate(&mut self, stage: &str) -> Result<(), String> {
         if let Dispatch::Partition { partitions, .. } = &self.kind {
-            if *partitions == 0 {
-                return Err(format!(
-                    "stage '{stage}': a Partition dispatcher needs at least 1 partition"
-                ));
-            }
-            self.partition_subs.clear();
-            for p in 0..*partitions {
-                let subs: Vec<usize> = (0..self.subs.len())
-                    .filter(|&i| self.subs[i].outlet.partition == Some(p))
-                    .collect();
-                if subs.len() != 1 {
-                    return Err(format!(
-                        "stage '{stage}': partition {p} has {} subscribers, needs exactly 1",
-                        subs.len()
-                    ));
-                }
-                self.partition_subs.push(subs[0]);
-            }
+            let partitions = *partitions;
+            self.index_partitions(stage, partitions)?;
         }
         Ok(())
     }
@@ -210,10 +205,19 @@ impl<E: Event> Dispatcher<E> {
 
     /// Sum of the subscribers' outstanding demand.
     pub fn total_demand(&self) -> u64 {
-        self.subs.iter().map(|s| s.demand).sum()
+        self.demand_total
     }
 
-    fn min_demand(&self) -> u64 {
+    /// Notes that subscriber `sub`'s demand or queue changed.
+    #[inline]
+    pub(super) fn touch(&mut self, sub: usize) {
+        if !self.is_touched[sub] {
+            self.is_touched[sub] = true;
+            self.touched.push(sub);
+        }
+    }
+
+    pub(super) fn min_demand(&self) -> u64 {
         self.subs
             .iter()
             .filter(|s| !s.gone)
@@ -225,7 +229,9 @@ impl<E: Event> Dispatcher<E> {
     /// Records that subscriber `sub` asks for `n` more events (acted on by [`Self::settle`]).
     pub fn ask(&mut self, sub: usize, n: u64) {
         self.subs[sub].demand += n;
+        self.demand_total += n;
         self.asked += n;
+        self.touch(sub);
     }
 
     /// Warns (once, at the end of the stage) if events were dropped because a buffer was full.
@@ -246,7 +252,8 @@ impl<E: Event> Dispatcher<E> {
                     self.flush_queue(s);
                 }
             }
-            _ => self.flush_shared(),
+            Dispatch::Demand => self.flush_by_demand(),
+            Dispatch::Broadcast { clone } => self.flush_broadcast(clone),
         }
         self.after_change();
     }
@@ -275,30 +282,8 @@ impl<E: Event> Dispatcher<E> {
         self.dispatched += events.len() as u64;
         match &self.kind {
             Dispatch::Partition { partitions, hash } => {
-                let n = *partitions as u64;
-                // `hash mod n`, with a mask when n is a power of two (no division per event).
-                let mask = n.is_power_of_two().then(|| n - 1);
-                let hash = hash.clone();
-                self.buffered_bytes += batch_bytes(events);
-                // Every event goes to its partition's queue; each queue then sends what its
-                // subscriber's demand covers (the whole queue, without a copy, when it all fits).
-                let share = events.len() / *partitions + 16;
-                for &s in &self.partition_subs {
-                    self.subs[s].queue.reserve(share);
-                }
-                for e in events.drain(..) {
-                    let h = hash(&e);
-                    let p = match mask {
-                        Some(m) => h & m,
-                        None => h % n,
-                    };
-                    self.subs[self.partition_subs[p as usize]]
-                        .queue
-                        .push_back(e);
-                }
-                for s in 0..self.subs.len() {
-                    self.flush_queue(s);
-                }
+                let (partitions, hash) = (*partitions, hash.clone());
+                self.route(events, partitions, &hash);
             }
             _ => {
                 self.buffered_bytes += batch_bytes(events);
@@ -310,7 +295,10 @@ impl<E: Event> Dispatcher<E> {
                 } else {
                     self.buffer.extend(events.drain(..));
                 }
-                self.flush_shared();
+                match self.kind {
+                    Dispatch::Broadcast { clone } => self.flush_broadcast(clone),
+                    _ => self.flush_by_demand(),
+                }
             }
         }
         self.enforce_cap();
@@ -324,6 +312,7 @@ impl<E: Event> Dispatcher<E> {
             let fullest = (0..self.subs.len()).max_by_key(|&i| self.subs[i].queue.len());
             let dropped = match fullest {
                 Some(i) if self.subs[i].queue.len() > self.buffer.len() => {
+                    self.touch(i);
                     self.subs[i].queue.pop_front()
                 }
                 _ => self.buffer.pop_front(),
@@ -336,8 +325,10 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Sends `events` (weighing `bytes`, or unweighed when `None`) to subscriber `sub`.
-    fn send(&mut self, sub: usize, events: Vec<E>, bytes: Option<u64>) {
+    pub(super) fn send(&mut self, sub: usize, events: Vec<E>, bytes: Option<u64>) {
         let len = events.len() as u64;
+        self.touch(sub);
+        self.demand_total -= len;
         let s = &mut self.subs[sub];
         s.demand -= len;
         if s.gone {
@@ -355,59 +346,11 @@ impl<E: Event> Dispatcher<E> {
         self.probe.add_out(len);
     }
 
-    /// Sends subscriber `sub`'s queued events within its demand.
-    fn flush_queue(&mut self, sub: usize) {
-        let s = &mut self.subs[sub];
-        let k = (s.demand as usize).min(s.queue.len());
-        if k == 0 {
-            return;
-        }
-        let batch = take_front(&mut s.queue, k);
-        self.send_buffered(sub, batch);
-    }
-
     /// Sends events taken out of a buffer (they stop counting as buffered).
-    fn send_buffered(&mut self, sub: usize, batch: Vec<E>) {
+    pub(super) fn send_buffered(&mut self, sub: usize, batch: Vec<E>) {
         let bytes = batch_bytes(&batch);
         self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
         self.send(sub, batch, Some(bytes));
-    }
-
-    /// Demand/Broadcast: sends from the shared buffer while there is demand.
-    fn flush_shared(&mut self) {
-        match self.kind {
-            Dispatch::Demand => {
-                while !self.buffer.is_empty() {
-                    let best = (0..self.subs.len())
-                        .filter(|&i| !self.subs[i].gone && self.subs[i].demand > 0)
-                        .max_by_key(|&i| (self.subs[i].demand, std::cmp::Reverse(i)));
-                    let Some(best) = best else { break };
-                    let k = (self.subs[best].demand as usize).min(self.buffer.len());
-                    let batch = take_front(&mut self.buffer, k);
-                    self.send_buffered(best, batch);
-                }
-            }
-            Dispatch::Broadcast { clone } => {
-                let k = (self.min_demand() as usize).min(self.buffer.len());
-                if k == 0 || self.subs.is_empty() {
-                    return;
-                }
-                let events = take_front(&mut self.buffer, k);
-                self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&events));
-                for i in 0..self.subs.len() {
-                    let mine: Vec<E> = match &self.subs[i].outlet.filter {
-                        Some(f) => events.iter().filter(|e| f(e)).map(clone).collect(),
-                        None => events.iter().map(clone).collect(),
-                    };
-                    // Events a subscriber filters out do not use its demand (otherwise it
-                    // would wait for events it was charged for but never sent).
-                    if !mine.is_empty() {
-                        self.send(i, mine, None);
-                    }
-                }
-            }
-            Dispatch::Partition { .. } => {}
-        }
     }
 
     /// Marks the stage as finished: each subscriber gets a completion marker once the events
@@ -437,10 +380,18 @@ impl<E: Event> Dispatcher<E> {
                 }
             }
         }
-        self.probe.set_demand(self.total_demand());
-        for (i, s) in self.subs.iter().enumerate() {
-            self.probe
-                .set_subscription_demand(i, s.demand, s.queue.len() as u64);
+        self.probe.set_demand(self.demand_total);
+        if !self.touched.is_empty() {
+            let subs = &self.subs;
+            self.probe.set_subscription_demands(
+                self.touched
+                    .iter()
+                    .map(|&i| (i, subs[i].demand, subs[i].queue.len() as u64)),
+            );
+            for &i in &self.touched {
+                self.is_touched[i] = false;
+            }
+            self.touched.clear();
         }
     }
 }
