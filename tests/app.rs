@@ -175,3 +175,44 @@ fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
     // Shown in the status bar (and under the corpus picker).
     assert!(h.query_all_by_label(&status.text).count() >= 1);
 }
+
+#[test]
+fn runtime_choice_sits_beside_workers_and_charts_scheduler_utilisation() {
+    let mut h = app();
+    h.run_steps(2);
+    assert_eq!(h.state().runtime, palavriado::Runtime::Scheduler);
+    // The one-line explanation of the chosen runtime is shown under the choice.
+    h.get_by_label(palavriado::Runtime::Scheduler.describe());
+
+    // Threads: every stage on its own OS thread; the explanation follows the choice.
+    h.get_by_label("threads").click();
+    h.run_steps(1);
+    assert_eq!(h.state().runtime, palavriado::Runtime::Threads);
+    h.get_by_label(palavriado::Runtime::Threads.describe());
+    h.get_by_label("▶ Run").click();
+    step_until(&mut h, "the threads run to finish", |a| {
+        a.session.running().is_none() && a.session.current().is_some_and(|r| r.data.rows.len() > 2)
+    });
+    assert_eq!(
+        h.state().session.current().unwrap().settings.runtime,
+        palavriado::Runtime::Threads
+    );
+    // No scheduler ran it, so Load Charts has no utilisation chart.
+    h.get_by_label("Load Charts").click();
+    h.run_steps(2);
+    assert!(h.query_by_label("Scheduler utilisation").is_none());
+
+    // Back on the scheduler: observer's first chart, one line per scheduler thread.
+    h.get_by_label("scheduler").click();
+    h.run_steps(1);
+    h.get_by_label("▶ Run").click();
+    step_until(&mut h, "the scheduler run to finish", |a| {
+        a.session.running().is_none()
+            && a.session.current().is_some_and(|r| {
+                r.settings.runtime == palavriado::Runtime::Scheduler && r.data.rows.len() > 2
+            })
+    });
+    h.run_steps(2);
+    h.get_by_label("Scheduler utilisation");
+    h.get_by_label("CPU per core");
+}

@@ -50,6 +50,70 @@ fn run_json_has_the_documented_fields() {
 }
 
 #[test]
+fn runtime_is_chosen_on_the_command_line_and_reported() {
+    let dir = common::corpus_dir(&[("a.txt", b"Capitu Capitu olhos de ressaca\n")]);
+    let path = dir.path().to_str().unwrap();
+    for (runtime, schedulers) in [("threads", 0), ("scheduler", 3)] {
+        let out = palavriado(&[
+            "run",
+            "--corpus",
+            path,
+            "-s",
+            "pull",
+            "--workers",
+            "2",
+            "--runtime",
+            runtime,
+            "--schedulers",
+            "3",
+            "--json",
+            "--top",
+            "0",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["runtime"], runtime);
+        assert_eq!(v["schedulers"], schedulers);
+        assert_eq!(v["total_words"], 4);
+        let names: Vec<&str> = v["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "producer",
+                "extractor 1",
+                "extractor 2",
+                "counter 1",
+                "counter 2"
+            ]
+        );
+        assert!(v["stages"][0]["polls"].as_u64().unwrap() > 0);
+        let per_scheduler = v["mean_scheduler_percent"].as_array().unwrap().len();
+        assert_eq!(per_scheduler, schedulers, "{runtime}");
+    }
+    let text =
+        String::from_utf8(palavriado(&["run", "--corpus", path, "--runtime", "threads"]).stdout)
+            .unwrap();
+    assert!(text.contains("runtime threads (one per stage)"), "{text}");
+    let bad = palavriado(&["run", "--runtime", "fibers"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8(bad.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("fibers") && err.contains("scheduler or threads"),
+        "{err}"
+    );
+}
+
+#[test]
 fn readable_summary_prints_top_words_by_length() {
     let dir = common::corpus_dir(&[("a.txt", b"Capitu Capitu olhos de ressaca\n")]);
     let out = palavriado(&["run", "--corpus", dir.path().to_str().unwrap()]);
@@ -132,6 +196,10 @@ fn bench_measures_the_reference_and_reports_every_case_relative_to_it() {
         "2",
         "-s",
         "pull",
+        "--runtime",
+        "scheduler",
+        "--runtime",
+        "threads",
         "--json",
     ]);
     assert!(
@@ -142,8 +210,15 @@ fn bench_measures_the_reference_and_reports_every_case_relative_to_it() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let cases = v["cases"].as_array().unwrap();
     let labels: Vec<&str> = cases.iter().map(|c| c["label"].as_str().unwrap()).collect();
-    // `-s pull` keeps Pull; the reference is always measured, first.
-    assert_eq!(labels, ["sharded (reference)", "pull"]);
+    // `-s pull` keeps Pull, once per runtime, side by side; the reference is always measured,
+    // first.
+    assert_eq!(labels, ["sharded (reference)", "pull", "pull"]);
+    let runtimes: Vec<&str> = cases
+        .iter()
+        .map(|c| c["runtime"].as_str().unwrap())
+        .collect();
+    assert_eq!(runtimes, ["scheduler", "scheduler", "threads"]);
+    assert_eq!(cases[1]["counts_sha256"], cases[2]["counts_sha256"]);
     assert_eq!(cases[0]["relative_to_reference"], 1.0);
     let pull = &cases[1];
     let ratio = pull["relative_to_reference"].as_f64().unwrap();
@@ -153,16 +228,16 @@ fn bench_measures_the_reference_and_reports_every_case_relative_to_it() {
     // Both counted the same words: 4, 3 and 4 words of ≥ 3 letters per line, 50 lines each, ×2.
     assert_eq!(cases[0]["counts_sha256"], pull["counts_sha256"]);
     assert_eq!(pull["total_words"], (50 * 4 + 50 * 3 + 50 * 4) * 2);
-    // Each case's process CPU time and context switches are measured: Pull, with a demand of
-    // 10, hands ~1,100 words over in small messages between 5 threads; the reference's two
-    // threads never wait for each other.
+    // Each case's process CPU time and context switches are measured: Pull on threads, with a
+    // demand of 10, hands ~1,100 words over in small messages between 5 threads; the
+    // reference's two threads never wait for each other.
     let cpu = |c: &serde_json::Value| c["median_cpu_ms"].as_f64().unwrap();
     let switches = |c: &serde_json::Value| c["median_context_switches"].as_f64().unwrap();
     assert!(cpu(&cases[0]) > 0.0 && cpu(pull) > 0.0);
     assert!(
-        switches(pull) > switches(&cases[0]),
-        "pull {} vs reference {}",
-        switches(pull),
+        switches(&cases[2]) > switches(&cases[0]),
+        "pull on threads {} vs reference {}",
+        switches(&cases[2]),
         switches(&cases[0])
     );
 }
