@@ -15,6 +15,14 @@ use palavriado::{Corpus, RunControl, Runtime, StopReason, Strategy};
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
 
+/// The heap counters and per-core CPU are process-wide: under `cargo test`, which runs this
+/// file's tests as threads of one process, each test holds this lock so none reads another's
+/// allocations or CPU.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn sampled(hz: u32, body: impl FnOnce(&Arc<RunControl>)) -> Arc<Timeline> {
     sampled_on(Runtime::Threads, hz, body)
 }
@@ -33,6 +41,7 @@ fn sampled_on(runtime: Runtime, hz: u32, body: impl FnOnce(&Arc<RunControl>)) ->
 
 #[test]
 fn heap_series_moves_by_a_64_mib_buffer() {
+    let _serial = serial();
     const SIZE: usize = 64 << 20;
     let tl = sampled(200, |_| {
         std::thread::sleep(Duration::from_millis(100));
@@ -74,6 +83,7 @@ fn own_cpu_ms() -> f64 {
 
 #[test]
 fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
+    let _serial = serial();
     let mut truth_ms = 0.0;
     let tl = sampled(50, |ctl| {
         let probe = ctl.register_stage("spinner", StageKind::Consumer);
@@ -120,6 +130,7 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
 
 #[test]
 fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
+    let _serial = serial();
     // On the scheduler a stage has no thread of its own: its busy time is the time inside its
     // polls, and the scheduler that runs it reads ≈ 100 % from the runtime's own counters. Like
     // every stage, it gives others a turn now and then (the runtime counts a poll when it ends).
@@ -180,6 +191,7 @@ fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
 
 #[test]
 fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
+    let _serial = serial();
     let tl = sampled(50, |ctl| {
         let probe = ctl.register_stage("napper", StageKind::Consumer);
         ctl.spawn(probe, async {
@@ -219,6 +231,7 @@ fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
 
 #[test]
 fn queued_bytes_drop_to_zero_when_a_run_ends() {
+    let _serial = serial();
     CountingAlloc::activate();
     let corpus = Arc::new(Corpus::builtin(2).unwrap());
     let mut st = RunSettings::new(Strategy::Push);
@@ -240,6 +253,7 @@ fn queued_bytes_drop_to_zero_when_a_run_ends() {
 
 #[test]
 fn memory_limit_stops_push_with_delay_cleanly() {
+    let _serial = serial();
     CountingAlloc::activate();
     let corpus = Arc::new(Corpus::builtin(10).unwrap());
     let mut st = RunSettings::new(Strategy::Push);
@@ -257,6 +271,7 @@ fn memory_limit_stops_push_with_delay_cleanly() {
 
 #[test]
 fn talks_shapes_pull_stays_bounded_push_explodes() {
+    let _serial = serial();
     let Some(machado) = common::machado() else {
         return;
     };
@@ -298,6 +313,7 @@ fn talks_shapes_pull_stays_bounded_push_explodes() {
 
 #[test]
 fn words_counted_progress_is_live_for_every_strategy() {
+    let _serial = serial();
     // Before, Pull and Flow published their count only at the end, so the live words/s read
     // 0 and then one absurd spike.
     let corpus = Arc::new(Corpus::builtin(1).unwrap());
