@@ -551,10 +551,12 @@ impl PalavriadoApp {
             ui.label(RichText::new(s.describe()).small().weak());
         }
         ui.separator();
-        egui::Grid::new("settings").num_columns(2).show(ui, |ui| {
+        egui::Grid::new("execution").num_columns(2).show(ui, |ui| {
             ui.label("Workers");
             ui.add(egui::DragValue::new(&mut self.workers).range(1..=64))
-                .on_hover_text("Extractors and counters of Push, Pull and Flow (default: one per core)");
+                .on_hover_text(
+                    "Extractors and counters of Push, Pull and Flow (default: one per core)",
+                );
             ui.end_row();
             ui.label("Runtime");
             ui.horizontal(|ui| {
@@ -564,16 +566,19 @@ impl PalavriadoApp {
                 }
             });
             ui.end_row();
-            ui.label("");
-            ui.label(RichText::new(self.runtime.describe()).weak());
-            ui.end_row();
             ui.label("Schedulers");
             ui.add_enabled(
                 self.runtime == Runtime::Scheduler,
                 egui::DragValue::new(&mut self.schedulers).range(1..=64),
             )
-            .on_hover_text("Scheduler threads of the scheduler runtime, like erl +S (default: one per core)");
+            .on_hover_text(
+                "Scheduler threads of the scheduler runtime, like erl +S (default: one per core)",
+            );
             ui.end_row();
+        });
+        // The chosen runtime in one line, wrapped to the panel's width.
+        ui.label(RichText::new(self.runtime.describe()).weak());
+        egui::Grid::new("settings").num_columns(2).show(ui, |ui| {
             if self.strategy.default_max_demand().is_some() {
                 ui.label("max_demand");
                 ui.add(egui::DragValue::new(&mut self.max_demand).range(1..=100_000))

@@ -181,6 +181,8 @@ impl Column {
             Column::Buffered => thousands(s.buffered),
             Column::State => s.state.label().into(),
             Column::Cpu => format!("{:.2} s", r.cpu_ms / 1e3),
+            // A task on the scheduler has no thread of its own to switch.
+            Column::Switches if s.tid == 0 => "–".into(),
             Column::Switches => thousands(r.switches_per_s.round() as u64),
             Column::Polls => thousands(r.polls_per_s.round() as u64),
             Column::SchedWait => format!("{:.1} ms", r.sched_wait_ms),
