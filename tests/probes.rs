@@ -256,17 +256,20 @@ fn memory_limit_stops_push_with_delay_cleanly() {
     let _serial = serial();
     CountingAlloc::activate();
     let corpus = Arc::new(Corpus::builtin(10).unwrap());
-    let mut st = RunSettings::new(Strategy::Push);
-    st.workers = 2;
-    st.delay = Duration::from_millis(1);
-    st.memory_limit = Some(60_000_000);
-    let started = Instant::now();
-    let r = Run::start(corpus, st).wait();
-    assert_eq!(r.stop_reason, Some(StopReason::MemoryLimit));
-    assert!(started.elapsed() < Duration::from_secs(20));
-    assert!(r.total_words > 0, "partial result kept");
-    assert!(r.peak_rss_bytes < 100_000_000, "{}", r.peak_rss_bytes);
-    assert!(r.timeline.len() > 5);
+    for rt in Runtime::ALL {
+        let mut st = RunSettings::new(Strategy::Push);
+        st.workers = 2;
+        st.runtime = rt;
+        st.delay = Duration::from_millis(1);
+        st.memory_limit = Some(60_000_000);
+        let started = Instant::now();
+        let r = Run::start(corpus.clone(), st).wait();
+        assert_eq!(r.stop_reason, Some(StopReason::MemoryLimit), "{rt}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{rt}");
+        assert!(r.total_words > 0, "{rt}: partial result kept");
+        assert!(r.peak_rss_bytes < 100_000_000, "{rt}: {}", r.peak_rss_bytes);
+        assert!(r.timeline.len() > 5, "{rt}");
+    }
 }
 
 #[test]
