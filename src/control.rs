@@ -385,7 +385,7 @@ impl Pacer {
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline.into()) => {}
-                _ = probe.doorbell().wait() => {}
+                _ = probe.doorbell().kicked() => {}
             }
             delay = ctl.delay();
             if delay.is_zero() {

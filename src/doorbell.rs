@@ -3,17 +3,23 @@
 //!
 //! A mailbox stays silent while its owner is busy: a sender rings only when the owner has said
 //! it is about to wait ([`Doorbell::arm`]), so a burst of messages to a busy stage costs no
-//! wake-ups at all (tokio's own channels pay a wake-up path on every send).
+//! wake-ups at all (tokio's own channels pay a wake-up path on every send). A ring is two
+//! atomic operations and, when the owner waits, one wake-up of its task: no lock.
 
+use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::task::Poll;
 
-use tokio::sync::Notify;
+use atomic_waker::AtomicWaker;
 
 /// A wake-up signal for one stage, safe to ring from any thread or task.
 #[derive(Debug, Default)]
 pub struct Doorbell {
+    /// The owner armed the bell: the next ring wakes it.
     waiting: AtomicBool,
-    notify: Notify,
+    /// The run itself rang (stop, delay change): whatever the owner waits for, it looks again.
+    kicked: AtomicBool,
+    waker: AtomicWaker,
 }
 
 impl Doorbell {
@@ -33,27 +39,50 @@ impl Doorbell {
             .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Wakes the owner if it armed the bell (cheap when it did not: one locked exchange).
+    /// Wakes the owner if it armed the bell (cheap when it did not: one load).
     #[inline]
     pub fn ring(&self) {
         // On x86 the sender's push ends with a locked instruction, a full fence already.
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         std::sync::atomic::fence(SeqCst);
         if self.waiting.load(SeqCst) && self.waiting.swap(false, SeqCst) {
-            self.notify.notify_one();
+            self.waker.wake();
         }
     }
 
     /// Wakes the owner whatever it is doing (a stop, a delay change): if it is not waiting, its
     /// next wait returns at once, and it looks again at why it was woken.
     pub fn ring_always(&self) {
+        self.kicked.store(true, SeqCst);
         self.waiting.store(false, SeqCst);
-        self.notify.notify_one();
+        self.waker.wake();
     }
 
-    /// Waits for a ring (one that came after [`Doorbell::arm`] but before this call counts).
+    /// Waits for a ring after [`Doorbell::arm`] (one that came before this call counts), or
+    /// for the run's own ring.
     pub async fn wait(&self) {
-        self.notify.notified().await;
-        self.waiting.store(false, SeqCst);
+        poll_fn(|cx| {
+            self.waker.register(cx.waker());
+            if !self.waiting.load(SeqCst) || self.kicked.swap(false, SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Waits for the run's own ring only (a stop, a delay change): what a stage sleeping in
+    /// the simulated delay listens to, deaf to messages meanwhile.
+    pub async fn kicked(&self) {
+        poll_fn(|cx| {
+            self.waker.register(cx.waker());
+            if self.kicked.swap(false, SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
     }
 }

@@ -209,10 +209,10 @@ fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
         .unwrap();
     });
     // Every sleep gives the core up and every wake-up switches the thread back in; being
-    // preempted now and then adds a few more.
+    // preempted adds more, up to about as many again when the other tests load both cores.
     let switches = tl.last(&series::stage("napper", "switches")).unwrap();
     assert!(
-        (200.0..=400.0).contains(&switches),
+        (200.0..=600.0).contains(&switches),
         "{switches} switches for 200 sleeps"
     );
     // Between samples, the rate times the interval is the growth of the total.
