@@ -140,10 +140,11 @@ pub fn reproduce(
             .unwrap_or_default();
         let scene = Scene {
             title: format!(
-                "{} — {} ×{}, {workers} workers{demand}{delay}: {:.1} s, peak {:.0} MB, largest mailbox {}",
+                "{} — {} ×{}, {workers} workers {}{demand}{delay}: {:.1} s, peak {:.0} MB, largest mailbox {}",
                 sc.strategy.name(),
                 report.corpus,
                 report.repeat,
+                st.runtime_label(),
                 report.wall_ms / 1e3,
                 report.peak_rss_bytes as f64 / 1e6,
                 report.max_mailbox_len

@@ -60,6 +60,17 @@ impl RunSettings {
     }
 }
 
+impl RunSettings {
+    /// Where the stages run, for titles: `on 2 schedulers` or `a thread per stage`.
+    pub fn runtime_label(&self) -> String {
+        match self.runtime {
+            Runtime::Scheduler if self.schedulers == 1 => "on 1 scheduler".into(),
+            Runtime::Scheduler => format!("on {} schedulers", self.schedulers),
+            Runtime::Threads => "a thread per stage".into(),
+        }
+    }
+}
+
 /// The default memory limit: half of physical RAM (1 GiB if unknown).
 pub fn default_memory_limit() -> u64 {
     match physical_memory() {

@@ -307,11 +307,12 @@ impl PalavriadoApp {
             .unwrap_or_default();
         Some(Scene {
             title: format!(
-                "{} — {} ×{}, {} workers{demand}, {delay}",
+                "{} — {} ×{}, {} workers {}{demand}, {delay}",
                 run.settings.strategy.name(),
                 run.corpus,
                 self.repeat_of(run),
-                run.settings.workers
+                run.settings.workers,
+                run.settings.runtime_label()
             ),
             data: run.data.clone(),
             events: run.timeline.events(),
@@ -579,19 +580,35 @@ impl PalavriadoApp {
         // The chosen runtime in one line, wrapped to the panel's width.
         ui.label(RichText::new(self.runtime.describe()).weak());
         egui::Grid::new("settings").num_columns(2).show(ui, |ui| {
-            if self.strategy.default_max_demand().is_some() {
-                ui.label("max_demand");
-                ui.add(egui::DragValue::new(&mut self.max_demand).range(1..=100_000))
-                    .on_hover_text("Most events in flight per subscription (Pull: 10, Flow: 1000); min_demand is half");
-                ui.end_row();
-            }
+            // Always shown (disabled where there is no demand), so the controls below never
+            // jump when the strategy changes.
+            ui.label("max_demand");
+            ui.add_enabled(
+                self.strategy.default_max_demand().is_some(),
+                egui::DragValue::new(&mut self.max_demand).range(1..=100_000),
+            )
+            .on_hover_text(
+                "Most events in flight per subscription (Pull: 10, Flow: 1000); min_demand is half",
+            )
+            .on_disabled_hover_text("Only Pull and Flow are demand-driven");
+            ui.end_row();
             ui.label("Sample rate");
-            ui.add(egui::DragValue::new(&mut self.sample_hz).range(1..=1000).suffix(" Hz"))
-                .on_hover_text("How often the probes sample (default 50 Hz)");
+            ui.add(
+                egui::DragValue::new(&mut self.sample_hz)
+                    .range(1..=1000)
+                    .suffix(" Hz"),
+            )
+            .on_hover_text("How often the probes sample (default 50 Hz)");
             ui.end_row();
             ui.label("Memory limit");
-            ui.add(egui::DragValue::new(&mut self.memory_limit_mb).range(16..=1_000_000).suffix(" MB"))
-                .on_hover_text("A run that would go past this is stopped cleanly (default: half of RAM)");
+            ui.add(
+                egui::DragValue::new(&mut self.memory_limit_mb)
+                    .range(16..=1_000_000)
+                    .suffix(" MB"),
+            )
+            .on_hover_text(
+                "A run that would go past this is stopped cleanly (default: half of RAM)",
+            );
             ui.end_row();
         });
         ui.separator();
