@@ -121,6 +121,15 @@ impl ChartData {
         Some((v1 - v0) / (t1 - t0))
     }
 
+    /// The mean rate of a cumulative series from the start until it reached its final value
+    /// (per second): what a finished stage did, not its last sample's instantaneous rate.
+    pub fn mean_rate_to_final(&self, name: &str) -> Option<f64> {
+        let i = self.column(name)?;
+        let last = self.last(name)?;
+        let reached = self.rows.iter().find(|r| r.get(i) >= last).map(|r| r.t)?;
+        (reached > 0.0).then(|| last / reached)
+    }
+
     /// Time of the last sample (s).
     pub fn duration(&self) -> f64 {
         self.rows.last().map_or(0.0, |r| r.t)
@@ -393,5 +402,14 @@ mod tests {
             }],
         );
         assert_eq!(one.rate_over("words", 1.0), None);
+        // The stage finished at 1.5 s (words stopped growing): its mean rate is over 1.5 s,
+        // however long the run went on after.
+        let mut done = data.rows.clone();
+        for r in &mut done {
+            r.values[0] = r.values[0].min(15_000.0);
+        }
+        let done = ChartData::new(vec!["words".into()], done);
+        let mean = done.mean_rate_to_final("words").unwrap();
+        assert!((mean - 10_000.0).abs() < 100.0, "{mean}");
     }
 }

@@ -15,7 +15,7 @@ use crate::run::RunReport;
 pub struct ProcessRow {
     /// The stage's counters.
     pub stage: StageSnapshot,
-    /// Events handled per second (newest sample).
+    /// Events handled per second: over the last second while running, the mean once done.
     pub events_per_s: f64,
     /// CPU time of its thread (ms).
     pub cpu_ms: f64,
@@ -33,9 +33,14 @@ impl ProcessRow {
         stages
             .into_iter()
             .map(|stage| ProcessRow {
-                events_per_s: data
-                    .last(&series::stage(&stage.name, "in_per_s"))
-                    .unwrap_or(0.0),
+                // A finished stage shows its mean rate; a running one its rate over the last
+                // second (steadier than one sample's).
+                events_per_s: if stage.state == StageState::Done {
+                    data.mean_rate_to_final(&series::stage(&stage.name, "in"))
+                } else {
+                    data.rate_over(&series::stage(&stage.name, "in"), 1.0)
+                }
+                .unwrap_or(0.0),
                 cpu_ms: data
                     .last(&series::stage(&stage.name, "cpu_ms"))
                     .unwrap_or(0.0),
