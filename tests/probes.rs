@@ -355,3 +355,40 @@ fn words_counted_progress_is_live_for_every_strategy() {
         assert_eq!(words.last().unwrap().1, r.total_words as f64, "{s}");
     }
 }
+
+#[test]
+fn per_core_cpu_is_live_at_the_sample_rate() {
+    // A thread spins 400 ms. The per-core series (the kernel's per-CPU counters, read at every
+    // sample) summed over the cores reads ≥ 80 % of one core in the first sample that ends
+    // 60 ms or more after the spin starts: no 200 ms blind start, no staircase.
+    let _serial = serial();
+    let mut spin_started = 0.0;
+    let tl = sampled(50, |ctl| {
+        std::thread::sleep(Duration::from_millis(100));
+        spin_started = ctl.elapsed_secs();
+        let until = Instant::now() + Duration::from_millis(400);
+        let spinner = std::thread::spawn(move || {
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        });
+        spinner.join().unwrap();
+    });
+    let cores = palavriado::probe::os::logical_cores();
+    let series: Vec<Vec<(f64, f64)>> = (0..cores).map(|c| tl.series(&series::core(c))).collect();
+    // Each core's reading at time t (a core whose interval had no tick yet has none).
+    let at = |s: &Vec<(f64, f64)>, t: f64| s.iter().find(|p| p.0 == t).map_or(0.0, |p| p.1);
+    let (t, sum) = series[0]
+        .iter()
+        .map(|&(t, _)| (t, series.iter().map(|s| at(s, t)).sum::<f64>()))
+        .find(|&(t, _)| t >= spin_started + 0.060)
+        .expect("a sample after the spin started");
+    assert!(
+        sum >= 80.0,
+        "{sum:.0} % summed over {cores} cores at {:.0} ms into the spin",
+        (t - spin_started) * 1e3
+    );
+    // Samples are 20 ms apart, and each one has a reading (no repeated values standing in).
+    let n = series[0].len();
+    assert!(n >= 20, "{n} samples");
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sysinfo::{Pid, System};
 
 use super::heap;
-use super::os::{ThreadSched, logical_cores, resident_bytes, thread_sched};
+use super::os::{CoreTicks, ThreadSched, core_ticks, resident_bytes, thread_sched};
 use super::timeline::{Row, Timeline};
 use crate::control::{RunControl, StopReason};
 
@@ -40,7 +40,8 @@ pub mod series {
     /// The simulated delay (ms).
     pub const DELAY: &str = "delay_ms";
 
-    /// CPU % of one logical core.
+    /// CPU % of one logical core over the interval that ends at the sample (the kernel's
+    /// per-CPU tick counters: 10 ms resolution).
     pub fn core(i: usize) -> String {
         format!("cpu/core{i}")
     }
@@ -73,12 +74,13 @@ struct Sampler {
     timeline: Arc<Timeline>,
     sys: Option<System>,
     pid: Option<Pid>,
-    cores: usize,
     last_t: f64,
     last_bytes: u64,
     last_words: u64,
     stage_prev: Vec<StagePrev>,
     events_seen: usize,
+    /// Each core's ticks at the previous sample.
+    ticks_prev: Vec<CoreTicks>,
     /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
     /// the runtime but not yet shown.
     scheduler_prev: Vec<(Duration, f64)>,
@@ -91,11 +93,22 @@ impl Sampler {
         let tl = &self.timeline;
         let mut values: Vec<(usize, f64)> = Vec::with_capacity(64);
         let mut rss = 0;
-        if let (Some(sys), Some(pid)) = (self.sys.as_mut(), self.pid) {
-            sys.refresh_cpu_usage();
-            for (i, cpu) in sys.cpus().iter().enumerate().take(self.cores) {
-                values.push((tl.column(&series::core(i)), cpu.usage() as f64));
+        // Per-core CPU over the interval since the previous sample, from the kernel's tick
+        // counters (an interval with no tick yet has no reading).
+        if let Some(now) = core_ticks() {
+            self.ticks_prev.resize(now.len(), CoreTicks::default());
+            for (i, (n, p)) in now.iter().zip(self.ticks_prev.iter_mut()).enumerate() {
+                let total = n.total.saturating_sub(p.total);
+                let percent = if total > 0 && p.total > 0 {
+                    n.busy.saturating_sub(p.busy) as f64 / total as f64 * 100.0
+                } else {
+                    f64::NAN
+                };
+                values.push((tl.column(&series::core(i)), percent));
+                *p = *n;
             }
+        }
+        if let (Some(sys), Some(pid)) = (self.sys.as_mut(), self.pid) {
             rss = resident_bytes(sys, pid);
             values.push((tl.column(series::RSS), rss as f64));
         }
@@ -219,22 +232,19 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("sampler".into())
         .spawn(move || {
-            let mut sys = System::new().ok();
-            if let Some(s) = sys.as_mut() {
-                s.refresh_cpu_usage();
-            }
+            let sys = System::new().ok();
             let mut sampler = Sampler {
                 pid: sysinfo::get_current_pid().ok(),
                 ctl: ctl.clone(),
                 timeline,
                 sys,
-                cores: logical_cores(),
                 last_t: 0.0,
                 last_bytes: 0,
                 last_words: 0,
                 stage_prev: Vec::new(),
                 events_seen: 0,
                 scheduler_prev: Vec::new(),
+                ticks_prev: core_ticks().unwrap_or_default(),
             };
             let period = if hz == 0 {
                 Duration::from_millis(20)

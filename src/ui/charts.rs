@@ -123,21 +123,49 @@ pub fn decimate(raw: Vec<[f64; 2]>, max: usize) -> Vec<[f64; 2]> {
     out
 }
 
-/// Moving average over `secs` (used for the jagged per-core CPU samples).
-pub fn smooth(points: &[[f64; 2]], secs: f64) -> Vec<[f64; 2]> {
+/// Moves each point of an interval series (a value covering the time since the previous
+/// sample) to the middle of its interval, so the curve never lags what it measured.
+pub fn at_interval_middles(points: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    let mut prev = None;
+    points
+        .iter()
+        .map(|&[t, v]| {
+            let mid = prev.map_or(t, |p: f64| (p + t) / 2.0);
+            prev = Some(t);
+            [mid, v]
+        })
+        .collect()
+}
+
+/// A centred average: each point becomes the mean of the points within `secs / 2` on either
+/// side. Points whose window is not complete yet (the newest `secs / 2`) are left out rather
+/// than averaged lopsidedly, so the curve is late by nothing, it only ends earlier.
+pub fn smooth_centred(points: &[[f64; 2]], secs: f64) -> Vec<[f64; 2]> {
+    let half = secs / 2.0;
+    let Some(&[last_t, _]) = points.last() else {
+        return Vec::new();
+    };
+    let (mut lo, mut hi, mut sum) = (0, 0, 0.0);
     let mut out = Vec::with_capacity(points.len());
-    let mut start = 0;
-    let mut sum = 0.0;
-    for (i, p) in points.iter().enumerate() {
-        sum += p[1];
-        while points[start][0] < p[0] - secs {
-            sum -= points[start][1];
-            start += 1;
+    for &[t, _] in points {
+        if t + half > last_t {
+            break;
         }
-        out.push([p[0], sum / (i + 1 - start) as f64]);
+        while hi < points.len() && points[hi][0] <= t + half {
+            sum += points[hi][1];
+            hi += 1;
+        }
+        while points[lo][0] < t - half {
+            sum -= points[lo][1];
+            lo += 1;
+        }
+        out.push([t, sum / (hi - lo) as f64]);
     }
     out
 }
+
+/// How the CPU chart is smoothed, for its hover text.
+pub const CPU_SMOOTHING_HELP: &str = "Each core's CPU is read from the kernel's per-CPU counters at every sample and drawn at the middle of the interval it covers. The kernel counts in 10 ms ticks, so one 20 ms sample reads 0, 50 or 100 %: Smooth CPU averages each core over a centred 100 ms window (the newest 50 ms are drawn once their window is complete).";
 
 /// Human label of a run event.
 pub fn event_label(e: &RunEvent) -> String {
@@ -339,9 +367,9 @@ impl LoadChart {
                 let mut lines = Vec::new();
                 let mut i = 0;
                 while data.column(&series::core(i)).is_some() {
-                    let mut pts = points(data, &series::core(i), opts);
+                    let mut pts = at_interval_middles(&points(data, &series::core(i), opts));
                     if opts.smooth_cpu {
-                        pts = smooth(&pts, 0.2);
+                        pts = smooth_centred(&pts, 0.1);
                     }
                     lines.push(Series {
                         label: format!("core {}", i + 1),
@@ -501,11 +529,18 @@ mod tests {
     }
 
     #[test]
-    fn smoothing_averages_a_window() {
-        let pts: Vec<[f64; 2]> = (0..10)
-            .map(|i| [i as f64 * 0.1, if i % 2 == 0 { 0.0 } else { 100.0 }])
+    fn cpu_points_sit_at_interval_middles_and_smooth_centred() {
+        let pts: Vec<[f64; 2]> = (0..=10)
+            .map(|i| [i as f64 * 0.02, if i >= 5 { 100.0 } else { 0.0 }])
             .collect();
-        let s = smooth(&pts, 0.35);
-        assert!((s[9][1] - 50.0).abs() < 1e-9);
+        let mid = at_interval_middles(&pts);
+        assert_eq!(mid[0], [0.0, 0.0]);
+        assert!((mid[5][0] - 0.09).abs() < 1e-12 && mid[5][1] == 100.0);
+        // A step at 0.09 s: the centred average crosses 50 % at the step, not after it.
+        let s = smooth_centred(&mid, 0.1);
+        let crossing = s.iter().find(|p| p[1] >= 50.0).unwrap()[0];
+        assert!((0.07..=0.1).contains(&crossing), "{crossing}");
+        // The newest 50 ms have no complete window yet.
+        assert!(s.last().unwrap()[0] <= mid.last().unwrap()[0] - 0.05 + 1e-9);
     }
 }

@@ -701,7 +701,8 @@ impl PalavriadoApp {
                 );
             }
             if self.tab == Tab::Load {
-                ui.checkbox(&mut self.chart_opts.smooth_cpu, "Smooth CPU");
+                ui.checkbox(&mut self.chart_opts.smooth_cpu, "Smooth CPU")
+                    .on_hover_text(charts::CPU_SMOOTHING_HELP);
             }
             if self.tab == Tab::Queues {
                 ui.checkbox(&mut self.chart_opts.log_queues, "Log scale");
