@@ -215,4 +215,5 @@ fn runtime_choice_sits_beside_workers_and_charts_scheduler_utilisation() {
     h.run_steps(2);
     h.get_by_label("Scheduler utilisation");
     h.get_by_label("CPU per core");
+    h.get_by_label("CPU by stage (stacked, % of one core)");
 }

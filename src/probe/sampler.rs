@@ -54,7 +54,8 @@ pub mod series {
 
     /// A per-stage series: `stage/<name>/<metric>`, metric one of `msgq`, `queued_events`,
     /// `in`, `out`, `in_per_s`, `buffered`, `demand`, `state`, `cpu_ms` (its thread's CPU time
-    /// with `threads`, its busy time on the scheduler), `busy_ms` (time inside its polls),
+    /// with `threads`, its busy time on the scheduler), `cpu_percent` (the same over the last
+    /// interval, in % of one core), `busy_ms` (time inside its polls),
     /// `polls_per_s`, `sched_wait_ms` (time ready but waiting for a scheduler), `switches`
     /// (times its thread has been switched in) and `switches_per_s`.
     pub fn stage(name: &str, metric: &str) -> String {
@@ -66,6 +67,8 @@ pub mod series {
 struct StagePrev {
     events_in: u64,
     polls: u64,
+    cpu_ms: f64,
+    cpu_owed_ms: f64,
     sched: ThreadSched,
 }
 
@@ -161,15 +164,21 @@ impl Sampler {
             values.push((col("demand"), s.demand as f64));
             values.push((col("state"), s.state as u8 as f64));
             let busy_ms = s.busy_ns as f64 / 1e6;
-            let own_thread = s.tid != 0;
-            values.push((
-                col("cpu_ms"),
-                if own_thread {
-                    sched.cpu_ns as f64 / 1e6
-                } else {
-                    busy_ms
-                },
-            ));
+            let cpu_ms = if s.tid != 0 {
+                sched.cpu_ns as f64 / 1e6
+            } else {
+                busy_ms
+            };
+            values.push((col("cpu_ms"), cpu_ms));
+            // % of one core over the interval: the run's own CPU, split by stage. A stage runs
+            // on one thread at a time, so it cannot use more than one core: time counted in
+            // a chunk (a long poll counted when it ends, a sampled poll scaled up) beyond
+            // that is carried to the next intervals, never dropped.
+            prev.cpu_owed_ms += (cpu_ms - prev.cpu_ms).max(0.0);
+            let used = prev.cpu_owed_ms.min(dt * 1e3);
+            prev.cpu_owed_ms -= used;
+            values.push((col("cpu_percent"), used / (dt * 1e3) * 100.0));
+            prev.cpu_ms = cpu_ms;
             values.push((col("busy_ms"), busy_ms));
             values.push((
                 col("polls_per_s"),

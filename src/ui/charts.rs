@@ -309,6 +309,8 @@ pub enum LoadChart {
     Schedulers,
     /// Per-core CPU.
     Cpu,
+    /// The run's own CPU, stacked by stage (by kind when there are many).
+    StageCpu,
     /// Resident, heap, queued.
     Memory,
     /// Corpus bytes read per second.
@@ -323,7 +325,12 @@ impl LoadChart {
         if data.column(&series::scheduler(0)).is_some() {
             v.push(LoadChart::Schedulers);
         }
-        v.extend([LoadChart::Cpu, LoadChart::Memory, LoadChart::Io]);
+        v.extend([
+            LoadChart::Cpu,
+            LoadChart::StageCpu,
+            LoadChart::Memory,
+            LoadChart::Io,
+        ]);
         v
     }
 
@@ -331,6 +338,7 @@ impl LoadChart {
     pub fn title(self) -> &'static str {
         match self {
             LoadChart::Schedulers => "Scheduler utilisation",
+            LoadChart::StageCpu => "CPU by stage (stacked, % of one core)",
             LoadChart::Cpu => "CPU per core",
             LoadChart::Memory => "Memory",
             LoadChart::Io => "IO input",
@@ -341,6 +349,7 @@ impl LoadChart {
     pub fn slug(self) -> &'static str {
         match self {
             LoadChart::Schedulers => "schedulers",
+            LoadChart::StageCpu => "stage_cpu",
             LoadChart::Cpu => "cpu",
             LoadChart::Memory => "memory",
             LoadChart::Io => "io",
@@ -380,6 +389,7 @@ impl LoadChart {
                 }
                 (Unit::Percent, lines)
             }
+            LoadChart::StageCpu => (Unit::Percent, stage_cpu_stacked(data, opts)),
             LoadChart::Memory => (
                 Unit::Bytes,
                 [
@@ -405,6 +415,73 @@ impl LoadChart {
             ),
         }
     }
+}
+
+/// Stages stacked one by one up to this many; beyond, by kind (a legend of 513 stages helps
+/// nobody).
+const STACK_EACH_STAGE_UP_TO: usize = 12;
+
+/// The run's own CPU by stage, each line the sum of the stages up to it (so the areas between
+/// lines are the stages' shares and the top line is the whole pipeline).
+fn stage_cpu_stacked(data: &ChartData, opts: &ChartOptions) -> Vec<Series> {
+    let names = stage_names(data);
+    // Groups of stages to stack: one per stage, or one per kind of name (`extractor 1..N` →
+    // `extractors`) when there are many.
+    let groups: Vec<(String, Vec<String>)> = if names.len() <= STACK_EACH_STAGE_UP_TO {
+        names.iter().map(|n| (n.clone(), vec![n.clone()])).collect()
+    } else {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for n in &names {
+            let kind = n.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ');
+            let label = format!("{kind}s");
+            match groups.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, members)) => members.push(n.clone()),
+                None => groups.push((label, vec![n.clone()])),
+            }
+        }
+        groups
+    };
+    let from = window_start(data, opts);
+    let start = data.rows.partition_point(|r| r.t < from);
+    let rows = &data.rows[start..];
+    let cols: Vec<Vec<usize>> = groups
+        .iter()
+        .map(|(_, members)| {
+            members
+                .iter()
+                .filter_map(|m| data.column(&series::stage(m, "cpu_percent")))
+                .collect()
+        })
+        .collect();
+    let mut below = vec![0.0; rows.len()];
+    groups
+        .iter()
+        .zip(cols)
+        .enumerate()
+        .map(|(g, ((label, _), cols))| {
+            let raw: Vec<[f64; 2]> = rows
+                .iter()
+                .zip(below.iter_mut())
+                .map(|(r, b)| {
+                    *b += cols
+                        .iter()
+                        .map(|&c| r.get(c))
+                        .filter(|v| !v.is_nan())
+                        .sum::<f64>();
+                    [r.t, *b]
+                })
+                .collect();
+            let mut points = at_interval_middles(&decimate(raw, MAX_POINTS));
+            if opts.smooth_cpu {
+                points = smooth_centred(&points, 0.1);
+            }
+            Series {
+                label: label.clone(),
+                color: PALETTE[g % PALETTE.len()],
+                points,
+            }
+        })
+        .collect()
 }
 
 /// Draws one Load chart; returns true if its save button was clicked.
@@ -526,6 +603,51 @@ mod tests {
         assert!(d.len() <= 200);
         assert!(d.iter().any(|p| p[1] == 1e6));
         assert!(d.windows(2).all(|w| w[0][0] < w[1][0]));
+    }
+
+    #[test]
+    fn stage_cpu_stacks_stages_and_groups_many_by_kind() {
+        use crate::probe::Row;
+        let stack = |stages: &[(&str, f64)]| {
+            let mut names = Vec::new();
+            let mut values = Vec::new();
+            for (n, cpu) in stages {
+                names.push(series::stage(n, "msgq"));
+                values.push(0.0);
+                names.push(series::stage(n, "cpu_percent"));
+                values.push(*cpu);
+            }
+            let rows = (0..3)
+                .map(|i| Row {
+                    t: i as f64 * 0.02,
+                    values: values.clone(),
+                })
+                .collect();
+            let opts = ChartOptions {
+                smooth_cpu: false,
+                ..ChartOptions::default()
+            };
+            stage_cpu_stacked(&ChartData::new(names, rows), &opts)
+        };
+        let two = stack(&[("producer", 30.0), ("counter 1", 50.0)]);
+        let labels: Vec<&str> = two.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["producer", "counter 1"]);
+        assert_eq!(two[0].points.last().unwrap()[1], 30.0);
+        assert_eq!(two[1].points.last().unwrap()[1], 80.0);
+        // 1 producer, 8 extractors and 8 counters: stacked by kind, the top still the total.
+        let mut many = vec![("producer".to_string(), 10.0)];
+        for i in 1..=8 {
+            many.push((format!("extractor {i}"), 5.0));
+            many.push((format!("counter {i}"), 2.0));
+        }
+        let many: Vec<(&str, f64)> = many.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+        let grouped = stack(&many);
+        let labels: Vec<&str> = grouped.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, ["producers", "extractors", "counters"]);
+        assert_eq!(
+            grouped[2].points.last().unwrap()[1],
+            10.0 + 8.0 * 5.0 + 8.0 * 2.0
+        );
     }
 
     #[test]
