@@ -159,6 +159,8 @@ pub struct Executor {
     scheduler_tids: Arc<Mutex<Vec<i32>>>,
     /// Context switches of stage threads and scheduler threads that have ended.
     switches: Arc<AtomicU64>,
+    /// CPU time of the scheduler threads when they were stopped (ns).
+    scheduler_cpu_at_shutdown: AtomicU64,
 }
 
 impl Executor {
@@ -172,6 +174,7 @@ impl Executor {
             handle: OnceLock::new(),
             scheduler_tids: Arc::new(Mutex::new(Vec::new())),
             switches: Arc::new(AtomicU64::new(0)),
+            scheduler_cpu_at_shutdown: AtomicU64::new(0),
         }
     }
 
@@ -278,12 +281,27 @@ impl Executor {
         self.switches.load(Relaxed) + schedulers
     }
 
+    /// CPU time the scheduler threads have used (ns): what the run's tasks cost on the
+    /// scheduler, polls and the runtime's own work together.
+    pub fn scheduler_cpu_ns(&self) -> u64 {
+        let tids = self.scheduler_tids.lock();
+        if tids.is_empty() {
+            return self.scheduler_cpu_at_shutdown.load(Relaxed);
+        }
+        tids.iter()
+            .filter_map(|&t| thread_sched(t))
+            .map(|s| s.cpu_ns)
+            .sum()
+    }
+
     /// Stops the scheduler threads (stages still running are dropped). Called by the run
     /// controller once every stage has been joined.
     pub fn shutdown(&self) {
         let switches = self.context_switches();
+        let cpu = self.scheduler_cpu_ns();
         if let Some(rt) = self.tokio.lock().take() {
             self.switches.store(switches, Relaxed);
+            self.scheduler_cpu_at_shutdown.store(cpu, Relaxed);
             self.scheduler_tids.lock().clear();
             if tokio::runtime::Handle::try_current().is_ok() {
                 rt.shutdown_background();

@@ -392,3 +392,37 @@ fn per_core_cpu_is_live_at_the_sample_rate() {
     let n = series[0].len();
     assert!(n >= 20, "{n} samples");
 }
+
+#[test]
+fn palavriado_itself_is_the_process_but_the_run() {
+    // A stage thread spins 300 ms while a thread outside the run (standing for the app's UI)
+    // spins 300 ms too: "palavriado itself" counts the second, not the first.
+    let _serial = serial();
+    // Spins until the calling thread has used `ms` of CPU (other tests may share the cores).
+    let spin = |ms: f64| {
+        let start = own_cpu_ms();
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while own_cpu_ms() - start < ms && Instant::now() < give_up {
+            std::hint::spin_loop();
+        }
+    };
+    for rt in Runtime::ALL {
+        let tl = sampled_on(rt, 50, |ctl| {
+            let probe = ctl.register_stage("spinner", StageKind::Consumer);
+            let stage = ctl.spawn(probe, async move { spin(300.0) });
+            let ui = std::thread::spawn(move || spin(300.0));
+            stage.join().unwrap();
+            ui.join().unwrap();
+            std::thread::sleep(Duration::from_millis(60));
+        });
+        let own = tl.series(series::SELF_CPU);
+        let own_s: f64 = own
+            .windows(2)
+            .map(|w| w[1].1 / 100.0 * (w[1].0 - w[0].0))
+            .sum();
+        assert!(
+            (0.2..0.45).contains(&own_s),
+            "{rt}: palavriado itself {own_s:.3} s"
+        );
+    }
+}

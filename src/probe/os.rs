@@ -83,3 +83,14 @@ pub fn core_ticks() -> Option<Vec<CoreTicks>> {
         .collect();
     (!cores.is_empty()).then_some(cores)
 }
+
+/// CPU time (user and system) this whole process has used, every thread, ended ones too, in ns.
+pub fn process_cpu_ns() -> Option<u64> {
+    // SAFETY: `rusage` is plain data; getrusage only writes into the struct we own.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return None;
+    }
+    let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+    Some(ns(u.ru_utime) + ns(u.ru_stime))
+}

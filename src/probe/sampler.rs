@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sysinfo::{Pid, System};
 
 use super::heap;
-use super::os::{CoreTicks, ThreadSched, core_ticks, resident_bytes, thread_sched};
+use super::os::{CoreTicks, ThreadSched, core_ticks, process_cpu_ns, resident_bytes, thread_sched};
 use super::timeline::{Row, Timeline};
 use crate::control::{RunControl, StopReason};
 
@@ -39,6 +39,9 @@ pub mod series {
     pub const WORDS_PER_S: &str = "progress/words_per_s";
     /// The simulated delay (ms).
     pub const DELAY: &str = "delay_ms";
+    /// CPU % (of one core) of palavriado itself: every thread of the process but the run's
+    /// (the app's UI and renderer, the sampler): the observer effect.
+    pub const SELF_CPU: &str = "cpu/palavriado";
 
     /// CPU % of one logical core over the interval that ends at the sample (the kernel's
     /// per-CPU tick counters: 10 ms resolution).
@@ -84,6 +87,9 @@ struct Sampler {
     events_seen: usize,
     /// Each core's ticks at the previous sample.
     ticks_prev: Vec<CoreTicks>,
+    /// CPU time of palavriado itself (the process but the run's threads) at the previous
+    /// sample, in ns (0 before the first).
+    own_cpu_prev_ns: u64,
     /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
     /// the runtime but not yet shown.
     scheduler_prev: Vec<(Duration, f64)>,
@@ -140,6 +146,8 @@ impl Sampler {
             self.ctl.delay().as_secs_f64() * 1e3,
         ));
         let mut queued = 0u64;
+        // The run's own threads' CPU: each stage thread's (threads), or the schedulers'.
+        let mut run_cpu_ns = self.ctl.executor().scheduler_cpu_ns();
         let stages = self.ctl.stages();
         self.stage_prev.resize(stages.len(), StagePrev::default());
         for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
@@ -165,6 +173,7 @@ impl Sampler {
             values.push((col("state"), s.state as u8 as f64));
             let busy_ms = s.busy_ns as f64 / 1e6;
             let cpu_ms = if s.tid != 0 {
+                run_cpu_ns += sched.cpu_ns;
                 sched.cpu_ns as f64 / 1e6
             } else {
                 busy_ms
@@ -197,6 +206,14 @@ impl Sampler {
         // The runtime adds a worker's busy time in chunks (after every 61 polls, and when it
         // parks), so a chunk can exceed one sample's interval: what exceeds it is carried to
         // the next samples, never dropped.
+        if let Some(process) = process_cpu_ns() {
+            let own = process.saturating_sub(run_cpu_ns);
+            if self.own_cpu_prev_ns > 0 {
+                let used = own.saturating_sub(self.own_cpu_prev_ns) as f64 / 1e9;
+                values.push((tl.column(series::SELF_CPU), used / dt * 100.0));
+            }
+            self.own_cpu_prev_ns = own.max(1);
+        }
         let busy = self.ctl.executor().scheduler_busy();
         self.scheduler_prev
             .resize(busy.len(), (Duration::ZERO, 0.0));
@@ -254,6 +271,7 @@ pub fn spawn(
                 events_seen: 0,
                 scheduler_prev: Vec::new(),
                 ticks_prev: core_ticks().unwrap_or_default(),
+                own_cpu_prev_ns: 0,
             };
             let period = if hz == 0 {
                 Duration::from_millis(20)

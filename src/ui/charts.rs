@@ -387,6 +387,18 @@ impl LoadChart {
                     });
                     i += 1;
                 }
+                // The observer effect: what palavriado itself (UI, renderer, sampler) used.
+                let mut own = at_interval_middles(&points(data, series::SELF_CPU, opts));
+                if opts.smooth_cpu {
+                    own = smooth_centred(&own, 0.1);
+                }
+                if !own.is_empty() {
+                    lines.push(Series {
+                        label: "palavriado itself".into(),
+                        color: Color32::from_gray(150),
+                        points: own,
+                    });
+                }
                 (Unit::Percent, lines)
             }
             LoadChart::StageCpu => (Unit::Percent, stage_cpu_stacked(data, opts)),
