@@ -58,6 +58,13 @@ pub struct AppArgs {
     /// Start with this runtime selected: scheduler or threads
     #[arg(long)]
     pub runtime: Option<Runtime>,
+    /// How the window is drawn: glow (OpenGL) or wgpu [default: glow, the cheaper of the two
+    /// under a software GL driver, measured]
+    #[arg(long, value_parser = ["glow", "wgpu"])]
+    pub renderer: Option<String>,
+    /// Most frames a second the charts are redrawn while a run is live (1 to 30)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub fps: Option<u32>,
     /// Press Run as soon as the window opens
     #[arg(long)]
     pub run: bool,

@@ -133,6 +133,10 @@ fn bad_input_exits_2_with_one_line_naming_it() {
         (vec!["run", "--repeat", "0"], "--repeat"),
         (vec!["run", "--delay-ms", "-3"], "--delay-ms"),
         (vec!["run", "--split", "words"], "words"),
+        (vec!["run", "--schedulers", "0"], "--schedulers"),
+        (vec!["bench", "--runtime", "fibers"], "fibers"),
+        (vec!["app", "--fps", "0"], "--fps"),
+        (vec!["app", "--renderer", "vulkan"], "vulkan"),
     ];
     for (args, needle) in cases {
         let out = palavriado(&args);

@@ -24,6 +24,18 @@ use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
 use crate::run::{RunSettings, default_memory_limit, default_workers};
 use crate::strategy::Strategy;
 
+/// Most frames a second while a run is live.
+pub const MAX_FPS: u32 = 30;
+/// Frames a second while a run is live with a software GL driver (llvmpipe in a VM, a remote
+/// desktop, Xvfb): each frame redraws the whole window on the CPU, about 5 % of a core per
+/// frame a second at 1440×900 (measured, see the README), so fewer frames keep the app's own
+/// cost below the run's.
+pub const SOFTWARE_FPS: u32 = 6;
+/// The GL renderer names of software drivers.
+const SOFTWARE_RENDERERS: [&str; 4] = ["llvmpipe", "softpipe", "swrast", "lavapipe"];
+/// How often an unfocused window is redrawn while a run is live.
+const UNFOCUSED_FRAME: Duration = Duration::from_millis(500);
+
 /// Starts the app window (set up as `args` say); returns when it is closed.
 pub fn run_app(args: crate::cli::AppArgs) -> eframe::Result {
     let options = eframe::NativeOptions {
@@ -31,6 +43,10 @@ pub fn run_app(args: crate::cli::AppArgs) -> eframe::Result {
             .with_title("palavriado — see backpressure")
             .with_inner_size([1440.0, 900.0])
             .with_min_inner_size([960.0, 600.0]),
+        renderer: match args.renderer.as_deref() {
+            Some("wgpu") => eframe::Renderer::Wgpu,
+            _ => eframe::Renderer::Glow,
+        },
         ..Default::default()
     };
     eframe::run_native(
@@ -129,6 +145,12 @@ pub struct PalavriadoApp {
     pub max_demand: usize,
     /// Probe rate.
     pub sample_hz: u32,
+    /// Most frames a second while a run is live.
+    pub max_fps: u32,
+    /// Set once the renderer is known: true when the window is drawn by a software driver.
+    software_gl: Option<bool>,
+    /// Frames a second asked on the command line (overrides the renderer's default).
+    fps_asked: Option<u32>,
     /// Memory limit (MB).
     pub memory_limit_mb: u64,
     /// Simulated delay on/off.
@@ -200,6 +222,9 @@ impl PalavriadoApp {
             schedulers: default_schedulers(),
             max_demand: default_max_demand(Strategy::Pull),
             sample_hz: DEFAULT_SAMPLE_HZ,
+            max_fps: MAX_FPS,
+            software_gl: None,
+            fps_asked: None,
             memory_limit_mb: default_memory_limit() / 1_000_000,
             delay_on: false,
             delay_ms: 1.0,
@@ -231,6 +256,10 @@ impl PalavriadoApp {
         }
         if let Some(r) = args.runtime {
             self.runtime = r;
+        }
+        if let Some(fps) = args.fps {
+            self.fps_asked = Some(fps);
+            self.max_fps = fps;
         }
         if let Some(d) = args.delay_ms {
             self.delay_ms = d;
@@ -928,9 +957,32 @@ fn ellipsize(s: &str, max: usize) -> String {
     }
 }
 
+impl PalavriadoApp {
+    /// Reads which GL driver draws the window; a software one gets [`SOFTWARE_FPS`] (unless
+    /// `--fps` said otherwise).
+    fn detect_renderer(&mut self, frame: &eframe::Frame) {
+        let name = frame.gl().map(|gl| {
+            use eframe::glow::HasContext;
+            // SAFETY: a plain string query on the context eframe made current for this frame.
+            unsafe { gl.get_parameter_string(eframe::glow::RENDERER) }
+        });
+        let software = name.as_deref().is_some_and(|n| {
+            let n = n.to_ascii_lowercase();
+            SOFTWARE_RENDERERS.iter().any(|s| n.contains(s))
+        });
+        self.software_gl = Some(software);
+        if software && self.fps_asked.is_none() {
+            self.max_fps = SOFTWARE_FPS;
+        }
+    }
+}
+
 impl eframe::App for PalavriadoApp {
-    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut Ui, frame: &mut eframe::Frame) {
         let t0 = Instant::now();
+        if self.software_gl.is_none() {
+            self.detect_renderer(frame);
+        }
         self.poll();
         self.shortcuts(ui);
         egui::Panel::top("top").show(ui, |ui| {
@@ -996,7 +1048,22 @@ impl eframe::App for PalavriadoApp {
             self.central(ui);
         });
         if self.session.is_busy() || !self.exporting.is_empty() || self.picking.is_some() {
-            ui.ctx().request_repaint_after(Duration::from_millis(33));
+            // Redraw only as often as there can be something new, and less when nobody looks:
+            // the app's own drawing must not cost more than the run it charts.
+            let (focused, minimized) = ui
+                .ctx()
+                .input(|i| (i.viewport().focused, i.viewport().minimized));
+            let every = if minimized == Some(true) {
+                None
+            } else if focused == Some(false) {
+                Some(UNFOCUSED_FRAME)
+            } else {
+                let fps = self.max_fps.clamp(1, MAX_FPS).min(self.sample_hz.max(1));
+                Some(Duration::from_secs_f64(1.0 / fps as f64))
+            };
+            if let Some(every) = every {
+                ui.ctx().request_repaint_after(every);
+            }
         }
         self.frame_ms.push_back(t0.elapsed().as_secs_f32() * 1e3);
         if self.frame_ms.len() > 600 {
