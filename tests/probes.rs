@@ -166,6 +166,17 @@ fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
         "busy {busy} ms for {inside_ms} ms of spinning"
     );
     assert_eq!(tl.last(&series::stage("spinner", "cpu_ms")), Some(busy));
+    // Its share of the run's CPU (the schedulers' CPU time, shared out by busy time) adds up to
+    // what it spun, by its own clock.
+    let pts = tl.series(&series::stage("spinner", "cpu_percent"));
+    let cpu_s: f64 = pts
+        .windows(2)
+        .map(|w| w[1].1 / 100.0 * (w[1].0 - w[0].0))
+        .sum();
+    assert!(
+        (cpu_s * 1e3 - inside_ms).abs() < inside_ms * 0.15 + 20.0,
+        "{cpu_s:.3} s of CPU for {inside_ms:.0} ms of spinning"
+    );
     // One scheduler ran the spin: its utilisation, integrated over the samples, is ≈ 600 ms.
     let per_scheduler: Vec<f64> = (0..2)
         .map(|i| {

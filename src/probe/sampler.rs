@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sysinfo::{Pid, System};
 
 use super::heap;
-use super::os::{CoreTicks, ThreadSched, core_ticks, process_cpu_ns, resident_bytes, thread_sched};
+use super::os::{CoreTicks, ThreadSched, core_ticks, resident_bytes, thread_ids, thread_sched};
 use super::timeline::{Row, Timeline};
 use crate::control::{RunControl, StopReason};
 
@@ -90,6 +90,10 @@ struct Sampler {
     /// CPU time of palavriado itself (the process but the run's threads) at the previous
     /// sample, in ns (0 before the first).
     own_cpu_prev_ns: u64,
+    /// The scheduler threads' CPU time at the previous sample, in ns.
+    scheduler_cpu_prev_ns: u64,
+    /// Each thread's CPU time at its last reading, in ns.
+    thread_cpu: std::collections::HashMap<i32, u64>,
     /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
     /// the runtime but not yet shown.
     scheduler_prev: Vec<(Duration, f64)>,
@@ -147,7 +151,11 @@ impl Sampler {
         ));
         let mut queued = 0u64;
         // The run's own threads' CPU: each stage thread's (threads), or the schedulers'.
-        let mut run_cpu_ns = self.ctl.executor().scheduler_cpu_ns();
+        let scheduler_cpu_ns = self.ctl.executor().scheduler_cpu_ns();
+        let mut run_cpu_ns = scheduler_cpu_ns;
+        // Each stage's CPU growth this interval (ms), and the sum of the scheduler stages'.
+        let mut stage_cpu: Vec<(usize, f64, bool)> = Vec::new();
+        let mut polled_ms = 0.0;
         let stages = self.ctl.stages();
         self.stage_prev.resize(stages.len(), StagePrev::default());
         for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
@@ -179,15 +187,15 @@ impl Sampler {
                 busy_ms
             };
             values.push((col("cpu_ms"), cpu_ms));
-            // % of one core over the interval: the run's own CPU, split by stage. A stage runs
-            // on one thread at a time, so it cannot use more than one core: time counted in
-            // a chunk (a long poll counted when it ends, a sampled poll scaled up) beyond
-            // that is carried to the next intervals, never dropped.
-            prev.cpu_owed_ms += (cpu_ms - prev.cpu_ms).max(0.0);
-            let used = prev.cpu_owed_ms.min(dt * 1e3);
-            prev.cpu_owed_ms -= used;
-            values.push((col("cpu_percent"), used / (dt * 1e3) * 100.0));
+            // The stage's CPU over the interval (its `cpu_percent`, filled in below once the
+            // scheduler's share is known).
+            let grew = (cpu_ms - prev.cpu_ms).max(0.0);
             prev.cpu_ms = cpu_ms;
+            let on_scheduler = s.tid == 0;
+            if on_scheduler {
+                polled_ms += grew;
+            }
+            stage_cpu.push((col("cpu_percent"), grew, on_scheduler));
             values.push((col("busy_ms"), busy_ms));
             values.push((
                 col("polls_per_s"),
@@ -206,14 +214,40 @@ impl Sampler {
         // The runtime adds a worker's busy time in chunks (after every 61 polls, and when it
         // parks), so a chunk can exceed one sample's interval: what exceeds it is carried to
         // the next samples, never dropped.
-        if let Some(process) = process_cpu_ns() {
-            let own = process.saturating_sub(run_cpu_ns);
-            if self.own_cpu_prev_ns > 0 {
-                let used = own.saturating_sub(self.own_cpu_prev_ns) as f64 / 1e9;
-                values.push((tl.column(series::SELF_CPU), used / dt * 100.0));
-            }
-            self.own_cpu_prev_ns = own.max(1);
+        // % of one core per stage: the run's own CPU, split by stage. On the scheduler, time
+        // inside polls is wall time (a preempted poll counts on), so the schedulers' measured
+        // CPU is shared out in proportion to it. A stage runs on one thread at a time, so it
+        // cannot use more than one core: time counted in a chunk (a long poll counted when it
+        // ends, a sampled poll scaled up) beyond that is carried to the next intervals.
+        let scheduler_ms = scheduler_cpu_ns.saturating_sub(self.scheduler_cpu_prev_ns) as f64 / 1e6;
+        self.scheduler_cpu_prev_ns = scheduler_cpu_ns;
+        let share = if polled_ms > 0.0 {
+            scheduler_ms / polled_ms
+        } else {
+            0.0
+        };
+        for ((column, grew, on_scheduler), prev) in
+            stage_cpu.into_iter().zip(self.stage_prev.iter_mut())
+        {
+            prev.cpu_owed_ms += if on_scheduler { grew * share } else { grew };
+            let used = prev.cpu_owed_ms.min(dt * 1e3);
+            prev.cpu_owed_ms -= used;
+            values.push((column, used / (dt * 1e3) * 100.0));
         }
+        // Every thread's CPU time, from the same nanosecond counters as the run's threads (a
+        // thread that has ended keeps its last reading): the process, but exact at any rate.
+        for tid in thread_ids() {
+            if let Some(t) = thread_sched(tid) {
+                self.thread_cpu.insert(tid, t.cpu_ns);
+            }
+        }
+        let process: u64 = self.thread_cpu.values().sum();
+        let own = process.saturating_sub(run_cpu_ns);
+        if self.own_cpu_prev_ns > 0 {
+            let used = own.saturating_sub(self.own_cpu_prev_ns) as f64 / 1e9;
+            values.push((tl.column(series::SELF_CPU), used / dt * 100.0));
+        }
+        self.own_cpu_prev_ns = own.max(1);
         let busy = self.ctl.executor().scheduler_busy();
         self.scheduler_prev
             .resize(busy.len(), (Duration::ZERO, 0.0));
@@ -272,6 +306,8 @@ pub fn spawn(
                 scheduler_prev: Vec::new(),
                 ticks_prev: core_ticks().unwrap_or_default(),
                 own_cpu_prev_ns: 0,
+                thread_cpu: Default::default(),
+                scheduler_cpu_prev_ns: 0,
             };
             let period = if hz == 0 {
                 Duration::from_millis(20)
