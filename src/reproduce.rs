@@ -142,7 +142,7 @@ pub fn reproduce(
             title: format!(
                 "{} — {} ×{}, {workers} workers {}{demand}{delay}: {:.1} s, peak {:.0} MB, largest mailbox {}",
                 sc.strategy.name(),
-                report.corpus,
+                corpus.short_name(),
                 report.repeat,
                 st.runtime_label(),
                 report.wall_ms / 1e3,

@@ -239,3 +239,15 @@ fn builtin_corpus_is_byte_identical_everywhere() {
         "a12b2958c5011735a29c9a2b0927ad16f13474d1fecd56cac541426d58cf3a8a"
     );
 }
+
+#[test]
+fn titles_name_a_corpus_by_its_folder_never_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("machado");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("a.txt"), "Capitu olhos de ressaca\n").unwrap();
+    let c = Corpus::open(&folder, 10).unwrap();
+    assert_eq!(c.short_name(), "machado");
+    assert!(c.display_name().ends_with("machado") && c.display_name().len() > 7);
+    assert_eq!(Corpus::builtin(1).unwrap().short_name(), "built-in");
+}

@@ -175,6 +175,18 @@ impl Corpus {
         }
     }
 
+    /// The name for titles and slides: `built-in`, or the folder's (or file's) own name, never
+    /// a path (a user's home folder does not belong on a slide).
+    pub fn short_name(&self) -> String {
+        if self.builtin {
+            return BUILTIN_NAME.to_string();
+        }
+        self.root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.root.display().to_string())
+    }
+
     /// Bytes of one pass over the files.
     pub fn bytes_once(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()

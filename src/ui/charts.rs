@@ -255,6 +255,13 @@ pub fn chart(
     if unit == Unit::Percent {
         plot = plot.include_y(100.0);
     }
+    // The right end of the data: an event label near it is written to the left of its line,
+    // so it is never cut by the plot's edge.
+    let x_end = lines
+        .iter()
+        .filter_map(|l| l.points.last().map(|q| q[0]))
+        .chain(events.iter().map(|e| e.at_secs))
+        .fold(0.0f64, f64::max);
     plot.show(ui, |p| {
         for l in lines {
             let pts: Vec<[f64; 2]> = l.points.iter().map(|q| [q[0], tx(q[1])]).collect();
@@ -295,7 +302,11 @@ pub fn chart(
                     RichText::new(event_label(e)).size(11.0),
                 )
                 .color(event_color(e))
-                .anchor(egui::Align2::LEFT_TOP),
+                .anchor(if e.at_secs > 0.8 * x_end {
+                    egui::Align2::RIGHT_TOP
+                } else {
+                    egui::Align2::LEFT_TOP
+                }),
             );
         }
     });

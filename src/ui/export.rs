@@ -80,9 +80,16 @@ pub fn draw(ui: &mut Ui, picture: &Picture, scene: &Scene) {
     let h = ui.available_height();
     match picture {
         Picture::Stats => {
-            let shown = LoadChart::shown(&scene.data);
+            // The talk's observer slide: utilisation, CPU, memory, IO. (CPU by stage has a
+            // legend per stage, too tall for a fifth of a slide: it exports on its own.)
+            let shown: Vec<LoadChart> = LoadChart::shown(&scene.data)
+                .into_iter()
+                .filter(|c| *c != LoadChart::StageCpu)
+                .collect();
             let n = shown.len() as f32;
-            let each = (h - n * 34.0) / n;
+            // Split the slide's height evenly (the plot's height includes its time axis; the
+            // title rows fit in what the heading leaves, measured on the exported images).
+            let each = h / n - 26.0;
             for c in shown {
                 charts::load_chart(ui, c, &scene.data, &scene.events, &opts, each);
             }

@@ -234,7 +234,7 @@ impl Session {
                 let _ = tx.send(Event::Started {
                     ctl: run.control().clone(),
                     timeline: run.timeline().clone(),
-                    corpus: corpus.display_name(),
+                    corpus: corpus.short_name(),
                     total_bytes: corpus.total_bytes(),
                 });
                 let _ = tx.send(Event::Finished(Box::new(run.wait())));
