@@ -53,12 +53,6 @@ impl WordCounts {
         self.count(word.hash(), word, 1);
     }
 
-    /// Counts `n` occurrences of `word`.
-    #[inline]
-    pub fn add_n(&mut self, word: &str, n: u64) {
-        self.count(stable_hash(word), word, n);
-    }
-
     #[inline]
     fn count(&mut self, hash: u64, word: &str, n: u64) {
         self.total += n;
