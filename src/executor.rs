@@ -141,11 +141,6 @@ impl<T> Worker<T> {
     pub fn join(self) -> Option<T> {
         self.result.recv().ok().flatten()
     }
-
-    /// True once the stage has ended.
-    pub fn is_finished(&self) -> bool {
-        !self.result.is_empty()
-    }
 }
 
 /// Runs a run's stages on the chosen [`Runtime`]. The scheduler's threads are started with the

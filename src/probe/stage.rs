@@ -231,11 +231,6 @@ impl StageProbe {
         self.demand.store(n, Relaxed);
     }
 
-    /// Replaces the per-subscription demand list.
-    pub fn set_subscriptions(&self, subs: Vec<SubscriptionDemand>) {
-        *self.subscriptions.lock() = subs;
-    }
-
     /// Adds a subscription to the per-subscription demand list.
     pub fn add_subscription(&self, sub: SubscriptionDemand) {
         self.subscriptions.lock().push(sub);

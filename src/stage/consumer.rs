@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::subscription::{Inlet, Running};
 use super::{Source, SubscribeError, Subscription};
-use crate::control::{Pacer, RunControl};
+use crate::control::RunControl;
 use crate::event::Event;
 use crate::executor::{Reductions, Worker};
 use crate::mailbox::Received;
@@ -15,7 +15,6 @@ pub struct Consumer<In: Event, S, F> {
     inlet: Inlet<In>,
     state: S,
     handle: F,
-    paced: bool,
 }
 
 impl<In: Event, S, F> std::fmt::Debug for Consumer<In, S, F> {
@@ -33,14 +32,13 @@ impl<In: Event, S: Send + 'static, F: FnMut(&mut S, In) + Send + 'static> Consum
             inlet: Inlet::new(ctl, name, StageKind::Consumer).0,
             state,
             handle,
-            paced: false,
         }
     }
 
     /// Each event first waits the run's simulated delay (a timer: the scheduler runs other
     /// stages meanwhile).
     pub fn with_simulated_delay(mut self) -> Self {
-        self.paced = true;
+        self.inlet.paced = true;
         self
     }
 
@@ -66,11 +64,10 @@ impl<In: Event, S: Send + 'static, F: FnMut(&mut S, In) + Send + 'static> Consum
             inlet,
             state,
             handle,
-            paced,
         } = self;
         let ctl = inlet.ctl.clone();
         let probe = inlet.probe.clone();
-        ctl.spawn(probe, consume(inlet.into_running(), state, handle, paced))
+        ctl.spawn(probe, consume(inlet.into_running(), state, handle))
     }
 }
 
@@ -79,15 +76,14 @@ async fn consume<In: Event, S, F: FnMut(&mut S, In)>(
     stage: Running<In>,
     mut state: S,
     mut handle: F,
-    paced: bool,
 ) -> S {
     let Running {
         ctl,
         probe,
         rx,
         mut input,
+        mut pacer,
     } = stage;
-    let mut pacer = Pacer::new();
     let mut reductions = Reductions::default();
     probe.set_demand(input.outstanding());
     while !input.all_done() {
@@ -100,7 +96,7 @@ async fn consume<In: Event, S, F: FnMut(&mut S, In)>(
         }
         probe.set_buffered(input.queued, input.queued_bytes);
         loop {
-            let pace = paced.then_some((&mut pacer, &*ctl, &*probe));
+            let pace = pacer.as_mut().map(|p| (p, &*ctl, &*probe));
             let Some((from, n)) = input.handle_batch(pace, |e| handle(&mut state, e)).await else {
                 break;
             };

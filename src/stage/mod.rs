@@ -117,6 +117,12 @@ struct Output<E: Event, In: Event> {
 }
 
 impl<E: Event, In: Event> Output<E, In> {
+    /// The dispatcher the stage's task runs with. Subscriptions are closed by then, so the
+    /// stage's own sender goes: its mailbox disconnects once every subscriber is gone.
+    fn into_dispatcher(self) -> Dispatcher<E> {
+        self.dispatcher
+    }
+
     fn attach(&mut self, spec: OutletSpec<E>) -> AskHandleBox {
         let sub = self.dispatcher.subscribe(spec.0);
         let tx = self.own_tx.clone();

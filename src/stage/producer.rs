@@ -74,8 +74,7 @@ impl<E: Event> Producer<E> {
             out,
             source,
         } = self;
-        let dispatcher = out.dispatcher;
-        drop(out.own_tx);
+        let dispatcher = out.into_dispatcher();
         ctl.clone()
             .spawn(probe.clone(), produce(ctl, probe, rx, dispatcher, source))
     }

@@ -6,7 +6,7 @@ use super::dispatcher::Dispatcher;
 use super::subscription::{Inlet, Running};
 use super::{AskHandleBox, Dispatch, Msg, OutletSpec, Output, PENDING_BURST, Source};
 use super::{SubscribeError, Subscription};
-use crate::control::{Pacer, RunControl};
+use crate::control::RunControl;
 use crate::event::Event;
 use crate::executor::{Reductions, Worker};
 use crate::mailbox::Received;
@@ -58,7 +58,6 @@ pub struct ProducerConsumer<In: Event, Out: Event, H> {
     inlet: Inlet<In>,
     out: Output<Out, In>,
     handler: H,
-    paced: bool,
 }
 
 impl<In: Event, Out: Event, H> std::fmt::Debug for ProducerConsumer<In, Out, H> {
@@ -85,14 +84,13 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
             },
             inlet,
             handler,
-            paced: false,
         }
     }
 
     /// Each event first waits the run's simulated delay (the talk's `Process.sleep(1)` per
     /// line), as a timer: the scheduler runs other stages meanwhile.
     pub fn with_simulated_delay(mut self) -> Self {
-        self.paced = true;
+        self.inlet.paced = true;
         self
     }
 
@@ -117,16 +115,11 @@ impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
             inlet,
             out,
             handler,
-            paced,
         } = self;
-        let dispatcher = out.dispatcher;
-        drop(out.own_tx);
+        let dispatcher = out.into_dispatcher();
         let ctl = inlet.ctl.clone();
         let probe = inlet.probe.clone();
-        ctl.spawn(
-            probe,
-            transform(inlet.into_running(), dispatcher, handler, paced),
-        )
+        ctl.spawn(probe, transform(inlet.into_running(), dispatcher, handler))
     }
 }
 
@@ -135,19 +128,18 @@ async fn transform<In: Event, Out: Event, H: Handler<In, Out>>(
     stage: Running<In>,
     mut dispatcher: Dispatcher<Out>,
     mut handler: H,
-    paced: bool,
 ) {
     let Running {
         ctl,
         probe,
         rx,
         mut input,
+        mut pacer,
     } = stage;
     if let Err(e) = dispatcher.validate(&probe.name) {
         ctl.fail(e);
         return;
     }
-    let mut pacer = Pacer::new();
     let mut reductions = Reductions::default();
     let mut emitted = Vec::new();
     let mut finished = input.has_no_upstream();
@@ -178,7 +170,7 @@ async fn transform<In: Event, Out: Event, H: Handler<In, Out>>(
         }
         dispatcher.settle();
         while dispatcher.wanted() > 0 && !ctl.is_stopped() {
-            let pace = paced.then_some((&mut pacer, &*ctl, &*probe));
+            let pace = pacer.as_mut().map(|p| (p, &*ctl, &*probe));
             let Some((from, n)) = input
                 .handle_batch(pace, |e| handler.handle(e, &mut emitted))
                 .await

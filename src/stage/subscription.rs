@@ -254,25 +254,18 @@ impl<In: Event> Input<In> {
         let k = ((up.max - up.min).max(1) as usize).min(events.len());
         let whole = k == events.len();
         let taken = match pace {
+            // The common case: a whole message, handled straight from its vector.
             None if whole => {
                 let (_, events, bytes) = self.queue.pop_front().expect("front exists");
                 events.for_each(&mut handle);
                 bytes
             }
-            None => {
+            mut pace => {
                 let mut b = 0;
                 for e in events.by_ref().take(k) {
-                    b += event_bytes(&e);
-                    handle(e);
-                }
-                let b = b.min(*bytes);
-                *bytes -= b;
-                b
-            }
-            Some((pacer, ctl, probe)) => {
-                let mut b = 0;
-                for e in events.by_ref().take(k) {
-                    pacer.pause(ctl, probe).await;
+                    if let Some((pacer, ctl, probe)) = pace.as_mut() {
+                        pacer.pause(ctl, probe).await;
+                    }
                     b += event_bytes(&e);
                     handle(e);
                 }
@@ -346,6 +339,8 @@ pub(super) struct Inlet<In: Event> {
     pub(super) probe: Arc<StageProbe>,
     rx: MailboxReceiver<Msg<In>>,
     input: Input<In>,
+    /// Each event first waits the run's simulated delay.
+    pub(super) paced: bool,
 }
 
 /// What a consuming stage's task owns once it runs.
@@ -354,6 +349,8 @@ pub(super) struct Running<In: Event> {
     pub(super) probe: Arc<StageProbe>,
     pub(super) rx: MailboxReceiver<Msg<In>>,
     pub(super) input: Input<In>,
+    /// Paces each event by the simulated delay (a paced stage only).
+    pub(super) pacer: Option<Pacer>,
 }
 
 impl<In: Event> Inlet<In> {
@@ -370,6 +367,7 @@ impl<In: Event> Inlet<In> {
             probe,
             rx,
             input: Input::new(tx.clone()),
+            paced: false,
         };
         (inlet, tx)
     }
@@ -391,6 +389,7 @@ impl<In: Event> Inlet<In> {
             probe,
             rx,
             mut input,
+            paced,
         } = self;
         input.own_tx = None;
         Running {
@@ -398,6 +397,7 @@ impl<In: Event> Inlet<In> {
             probe,
             rx,
             input,
+            pacer: paced.then(Pacer::new),
         }
     }
 }
