@@ -92,8 +92,8 @@ struct Sampler {
     own_cpu_prev_ns: u64,
     /// The scheduler threads' CPU time at the previous sample, in ns.
     scheduler_cpu_prev_ns: u64,
-    /// Each thread's CPU time at its last reading, in ns.
-    thread_cpu: std::collections::HashMap<i32, u64>,
+    /// Each thread's scheduler counters at their last reading.
+    threads: std::collections::HashMap<i32, ThreadSched>,
     /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
     /// the runtime but not yet shown.
     scheduler_prev: Vec<(Duration, f64)>,
@@ -150,6 +150,13 @@ impl Sampler {
             self.ctl.delay().as_secs_f64() * 1e3,
         ));
         let mut queued = 0u64;
+        // Every thread's scheduler counters, read once per sample (a thread that has ended
+        // keeps its last reading): the stages' threads and the whole process come from them.
+        for tid in thread_ids() {
+            if let Some(t) = thread_sched(tid) {
+                self.threads.insert(tid, t);
+            }
+        }
         // The run's own threads' CPU: each stage thread's (threads), or the schedulers'.
         let scheduler_cpu_ns = self.ctl.executor().scheduler_cpu_ns();
         let mut run_cpu_ns = scheduler_cpu_ns;
@@ -162,9 +169,8 @@ impl Sampler {
             let s = stage.snapshot();
             queued += s.queued_bytes;
             let col = |m: &str| tl.column(&series::stage(&s.name, m));
-            // A thread that has ended keeps its last reading.
             let sched = if s.tid != 0 {
-                thread_sched(s.tid).unwrap_or(prev.sched)
+                self.threads.get(&s.tid).copied().unwrap_or(prev.sched)
             } else {
                 ThreadSched::default()
             };
@@ -234,14 +240,8 @@ impl Sampler {
             prev.cpu_owed_ms -= used;
             values.push((column, used / (dt * 1e3) * 100.0));
         }
-        // Every thread's CPU time, from the same nanosecond counters as the run's threads (a
-        // thread that has ended keeps its last reading): the process, but exact at any rate.
-        for tid in thread_ids() {
-            if let Some(t) = thread_sched(tid) {
-                self.thread_cpu.insert(tid, t.cpu_ns);
-            }
-        }
-        let process: u64 = self.thread_cpu.values().sum();
+        // The whole process, from the same nanosecond counters as the run's threads.
+        let process: u64 = self.threads.values().map(|t| t.cpu_ns).sum();
         let own = process.saturating_sub(run_cpu_ns);
         if self.own_cpu_prev_ns > 0 {
             let used = own.saturating_sub(self.own_cpu_prev_ns) as f64 / 1e9;
@@ -306,7 +306,7 @@ pub fn spawn(
                 scheduler_prev: Vec::new(),
                 ticks_prev: core_ticks().unwrap_or_default(),
                 own_cpu_prev_ns: 0,
-                thread_cpu: Default::default(),
+                threads: Default::default(),
                 scheduler_cpu_prev_ns: 0,
             };
             let period = if hz == 0 {
