@@ -561,5 +561,20 @@ pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io
             writeln!(out, "{:>3}: {}", group.length, words.join(", "))?;
         }
     }
+    if !r.diagnoses.is_empty() {
+        writeln!(out, "where the backpressure was:")?;
+    }
+    for d in &r.diagnoses {
+        let until = d
+            .until_ms
+            .map_or_else(|| "to the end".to_string(), |u| format!("to {:.1} s", u / 1e3));
+        writeln!(
+            out,
+            "  {} ({:.1} s {until}): {}",
+            d.kind.name(),
+            d.since_ms / 1e3,
+            d.summary
+        )?;
+    }
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::executor::{Executor, Runtime, Worker, default_schedulers};
 use crate::probe::{StageKind, StageProbe, StageState, heap};
 
 /// Why a run ended before its input did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// A stop request (the Stop button, Ctrl-C).
@@ -57,7 +57,7 @@ impl StopReason {
 }
 
 /// Something that happened during a run, at a time since its start (marked on charts).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunEvent {
     /// Seconds since the run started.
     pub at_secs: f64,
@@ -66,7 +66,7 @@ pub struct RunEvent {
 }
 
 /// Kinds of [`RunEvent`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum RunEventKind {
     /// The run started.
@@ -113,6 +113,7 @@ pub struct RunControl {
     events: Mutex<Vec<RunEvent>>,
     errors: Mutex<Vec<String>>,
     warnings: Mutex<Vec<String>>,
+    diagnoses: Mutex<Vec<crate::diagnosis::Diagnosis>>,
     executor: Executor,
 }
 
@@ -136,6 +137,7 @@ impl RunControl {
             events: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
+            diagnoses: Mutex::new(Vec::new()),
             executor: Executor::new(runtime, schedulers),
         });
         ctl.record(RunEventKind::Started);
@@ -257,6 +259,17 @@ impl RunControl {
             // A stage sleeping a longer delay than the new one wakes to shorten it.
             self.wake_stages();
         }
+    }
+
+    /// Replaces the run's diagnoses (the sampler's [`crate::diagnosis::Diagnoser`] does, once
+    /// a second).
+    pub fn set_diagnoses(&self, d: Vec<crate::diagnosis::Diagnosis>) {
+        *self.diagnoses.lock() = d;
+    }
+
+    /// Every diagnosis found so far (those still holding have no `until_ms`).
+    pub fn diagnoses(&self) -> Vec<crate::diagnosis::Diagnosis> {
+        self.diagnoses.lock().clone()
     }
 
     /// Sets the memory limit in bytes (`u64::MAX` = none).

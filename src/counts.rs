@@ -152,7 +152,7 @@ impl WordCounts {
 }
 
 /// The most frequent words of one length.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LengthGroup {
     /// Word length in characters.
     pub length: usize,

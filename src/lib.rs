@@ -11,6 +11,7 @@ pub mod cli;
 pub mod control;
 pub mod corpus;
 pub mod counts;
+pub mod diagnosis;
 pub mod doorbell;
 pub mod event;
 pub mod executor;

@@ -10,7 +10,8 @@ use crate::control::{RunControl, RunEvent, StopReason};
 use crate::corpus::Corpus;
 use crate::counts::{LengthGroup, WordCounts};
 use crate::executor::{Runtime, default_schedulers};
-use crate::probe::heap;
+use crate::diagnosis::Diagnosis;
+use crate::probe::{StageProbe, heap, wait_quantile_us};
 use crate::probe::os::physical_memory;
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
 use crate::probe::timeline::Timeline;
@@ -85,7 +86,7 @@ pub fn default_workers() -> usize {
 }
 
 /// What a finished (or stopped) run produced.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RunReport {
     /// Strategy name.
     pub strategy: Strategy,
@@ -151,7 +152,11 @@ pub struct RunReport {
     pub memory_limit_bytes: u64,
     /// Run events (start, delay changes, stop, finish).
     pub events: Vec<RunEvent>,
-    /// The counts themselves.
+    /// Where the backpressure was: every diagnosis found during the run.
+    #[serde(default)]
+    pub diagnoses: Vec<Diagnosis>,
+    /// The counts themselves (empty in a report read from a recording, which keeps only its
+    /// top words).
     #[serde(skip)]
     pub counts: WordCounts,
     /// Everything sampled during the run.
@@ -163,7 +168,7 @@ pub struct RunReport {
 }
 
 /// What one stage did over a run.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StageReport {
     /// Stage name.
     pub name: String,
@@ -173,14 +178,52 @@ pub struct StageReport {
     pub events_in: u64,
     /// Events emitted.
     pub events_out: u64,
-    /// Time inside the stage's polls (ms, estimated from a sample of them).
+    /// Time handling events (ms): running, or ready and waiting for a scheduler.
     pub busy_ms: f64,
+    /// Time backpressured (ms): output it could not send for want of demand, or Push's send
+    /// penalty.
+    pub backpressured_ms: f64,
+    /// Time idle, its mailbox empty (ms).
+    pub idle_ms: f64,
+    /// Time sleeping in the simulated delay (ms).
+    pub sleeping_ms: f64,
+    /// Time inside its task's polls (ms, estimated from a sample of them).
+    pub polled_ms: f64,
     /// Times its task was polled.
     pub polls: u64,
     /// Time it was ready but waited for a scheduler (ms, estimated from a sample of wake-ups).
     pub scheduled_wait_ms: f64,
     /// Largest mailbox length it reached.
     pub max_mailbox: u64,
+    /// 99th percentile of the time its messages waited in its mailbox over the run (µs, from
+    /// a sample of them); `None` when none was sampled.
+    pub mailbox_p99_us: Option<f64>,
+    /// Highest bytes waiting in its mailbox and buffer (sampled).
+    pub peak_bytes: u64,
+}
+
+impl StageReport {
+    /// The report of the stage `p` at its end.
+    fn of(p: &StageProbe) -> StageReport {
+        let s = p.snapshot();
+        let ms = |ns: u64| ns as f64 / 1e6;
+        StageReport {
+            name: s.name,
+            kind: s.kind,
+            events_in: s.events_in,
+            events_out: s.events_out,
+            busy_ms: ms(s.times.busy_ns),
+            backpressured_ms: ms(s.times.backpressured_ns),
+            idle_ms: ms(s.times.idle_ns),
+            sleeping_ms: ms(s.times.sleeping_ns),
+            polled_ms: ms(s.busy_ns),
+            polls: s.polls,
+            scheduled_wait_ms: ms(s.sched_wait_ns),
+            max_mailbox: s.max_mailbox,
+            mailbox_p99_us: wait_quantile_us(&p.mailbox_waits(), 0.99),
+            peak_bytes: s.peak_bytes,
+        }
+    }
 }
 
 /// Most frequent words per length a report keeps once computed (views redrawn every frame read
@@ -258,6 +301,9 @@ impl Run {
             timeline.clone(),
             settings.sample_hz,
             settings.duration.map(|d| started + d),
+            settings
+                .max_demand
+                .or(settings.strategy.default_max_demand()),
         );
         Run {
             ctl,
@@ -348,20 +394,7 @@ impl Run {
             mean_scheduler_percent: (0..ctl.executor().schedulers())
                 .map_while(|i| tl.mean(&series::scheduler(i)))
                 .collect(),
-            stages: ctl
-                .stages()
-                .iter()
-                .map(|p| StageReport {
-                    name: p.name.clone(),
-                    kind: p.kind,
-                    events_in: p.events_in(),
-                    events_out: p.events_out(),
-                    busy_ms: p.busy_ns() as f64 / 1e6,
-                    polls: p.polls(),
-                    scheduled_wait_ms: p.sched_wait_ns() as f64 / 1e6,
-                    max_mailbox: p.max_mailbox(),
-                })
-                .collect(),
+            stages: ctl.stages().iter().map(|p| StageReport::of(p)).collect(),
             delay_ms: ctl.delay().as_secs_f64() * 1e3,
             split: self.settings.split,
             max_demand: self
@@ -379,6 +412,7 @@ impl Run {
             samples: tl.len(),
             memory_limit_bytes: ctl.memory_limit(),
             events: ctl.events(),
+            diagnoses: ctl.diagnoses(),
             counts,
             timeline: self.timeline.clone(),
             top_words_kept: Default::default(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use palavriado::control::RunEventKind;
 use palavriado::probe::heap::{self, CountingAlloc};
-use palavriado::probe::sampler::{self, series};
+use palavriado::probe::sampler::{self, series, series::StageMetric};
 use palavriado::probe::{StageKind, Timeline};
 use palavriado::run::{Run, RunSettings};
 use palavriado::{Corpus, RunControl, Runtime, StopReason, Strategy};
@@ -32,7 +32,7 @@ fn sampled_on(runtime: Runtime, hz: u32, body: impl FnOnce(&Arc<RunControl>)) ->
     CountingAlloc::activate();
     let ctl = RunControl::with_runtime(Duration::ZERO, runtime, 2);
     let timeline = Arc::new(Timeline::default());
-    let sampler = sampler::spawn(ctl.clone(), timeline.clone(), hz, None);
+    let sampler = sampler::spawn(ctl.clone(), timeline.clone(), hz, None, None);
     body(&ctl);
     ctl.mark_finished();
     sampler.join().unwrap();
@@ -101,7 +101,7 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
             .unwrap();
     });
     // The probe's reading matches the thread's own CPU clock: ≈ 1 s.
-    let cpu_ms = tl.last(&series::stage("spinner", "cpu_ms")).unwrap();
+    let cpu_ms = tl.last(&series::stage("spinner", StageMetric::CpuMs)).unwrap();
     assert!(
         (cpu_ms - truth_ms).abs() < 30.0,
         "probe {cpu_ms} ms, thread clock {truth_ms} ms"
@@ -160,15 +160,15 @@ fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
     });
     // Every poll of 200 µs is timed: busy time is the spin's own, plus the few instructions
     // around it in each poll.
-    let busy = tl.last(&series::stage("spinner", "busy_ms")).unwrap();
+    let busy = tl.last(&series::stage("spinner", StageMetric::BusyMs)).unwrap();
     assert!(
         busy >= inside_ms && busy < inside_ms * 1.1 + 10.0,
         "busy {busy} ms for {inside_ms} ms of spinning"
     );
-    assert_eq!(tl.last(&series::stage("spinner", "cpu_ms")), Some(busy));
+    assert_eq!(tl.last(&series::stage("spinner", StageMetric::CpuMs)), Some(busy));
     // Its share of the run's CPU (the schedulers' CPU time, shared out by busy time) adds up to
     // what it spun, by its own clock.
-    let pts = tl.series(&series::stage("spinner", "cpu_percent"));
+    let pts = tl.series(&series::stage("spinner", StageMetric::CpuPercent));
     let cpu_s: f64 = pts
         .windows(2)
         .map(|w| w[1].1 / 100.0 * (w[1].0 - w[0].0))
@@ -221,14 +221,14 @@ fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
     });
     // Every sleep gives the core up and every wake-up switches the thread back in; being
     // preempted adds more, up to about as many again when the other tests load both cores.
-    let switches = tl.last(&series::stage("napper", "switches")).unwrap();
+    let switches = tl.last(&series::stage("napper", StageMetric::Switches)).unwrap();
     assert!(
         (200.0..=600.0).contains(&switches),
         "{switches} switches for 200 sleeps"
     );
     // Between samples, the rate times the interval is the growth of the total.
-    let rates = tl.series(&series::stage("napper", "switches_per_s"));
-    let totals = tl.series(&series::stage("napper", "switches"));
+    let rates = tl.series(&series::stage("napper", StageMetric::SwitchesPerS));
+    let totals = tl.series(&series::stage("napper", StageMetric::Switches));
     assert!(rates.len() > 2 && rates.len() == totals.len());
     let summed: f64 = (1..rates.len())
         .map(|i| rates[i].1 * (rates[i].0 - rates[i - 1].0))
@@ -312,7 +312,7 @@ fn talks_shapes_pull_stays_bounded_push_explodes() {
     let push = run(Strategy::Push);
     let extractor_max = push
         .timeline
-        .max(&series::stage("extractor 1", "msgq"))
+        .max(&series::stage("extractor 1", StageMetric::Msgq))
         .unwrap();
     assert!(
         extractor_max > 10_000.0,

@@ -8,6 +8,7 @@ mod stage;
 pub mod timeline;
 
 pub use stage::{
-    MailboxCounters, StageKind, StageProbe, StageSnapshot, StageState, SubscriptionDemand,
+    MailboxCounters, StageKind, StageProbe, StageSnapshot, StageState, StateTimes,
+    SubscriptionDemand, WAIT_BUCKETS, clock_ns, wait_quantile_us,
 };
 pub use timeline::{Row, Timeline};

@@ -9,10 +9,15 @@ use std::time::{Duration, Instant};
 
 use sysinfo::{Pid, System};
 
+use std::collections::VecDeque;
+
 use super::heap;
+use super::stage::{StateTimes, wait_quantile_us};
+use series::StageMetric as M;
 use super::os::{CoreTicks, ThreadSched, core_ticks, resident_bytes, thread_ids, thread_sched};
 use super::timeline::{Row, Timeline};
 use crate::control::{RunControl, StopReason};
+use crate::diagnosis::{Diagnoser, StageInfo, Window};
 
 /// Default sampling rate.
 pub const DEFAULT_SAMPLE_HZ: u32 = 50;
@@ -55,14 +60,91 @@ pub mod series {
         format!("scheduler/{}", i + 1)
     }
 
-    /// A per-stage series: `stage/<name>/<metric>`, metric one of `msgq`, `queued_events`,
-    /// `in`, `out`, `in_per_s`, `buffered`, `demand`, `state`, `cpu_ms` (its thread's CPU time
-    /// with `threads`, its busy time on the scheduler), `cpu_percent` (the same over the last
-    /// interval, in % of one core), `busy_ms` (time inside its polls),
-    /// `polls_per_s`, `sched_wait_ms` (time ready but waiting for a scheduler), `switches`
-    /// (times its thread has been switched in) and `switches_per_s`.
-    pub fn stage(name: &str, metric: &str) -> String {
-        format!("stage/{name}/{metric}")
+    /// A per-stage series: `stage/<name>/<metric>`.
+    pub fn stage(name: &str, metric: StageMetric) -> String {
+        format!("stage/{name}/{}", metric.as_str())
+    }
+
+    /// What a per-stage series measures: one name the sampler writes and the views read.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum StageMetric {
+        /// Messages in its mailbox (observer's MsgQ).
+        Msgq,
+        /// Events in its mailbox and buffer.
+        QueuedEvents,
+        /// Events handled so far.
+        In,
+        /// Events emitted so far.
+        Out,
+        /// Events handled per second over the last interval.
+        InPerS,
+        /// Events held in its own buffer.
+        Buffered,
+        /// Outstanding demand.
+        Demand,
+        /// Its [`crate::probe::StageState`] as a number.
+        State,
+        /// Its CPU time so far (ms): its thread's with `threads`, its busy time on the scheduler.
+        CpuMs,
+        /// The same over the last interval, in % of one core.
+        CpuPercent,
+        /// Time inside its polls so far (ms).
+        BusyMs,
+        /// Polls per second.
+        PollsPerS,
+        /// Time ready but waiting for a scheduler so far (ms).
+        SchedWaitMs,
+        /// Times its thread was switched in so far.
+        Switches,
+        /// The same per second.
+        SwitchesPerS,
+        /// Time busy (handling events), in ms per second.
+        BusyPerS,
+        /// Time backpressured (output it may not send), in ms per second.
+        BackpressuredPerS,
+        /// Time idle (mailbox empty), in ms per second.
+        IdlePerS,
+        /// Time sleeping in the simulated delay, in ms per second.
+        SleepingPerS,
+        /// Median time in mailbox over the last second (µs).
+        MailboxP50Us,
+        /// 99th percentile of the time in mailbox over the last second (µs).
+        MailboxP99Us,
+        /// Bytes in its mailbox and buffer (observer's Memory column).
+        QueuedBytes,
+        /// Messages taken from its mailbox per second (hand-offs to it).
+        MessagesPerS,
+    }
+
+    impl StageMetric {
+        /// The series' last path segment.
+        pub const fn as_str(self) -> &'static str {
+            match self {
+                StageMetric::Msgq => "msgq",
+                StageMetric::QueuedEvents => "queued_events",
+                StageMetric::In => "in",
+                StageMetric::Out => "out",
+                StageMetric::InPerS => "in_per_s",
+                StageMetric::Buffered => "buffered",
+                StageMetric::Demand => "demand",
+                StageMetric::State => "state",
+                StageMetric::CpuMs => "cpu_ms",
+                StageMetric::CpuPercent => "cpu_percent",
+                StageMetric::BusyMs => "busy_ms",
+                StageMetric::PollsPerS => "polls_per_s",
+                StageMetric::SchedWaitMs => "sched_wait_ms",
+                StageMetric::Switches => "switches",
+                StageMetric::SwitchesPerS => "switches_per_s",
+                StageMetric::BusyPerS => "busy_ms_per_s",
+                StageMetric::BackpressuredPerS => "backpressured_ms_per_s",
+                StageMetric::IdlePerS => "idle_ms_per_s",
+                StageMetric::SleepingPerS => "sleeping_ms_per_s",
+                StageMetric::MailboxP50Us => "mailbox_p50_us",
+                StageMetric::MailboxP99Us => "mailbox_p99_us",
+                StageMetric::QueuedBytes => "queued_bytes",
+                StageMetric::MessagesPerS => "messages_per_s",
+            }
+        }
     }
 }
 
@@ -70,6 +152,11 @@ pub mod series {
 struct StagePrev {
     events_in: u64,
     polls: u64,
+    messages_sent: u64,
+    messages_taken: u64,
+    times: StateTimes,
+    /// Time-in-mailbox histograms of the last second, oldest first.
+    waits: VecDeque<(f64, Vec<u64>)>,
     cpu_ms: f64,
     cpu_owed_ms: f64,
     sched: ThreadSched,
@@ -97,6 +184,11 @@ struct Sampler {
     /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
     /// the runtime but not yet shown.
     scheduler_prev: Vec<(Duration, f64)>,
+    /// Says where the backpressure is, once a second.
+    diagnoser: Diagnoser,
+    /// When the diagnoser last ran (s since the start).
+    diagnosed_at: f64,
+    max_demand: Option<usize>,
 }
 
 impl Sampler {
@@ -168,23 +260,23 @@ impl Sampler {
         for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
             let s = stage.snapshot();
             queued += s.queued_bytes;
-            let col = |m: &str| tl.column(&series::stage(&s.name, m));
+            let col = |m: M| tl.column(&series::stage(&s.name, m));
             let sched = if s.tid != 0 {
                 self.threads.get(&s.tid).copied().unwrap_or(prev.sched)
             } else {
                 ThreadSched::default()
             };
-            values.push((col("msgq"), s.mailbox_messages as f64));
-            values.push((col("queued_events"), (s.mailbox_events + s.buffered) as f64));
-            values.push((col("in"), s.events_in as f64));
-            values.push((col("out"), s.events_out as f64));
+            values.push((col(M::Msgq), s.mailbox_messages as f64));
+            values.push((col(M::QueuedEvents), (s.mailbox_events + s.buffered) as f64));
+            values.push((col(M::In), s.events_in as f64));
+            values.push((col(M::Out), s.events_out as f64));
             values.push((
-                col("in_per_s"),
+                col(M::InPerS),
                 s.events_in.saturating_sub(prev.events_in) as f64 / dt,
             ));
-            values.push((col("buffered"), s.buffered as f64));
-            values.push((col("demand"), s.demand as f64));
-            values.push((col("state"), s.state as u8 as f64));
+            values.push((col(M::Buffered), s.buffered as f64));
+            values.push((col(M::Demand), s.demand as f64));
+            values.push((col(M::State), s.state as u8 as f64));
             let busy_ms = s.busy_ns as f64 / 1e6;
             let cpu_ms = if s.tid != 0 {
                 run_cpu_ns += sched.cpu_ns;
@@ -192,7 +284,7 @@ impl Sampler {
             } else {
                 busy_ms
             };
-            values.push((col("cpu_ms"), cpu_ms));
+            values.push((col(M::CpuMs), cpu_ms));
             // The stage's CPU over the interval (its `cpu_percent`, filled in below once the
             // scheduler's share is known).
             let grew = (cpu_ms - prev.cpu_ms).max(0.0);
@@ -201,18 +293,58 @@ impl Sampler {
             if on_scheduler {
                 polled_ms += grew;
             }
-            stage_cpu.push((col("cpu_percent"), grew, on_scheduler));
-            values.push((col("busy_ms"), busy_ms));
+            stage_cpu.push((col(M::CpuPercent), grew, on_scheduler));
+            values.push((col(M::BusyMs), busy_ms));
             values.push((
-                col("polls_per_s"),
+                col(M::PollsPerS),
                 s.polls.saturating_sub(prev.polls) as f64 / dt,
             ));
-            values.push((col("sched_wait_ms"), s.sched_wait_ns as f64 / 1e6));
-            values.push((col("switches"), sched.switches as f64));
+            values.push((col(M::SchedWaitMs), s.sched_wait_ns as f64 / 1e6));
+            values.push((col(M::Switches), sched.switches as f64));
             values.push((
-                col("switches_per_s"),
+                col(M::SwitchesPerS),
                 sched.switches.saturating_sub(prev.sched.switches) as f64 / dt,
             ));
+            // Where its time went this interval, in ms per second.
+            let per_s = |now: u64, before: u64| now.saturating_sub(before) as f64 / 1e6 / dt;
+            let (now, before) = (s.times, prev.times);
+            values.push((col(M::BusyPerS), per_s(now.busy_ns, before.busy_ns)));
+            values.push((
+                col(M::BackpressuredPerS),
+                per_s(now.backpressured_ns, before.backpressured_ns),
+            ));
+            values.push((col(M::IdlePerS), per_s(now.idle_ns, before.idle_ns)));
+            values.push((
+                col(M::SleepingPerS),
+                per_s(now.sleeping_ns, before.sleeping_ns),
+            ));
+            prev.times = now;
+            // Time in mailbox over the last second: this histogram less the one from a second ago.
+            let hist = stage.mailbox_waits();
+            while prev.waits.len() > 1 && prev.waits[1].0 <= t - 1.0 {
+                prev.waits.pop_front();
+            }
+            let recent: Vec<u64> = match prev.waits.front() {
+                Some((_, old)) => hist.iter().zip(old).map(|(n, o)| n - o.min(n)).collect(),
+                None => hist.clone(),
+            };
+            prev.waits.push_back((t, hist));
+            for (metric, q) in [(M::MailboxP50Us, 0.5), (M::MailboxP99Us, 0.99)] {
+                values.push((col(metric), wait_quantile_us(&recent, q).unwrap_or(f64::NAN)));
+            }
+            // Stamp about a thousand messages a second, whatever the traffic.
+            let sent = stage.mailbox.sent.messages.load(Relaxed);
+            let rate = sent.saturating_sub(prev.messages_sent) as f64 / dt;
+            stage.set_stamp_every((rate / 1000.0) as u64);
+            prev.messages_sent = sent;
+            let taken = stage.messages_received();
+            values.push((
+                col(M::MessagesPerS),
+                taken.saturating_sub(prev.messages_taken) as f64 / dt,
+            ));
+            prev.messages_taken = taken;
+            values.push((col(M::QueuedBytes), s.queued_bytes as f64));
+            stage.note_queued_bytes(s.queued_bytes);
             prev.events_in = s.events_in;
             prev.polls = s.polls;
             prev.sched = sched;
@@ -275,19 +407,50 @@ impl Sampler {
             self.events_seen = events.len();
             tl.set_events(events);
         }
+        if t - self.diagnosed_at >= 1.0 && !self.ctl.is_stopped() && !self.ctl.is_finished() {
+            self.diagnose(t);
+        }
         if rss > self.ctl.memory_limit() {
             self.ctl.request_stop(StopReason::MemoryLimit);
         }
     }
 }
 
+impl Sampler {
+    fn diagnose(&mut self, t: f64) {
+        self.diagnosed_at = t;
+        let (names, rows) = self.timeline.recent(Diagnoser::WINDOW_SECS);
+        let stages: Vec<StageInfo> = self
+            .ctl
+            .stages()
+            .iter()
+            .map(|s| StageInfo {
+                name: s.name.clone(),
+                kind: s.kind,
+                subscriptions: s.subscriptions(),
+            })
+            .collect();
+        let window = Window::from_rows(
+            &names,
+            &rows,
+            &stages,
+            self.ctl.memory_limit(),
+            self.max_demand,
+        );
+        self.diagnoser.update(t, &window);
+        self.ctl.set_diagnoses(self.diagnoser.diagnoses());
+    }
+}
+
 /// Starts the sampler of a run: samples at `hz` (0 = only enforce the deadline and memory limit
 /// from OS readings, no timeline rows) until the run is finished, then takes a last sample.
+/// `max_demand` (of a demand-driven run) goes into the diagnoses' advice.
 pub fn spawn(
     ctl: Arc<RunControl>,
     timeline: Arc<Timeline>,
     hz: u32,
     deadline: Option<Instant>,
+    max_demand: Option<usize>,
 ) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name("sampler".into())
@@ -308,6 +471,9 @@ pub fn spawn(
                 own_cpu_prev_ns: 0,
                 threads: Default::default(),
                 scheduler_cpu_prev_ns: 0,
+                diagnoser: Diagnoser::default(),
+                diagnosed_at: 0.0,
+                max_demand,
             };
             let period = if hz == 0 {
                 Duration::from_millis(20)

@@ -3,7 +3,10 @@
 //! Every worker thread of every strategy owns one [`StageProbe`]; the sampler, the CLI and the app
 //! read them at any moment without stopping the run (all fields are relaxed atomics).
 
+use std::collections::VecDeque;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
@@ -11,7 +14,7 @@ use parking_lot::Mutex;
 use crate::doorbell::Doorbell;
 
 /// What a stage does in its pipeline (observer's process kinds, GenStage's stage types).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageKind {
     /// Emits events (reads the corpus).
@@ -34,7 +37,7 @@ impl StageKind {
 }
 
 /// What a stage is doing right now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum StageState {
@@ -42,7 +45,8 @@ pub enum StageState {
     Starting = 0,
     /// Handling events.
     Running = 1,
-    /// Has output to give but no downstream demand.
+    /// Backpressured: has output to give but no downstream demand (or, in Push, a crowded
+    /// receiver: the send penalty).
     WaitingForDemand = 2,
     /// Idle, its mailbox is empty.
     WaitingForEvents = 3,
@@ -76,6 +80,76 @@ impl StageState {
         }
     }
 }
+
+/// Nanoseconds since the first probe reading of the process (never 0): one cheap clock that
+/// every probe's timestamps share.
+#[inline]
+pub fn clock_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64 + 1
+}
+
+/// Where a stage's time went so far, in ns (Flink's busy / backpressured / idle, plus the
+/// simulated delay's sleep).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StateTimes {
+    /// Handling events (running, or ready and waiting for a scheduler).
+    pub busy_ns: u64,
+    /// Has events to give but may not: no demand downstream, or a crowded mailbox (Push's send
+    /// penalty).
+    pub backpressured_ns: u64,
+    /// Waiting for events: its mailbox is empty.
+    pub idle_ns: u64,
+    /// Sleeping in the simulated delay (which stands for slow work).
+    pub sleeping_ns: u64,
+}
+
+/// Buckets of the time-in-mailbox histogram: bucket `i` holds waits up to
+/// `WAIT_BUCKET_BASE_NS × 2^(i/3)`, from 100 ns to about 7 minutes.
+pub const WAIT_BUCKETS: usize = 96;
+const WAIT_BUCKET_BASE_NS: f64 = 100.0;
+
+/// The histogram bucket of a wait of `ns`.
+fn wait_bucket(ns: u64) -> usize {
+    if ns as f64 <= WAIT_BUCKET_BASE_NS {
+        return 0;
+    }
+    let i = ((ns as f64 / WAIT_BUCKET_BASE_NS).log2() * 3.0).ceil() as usize;
+    i.min(WAIT_BUCKETS - 1)
+}
+
+/// The wait (µs) that bucket `i` stands for: the geometric middle of its range.
+fn wait_bucket_us(i: usize) -> f64 {
+    WAIT_BUCKET_BASE_NS * 2f64.powf((i as f64 - 0.5).max(0.0) / 3.0) / 1e3
+}
+
+/// The `q` quantile (0–1) of a time-in-mailbox histogram (counts per bucket), in µs; `None`
+/// when it is empty.
+pub fn wait_quantile_us(hist: &[u64], q: f64) -> Option<f64> {
+    let total: u64 = hist.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((total as f64 * q).ceil() as u64).max(1);
+    let mut seen = 0;
+    for (i, n) in hist.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return Some(wait_bucket_us(i));
+        }
+    }
+    None
+}
+
+/// Enqueue times of a sample of the messages in a mailbox, matched with their dequeue.
+#[derive(Debug, Default)]
+struct Stamps {
+    /// (index of the message in send order, 1-based; enqueue time), oldest first.
+    pending: VecDeque<(u64, u64)>,
+}
+
+/// Stamps kept at most per mailbox (older ones are dropped: those messages go unmeasured).
+const MAX_STAMPS: usize = 65_536;
 
 /// Running totals of one side of a mailbox.
 #[derive(Debug, Default)]
@@ -131,10 +205,25 @@ pub struct StageProbe {
     sched_wait_ns: AtomicU64,
     /// Wakes the stage when a message arrives, the run stops or the delay changes.
     bell: Doorbell,
+    /// Time spent in each [`StageState`] before the current one, in ns.
+    state_ns: [AtomicU64; 6],
+    /// When the current state began ([`clock_ns`]; 0 before the first).
+    state_since: AtomicU64,
+    /// A message is stamped when its send index has these bits clear (the sampler widens it as
+    /// traffic grows, keeping stamps to about a thousand a second).
+    stamp_mask: AtomicU64,
+    /// Send index of the oldest stamped message still waiting (`u64::MAX`: none), so the owner
+    /// looks at the stamps only when that message comes out.
+    next_stamped: AtomicU64,
+    stamps: Mutex<Stamps>,
+    /// Time-in-mailbox histogram of the stamped messages (see [`WAIT_BUCKETS`]).
+    waits: Box<[AtomicU64; WAIT_BUCKETS]>,
+    /// Highest bytes queued in the mailbox and buffer seen by the sampler.
+    peak_bytes: AtomicU64,
 }
 
 /// Outstanding demand of one subscription, as seen by the producing stage.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SubscriptionDemand {
     /// Name of the subscriber.
     pub subscriber: String,
@@ -145,7 +234,7 @@ pub struct SubscriptionDemand {
 }
 
 /// A consistent-enough copy of a probe's counters at one moment.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StageSnapshot {
     /// Stage name.
     pub name: String,
@@ -177,6 +266,10 @@ pub struct StageSnapshot {
     pub polls: u64,
     /// Time ready but waiting for a scheduler, in ns.
     pub sched_wait_ns: u64,
+    /// Where its time went so far.
+    pub times: StateTimes,
+    /// Highest bytes queued (mailbox and buffer) seen by the sampler.
+    pub peak_bytes: u64,
 }
 
 impl StageProbe {
@@ -203,6 +296,13 @@ impl StageProbe {
             polls: AtomicU64::new(0),
             sched_wait_ns: AtomicU64::new(0),
             bell: Doorbell::default(),
+            state_ns: Default::default(),
+            state_since: AtomicU64::new(0),
+            stamp_mask: AtomicU64::new(63),
+            next_stamped: AtomicU64::new(u64::MAX),
+            stamps: Mutex::new(Stamps::default()),
+            waits: Box::new(std::array::from_fn(|_| AtomicU64::new(0))),
+            peak_bytes: AtomicU64::new(0),
         }
     }
 
@@ -253,10 +353,52 @@ impl StageProbe {
         self.subscriptions.lock().clone()
     }
 
-    /// Sets the current state.
+    /// Sets the current state, adding the time spent in the one it ends to [`StateTimes`].
+    /// Called by the stage itself, only where it starts or stops waiting (never per event).
     #[inline]
     pub fn set_state(&self, s: StageState) {
-        self.state.store(s as u8, Relaxed);
+        let now = clock_ns();
+        let before = self.state.swap(s as u8, Relaxed);
+        let since = self.state_since.swap(now, Relaxed);
+        if since != 0 {
+            self.state_ns[before as usize].fetch_add(now.saturating_sub(since), Relaxed);
+        }
+    }
+
+    /// Where the stage's time went so far, the current state counted up to now.
+    pub fn state_times(&self) -> StateTimes {
+        let state = self.state.load(Relaxed) as usize;
+        let since = self.state_since.load(Relaxed);
+        let ns = |s: StageState| {
+            let mut n = self.state_ns[s as usize].load(Relaxed);
+            if s as usize == state && since != 0 {
+                n += clock_ns().saturating_sub(since);
+            }
+            n
+        };
+        StateTimes {
+            busy_ns: ns(StageState::Running),
+            backpressured_ns: ns(StageState::WaitingForDemand),
+            idle_ns: ns(StageState::WaitingForEvents),
+            sleeping_ns: ns(StageState::Sleeping),
+        }
+    }
+
+    /// Sets how often messages are stamped for the time-in-mailbox figures: one in
+    /// `every` (rounded up to a power of two).
+    pub fn set_stamp_every(&self, every: u64) {
+        self.stamp_mask
+            .store(every.max(1).next_power_of_two() - 1, Relaxed);
+    }
+
+    /// The time-in-mailbox histogram so far (counts per bucket, see [`wait_quantile_us`]).
+    pub fn mailbox_waits(&self) -> Vec<u64> {
+        self.waits.iter().map(|b| b.load(Relaxed)).collect()
+    }
+
+    /// Records the bytes queued now, keeping the highest.
+    pub fn note_queued_bytes(&self, bytes: u64) {
+        self.peak_bytes.fetch_max(bytes, Relaxed);
     }
 
     /// Current state.
@@ -309,6 +451,38 @@ impl StageProbe {
         if len > self.max_mailbox.load(Relaxed) {
             self.max_mailbox.fetch_max(len, Relaxed);
         }
+        if total & self.stamp_mask.load(Relaxed) == 0 {
+            self.stamp(total);
+        }
+    }
+
+    #[cold]
+    fn stamp(&self, index: u64) {
+        let mut st = self.stamps.lock();
+        if st.pending.len() >= MAX_STAMPS {
+            st.pending.pop_front();
+        }
+        st.pending.push_back((index, clock_ns()));
+        let oldest = st.pending.front().map_or(u64::MAX, |p| p.0);
+        self.next_stamped.store(oldest, Relaxed);
+    }
+
+    /// The message with send index `taken` came out: if it was stamped, its wait is recorded.
+    #[cold]
+    fn unstamp(&self, taken: u64) {
+        let now = clock_ns();
+        let mut st = self.stamps.lock();
+        while let Some(&(index, at)) = st.pending.front() {
+            if index > taken {
+                break;
+            }
+            st.pending.pop_front();
+            if index == taken {
+                self.waits[wait_bucket(now.saturating_sub(at))].fetch_add(1, Relaxed);
+            }
+        }
+        let oldest = st.pending.front().map_or(u64::MAX, |p| p.0);
+        self.next_stamped.store(oldest, Relaxed);
     }
 
     /// Takes back a [`StageProbe::mailbox_push`] whose message was never delivered.
@@ -324,9 +498,11 @@ impl StageProbe {
     pub fn mailbox_pop(&self, events: u64, bytes: u64) {
         // One writer: a plain load and store, no locked read-modify-write.
         let taken = &self.mailbox.taken;
-        taken
-            .messages
-            .store(taken.messages.load(Relaxed) + 1, Relaxed);
+        let index = taken.messages.load(Relaxed) + 1;
+        taken.messages.store(index, Relaxed);
+        if index >= self.next_stamped.load(Relaxed) {
+            self.unstamp(index);
+        }
         if events != 0 {
             taken
                 .events
@@ -462,6 +638,8 @@ impl StageProbe {
             busy_ns: self.busy_ns(),
             polls: self.polls(),
             sched_wait_ns: self.sched_wait_ns(),
+            times: self.state_times(),
+            peak_bytes: self.peak_bytes.load(Relaxed),
         }
     }
 }

@@ -135,6 +135,20 @@ impl Timeline {
         (rows, r.first_seq + r.rows.len() as u64)
     }
 
+    /// The series names and the rows of the last `seconds` (by sample time), oldest first.
+    pub fn recent(&self, seconds: f64) -> (Vec<String>, Vec<Row>) {
+        let r = self.inner.read();
+        let Some(last) = r.rows.back().map(|row| row.t) else {
+            return (r.names.clone(), Vec::new());
+        };
+        let from = r
+            .rows
+            .iter()
+            .rposition(|row| row.t < last - seconds)
+            .map_or(0, |i| i + 1);
+        (r.names.clone(), r.rows.range(from..).cloned().collect())
+    }
+
     /// One series as (time, value) points (NaN rows skipped).
     pub fn series(&self, name: &str) -> Vec<(f64, f64)> {
         let r = self.inner.read();

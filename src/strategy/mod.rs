@@ -19,7 +19,7 @@ use crate::probe::StageKind;
 use crate::words::SplitMode;
 
 /// A way of counting the words of a corpus.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     /// Read every file whole, then extract, then reduce (`Palavriado.Eager`).

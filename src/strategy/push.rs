@@ -103,7 +103,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
                 probe.add_out(1);
                 next = (next + 1) % extractor_senders.len();
                 if crowded {
-                    send_penalty().await;
+                    send_penalty(&probe).await;
                 } else {
                     reductions.spend(1).await;
                 }
@@ -122,8 +122,11 @@ pub(super) fn run(job: &Job) -> WordCounts {
 /// (it never blocks) when the receiver's mailbox is long, so busy receivers get the CPU.
 /// Receivers that sleep (the delay) don't use it, and then mailboxes grow without bound, as in
 /// the talk.
-async fn send_penalty() {
+async fn send_penalty(probe: &StageProbe) {
+    let before = probe.state();
+    probe.set_state(StageState::WaitingForDemand);
     yield_now().await;
+    probe.set_state(before);
 }
 
 /// Handles every message of `rx` until all senders are gone, or drops them all once the run is
@@ -152,7 +155,7 @@ async fn drain_loop<T: Weigh>(
             pacer.pause(ctl, probe).await;
         }
         if handle(msg) > 0 {
-            send_penalty().await;
+            send_penalty(probe).await;
         } else {
             reductions.spend(1).await;
         }

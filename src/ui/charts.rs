@@ -7,7 +7,7 @@ use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoint, Text, VLine};
 
 use super::session::ChartData;
 use crate::control::{RunEvent, RunEventKind};
-use crate::probe::sampler::series;
+use crate::probe::sampler::series::{self, StageMetric};
 
 /// Most points drawn per series (min/max per bucket keep every spike visible).
 pub const MAX_POINTS: usize = 1200;
@@ -472,7 +472,7 @@ fn stage_cpu_stacked(data: &ChartData, opts: &ChartOptions) -> Vec<Series> {
         .map(|(_, members)| {
             members
                 .iter()
-                .filter_map(|m| data.column(&series::stage(m, "cpu_percent")))
+                .filter_map(|m| data.column(&series::stage(m, StageMetric::CpuPercent)))
                 .collect()
         })
         .collect();
@@ -550,7 +550,7 @@ pub fn queue_chart(
         .into_iter()
         .enumerate()
         .map(|(i, name)| Series {
-            points: points(data, &series::stage(&name, "msgq"), opts),
+            points: points(data, &series::stage(&name, StageMetric::Msgq), opts),
             label: name,
             color: PALETTE[i % PALETTE.len()],
         })
@@ -595,7 +595,7 @@ pub fn overlay_chart(
 pub fn max_queue_series(data: &ChartData) -> ChartData {
     let cols: Vec<usize> = stage_names(data)
         .iter()
-        .filter_map(|n| data.column(&series::stage(n, "msgq")))
+        .filter_map(|n| data.column(&series::stage(n, StageMetric::Msgq)))
         .collect();
     let rows = data
         .rows
@@ -635,9 +635,9 @@ mod tests {
             let mut names = Vec::new();
             let mut values = Vec::new();
             for (n, cpu) in stages {
-                names.push(series::stage(n, "msgq"));
+                names.push(series::stage(n, StageMetric::Msgq));
                 values.push(0.0);
-                names.push(series::stage(n, "cpu_percent"));
+                names.push(series::stage(n, StageMetric::CpuPercent));
                 values.push(*cpu);
             }
             let rows = (0..3)

@@ -6,7 +6,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec
 
 use super::charts::PALETTE;
 use super::session::ChartData;
-use crate::probe::sampler::series;
+use crate::probe::sampler::series::{self, StageMetric};
 use crate::probe::{StageKind, StageSnapshot, StageState};
 use crate::run::RunReport;
 
@@ -36,19 +36,19 @@ impl ProcessRow {
                 // A finished stage shows its mean rate; a running one its rate over the last
                 // second (steadier than one sample's).
                 events_per_s: if stage.state == StageState::Done {
-                    data.mean_rate_to_final(&series::stage(&stage.name, "in"))
+                    data.mean_rate_to_final(&series::stage(&stage.name, StageMetric::In))
                 } else {
-                    data.rate_over(&series::stage(&stage.name, "in"), 1.0)
+                    data.rate_over(&series::stage(&stage.name, StageMetric::In), 1.0)
                 }
                 .unwrap_or(0.0),
                 cpu_ms: data
-                    .last(&series::stage(&stage.name, "cpu_ms"))
+                    .last(&series::stage(&stage.name, StageMetric::CpuMs))
                     .unwrap_or(0.0),
                 switches_per_s: data
-                    .last(&series::stage(&stage.name, "switches_per_s"))
+                    .last(&series::stage(&stage.name, StageMetric::SwitchesPerS))
                     .unwrap_or(0.0),
                 polls_per_s: data
-                    .last(&series::stage(&stage.name, "polls_per_s"))
+                    .last(&series::stage(&stage.name, StageMetric::PollsPerS))
                     .unwrap_or(0.0),
                 sched_wait_ms: stage.sched_wait_ns as f64 / 1e6,
                 stage,
