@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::corpus::Corpus;
 use crate::executor::{Runtime, default_schedulers};
 use crate::probe::sampler::DEFAULT_SAMPLE_HZ;
+use crate::recording::Recording;
 use crate::run::{Run, RunReport, RunSettings, default_workers, thousands};
 use crate::strategy::Strategy;
 use crate::words::SplitMode;
@@ -31,6 +32,8 @@ pub enum Command {
     Run(RunArgs),
     /// Measure strategies (medians of alternating runs) and the cost of the probes.
     Bench(BenchArgs),
+    /// Print a recorded run (`run --record`) exactly as `run` printed it.
+    Show(ShowArgs),
     /// Open the desktop app (the default with no subcommand), optionally set up and running.
     #[cfg(feature = "gui")]
     App(AppArgs),
@@ -182,6 +185,20 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
+/// Options of `palavriado show`.
+#[derive(Args, Debug, Clone)]
+pub struct ShowArgs {
+    /// A recording written by `run --record` or the app's Save run…
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// How many of the most frequent words of each length to print (a recording keeps 10)
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Print exactly one JSON object (the same as `run --json` printed)
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Options of `palavriado run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
@@ -230,6 +247,10 @@ pub struct RunArgs {
     /// Print exactly one JSON object instead of the readable summary
     #[arg(long)]
     pub json: bool,
+    /// Record the run to this file (gzip-compressed JSON: settings, every sample, events,
+    /// stages, diagnoses, result) to open later with `show` or in the app
+    #[arg(long, value_name = "FILE.json.gz")]
+    pub record: Option<PathBuf>,
     /// Turn the probes off (no sampling, allocator not counting): how `bench --probe-cost`
     /// measures what they cost
     #[arg(long, hide = true)]
@@ -451,7 +472,18 @@ pub fn run_command(args: &RunArgs) -> i32 {
     if args.no_probes {
         crate::probe::heap::set_counting(false);
     }
-    let report = Run::start(corpus, args.settings()).wait();
+    if let Some(record) = &args.record
+        && let Err(e) = std::fs::File::create(record)
+    {
+        eprintln!(
+            "palavriado: cannot write --record file '{}': {e}",
+            record.display()
+        );
+        return 2;
+    }
+    let run = Run::start(corpus, args.settings());
+    let ctl = run.control().clone();
+    let report = Arc::new(run.wait());
     if let Some(trace) = &args.trace
         && let Err(e) = write_trace(trace, &report)
     {
@@ -461,11 +493,24 @@ pub fn run_command(args: &RunArgs) -> i32 {
         );
         return 1;
     }
+    if let Some(record) = &args.record {
+        let stages = ctl.stages().iter().map(|s| s.snapshot()).collect();
+        let recording = Recording::new(report.clone(), stages, args.sample_hz, args.duration);
+        if let Err(e) = recording.save(record) {
+            eprintln!("palavriado: {e}");
+            return 1;
+        }
+    }
+    print_report(&report, args.json, args.top)
+}
+
+/// Prints a report as `run` does (the summary, or one JSON object); returns the exit code.
+fn print_report(report: &RunReport, json: bool, top: usize) -> i32 {
     let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        writeln!(out, "{}", report_json(&report, args.top))
+    let written = if json {
+        writeln!(out, "{}", report.to_json(top))
     } else {
-        write_summary(&mut out, &report, args.top)
+        write_summary(&mut out, report, top)
     };
     if let Err(e) = written {
         eprintln!("palavriado: cannot write the result: {e}");
@@ -474,18 +519,21 @@ pub fn run_command(args: &RunArgs) -> i32 {
     if report.errors.is_empty() { 0 } else { 1 }
 }
 
+/// Runs `palavriado show`: prints a recorded run exactly as `run` printed it.
+pub fn show_command(args: &ShowArgs) -> i32 {
+    match Recording::open(&args.file) {
+        Ok(r) => print_report(&r.report, args.json, args.top),
+        Err(e) => {
+            eprintln!("palavriado: {e}");
+            2
+        }
+    }
+}
+
 fn write_trace(path: &std::path::Path, report: &RunReport) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     report.timeline.write_csv(&mut w)?;
     w.flush()
-}
-
-/// The `--json` object: the report's fields plus the top words by length.
-pub fn report_json(report: &RunReport, top: usize) -> serde_json::Value {
-    let mut v = serde_json::to_value(report).expect("a report always serializes");
-    v["top_words"] =
-        serde_json::to_value(report.top_words(top)).expect("top words always serialize");
-    v
 }
 
 /// The readable summary: totals, then the talk's `Printer` table.
@@ -565,9 +613,10 @@ pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io
         writeln!(out, "where the backpressure was:")?;
     }
     for d in &r.diagnoses {
-        let until = d
-            .until_ms
-            .map_or_else(|| "to the end".to_string(), |u| format!("to {:.1} s", u / 1e3));
+        let until = d.until_ms.map_or_else(
+            || "to the end".to_string(),
+            |u| format!("to {:.1} s", u / 1e3),
+        );
         writeln!(
             out,
             "  {} ({:.1} s {until}): {}",

@@ -547,7 +547,9 @@ mod tests {
     #[test]
     fn mailbox_growth_names_a_growing_mailbox_and_projects_the_limit() {
         let mut w = pipeline();
-        w.stages[1].mailbox = (0..=20).map(|i| (i as f64 * 0.1, i as f64 * 500.0)).collect();
+        w.stages[1].mailbox = (0..=20)
+            .map(|i| (i as f64 * 0.1, i as f64 * 500.0))
+            .collect();
         w.stages[2].mailbox = (0..=20).map(|i| (i as f64 * 0.1, 5.0)).collect();
         w.memory = (0..=20)
             .map(|i| (i as f64 * 0.1, 1e8 + i as f64 * 1e6))
@@ -556,7 +558,11 @@ mod tests {
         let found = MailboxGrowth.check(&w);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].stage, "extractor 1");
-        assert!(found[0].summary.contains("5,000 messages/s"), "{}", found[0].summary);
+        assert!(
+            found[0].summary.contains("5,000 messages/s"),
+            "{}",
+            found[0].summary
+        );
         // 80 MB left at 10 MB/s.
         assert!(found[0].summary.contains("in 8 s"), "{}", found[0].summary);
         // A bounded mailbox that goes up and down is not growth.
@@ -597,7 +603,11 @@ mod tests {
         w.stages[1].events_per_s = 500_000.0;
         let found = SmallDemand.check(&w);
         assert_eq!(found.len(), 1);
-        assert!(found[0].summary.contains("max_demand (now 10)"), "{}", found[0].summary);
+        assert!(
+            found[0].summary.contains("max_demand (now 10)"),
+            "{}",
+            found[0].summary
+        );
         w.stages[1].events_per_s = 5_000_000.0;
         assert!(SmallDemand.check(&w).is_empty());
     }

@@ -18,6 +18,7 @@ pub mod executor;
 pub mod flow;
 pub mod mailbox;
 pub mod probe;
+pub mod recording;
 #[cfg(feature = "gui")]
 pub mod reproduce;
 pub mod run;

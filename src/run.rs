@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use crate::control::{RunControl, RunEvent, StopReason};
 use crate::corpus::Corpus;
 use crate::counts::{LengthGroup, WordCounts};
-use crate::executor::{Runtime, default_schedulers};
 use crate::diagnosis::Diagnosis;
-use crate::probe::{StageProbe, heap, wait_quantile_us};
+use crate::executor::{Runtime, default_schedulers};
 use crate::probe::os::physical_memory;
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
 use crate::probe::timeline::Timeline;
+use crate::probe::{StageProbe, heap, wait_quantile_us};
 use crate::strategy::{Job, Strategy};
 use crate::words::SplitMode;
 
@@ -165,6 +165,9 @@ pub struct RunReport {
     /// [`RunReport::top_words`] up to [`TOP_WORDS_KEPT`] per length, computed on first use.
     #[serde(skip)]
     top_words_kept: std::sync::OnceLock<Vec<LengthGroup>>,
+    /// Read from a recording: only the kept top words exist.
+    #[serde(skip)]
+    recorded: bool,
 }
 
 /// What one stage did over a run.
@@ -234,7 +237,7 @@ impl RunReport {
     /// The `top` most frequent words of each length, most frequent first (the talk's
     /// `Printer`); up to [`TOP_WORDS_KEPT`] per length they are computed once per report.
     pub fn top_words(&self, top: usize) -> Vec<LengthGroup> {
-        if top > TOP_WORDS_KEPT {
+        if top > TOP_WORDS_KEPT && !self.recorded {
             return self.counts.top_by_length(top);
         }
         self.top_words_kept
@@ -245,6 +248,24 @@ impl RunReport {
                 words: g.words.iter().take(top).cloned().collect(),
             })
             .collect()
+    }
+}
+
+impl RunReport {
+    /// The `--json` object: the report's fields plus the `top` most frequent words by length.
+    pub fn to_json(&self, top: usize) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("a report always serializes");
+        v["top_words"] =
+            serde_json::to_value(self.top_words(top)).expect("top words always serialize");
+        v
+    }
+
+    /// Makes a report read from a recording whole again: its top words (it has no counts)
+    /// and its timeline.
+    pub(crate) fn restore(&mut self, top_words: Vec<LengthGroup>, timeline: Arc<Timeline>) {
+        self.top_words_kept = top_words.into();
+        self.recorded = true;
+        self.timeline = timeline;
     }
 }
 
@@ -416,6 +437,7 @@ impl Run {
             counts,
             timeline: self.timeline.clone(),
             top_words_kept: Default::default(),
+            recorded: false,
         }
     }
 }

@@ -245,3 +245,86 @@ fn bench_measures_the_reference_and_reports_every_case_relative_to_it() {
         switches(&cases[0])
     );
 }
+
+#[test]
+fn a_recorded_run_shows_exactly_as_it_ran() {
+    let corpus = common::corpus_dir(&[("a.txt", b"Capitu Capitu olhos de ressaca\nBento\n")]);
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("run.json.gz");
+    let file = file.to_str().unwrap();
+    let base = ["-s", "pull", "--repeat", "50", "--corpus"];
+    for json in [true, false] {
+        let mut args = vec!["run", "--record", file];
+        args.extend(base);
+        args.push(corpus.path().to_str().unwrap());
+        let mut show = vec!["show", file];
+        if json {
+            args.push("--json");
+            show.push("--json");
+        }
+        let ran = palavriado(&args);
+        assert!(
+            ran.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        let shown = palavriado(&show);
+        assert!(
+            shown.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shown.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout),
+            String::from_utf8_lossy(&shown.stdout)
+        );
+    }
+    // Gzip-compressed JSON anyone can read: the documented fields are there.
+    let raw = std::fs::read(file).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[..]), &mut text).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["format"], "palavriado-recording");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["report"]["total_words"], 250);
+    let names = v["timeline"]["names"].as_array().unwrap();
+    let t = v["timeline"]["t"].as_array().unwrap();
+    assert!(names.iter().any(|n| n == "memory/resident"));
+    assert_eq!(
+        v["timeline"]["columns"].as_array().unwrap().len(),
+        names.len()
+    );
+    assert_eq!(
+        v["timeline"]["columns"][0].as_array().unwrap().len(),
+        t.len()
+    );
+    assert_eq!(v["stages"].as_array().unwrap().len(), 5);
+
+    // Truncated, foreign, newer and missing files: one line, exit 2.
+    let dir = out_dir.path();
+    std::fs::write(dir.join("cut.json.gz"), &raw[..raw.len() / 2]).unwrap();
+    std::fs::write(dir.join("foreign.json"), b"{\"hello\": 1}").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"just words").unwrap();
+    let mut newer = v.clone();
+    newer["version"] = 99.into();
+    std::fs::write(dir.join("newer.json"), newer.to_string()).unwrap();
+    let mut broken = v.clone();
+    broken["timeline"]["t"] = serde_json::json!([1.0]);
+    std::fs::write(dir.join("broken.json"), broken.to_string()).unwrap();
+    for (name, needle) in [
+        ("cut.json.gz", "truncated"),
+        ("foreign.json", "not a palavriado recording"),
+        ("notes.txt", "not a palavriado recording"),
+        ("newer.json", "newer palavriado"),
+        ("broken.json", "corrupt"),
+        ("missing.json.gz", "cannot read"),
+    ] {
+        let path = dir.join(name);
+        let out = palavriado(&["show", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(needle) && err.contains(name), "{name}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}

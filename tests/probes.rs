@@ -101,7 +101,9 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
             .unwrap();
     });
     // The probe's reading matches the thread's own CPU clock: ≈ 1 s.
-    let cpu_ms = tl.last(&series::stage("spinner", StageMetric::CpuMs)).unwrap();
+    let cpu_ms = tl
+        .last(&series::stage("spinner", StageMetric::CpuMs))
+        .unwrap();
     assert!(
         (cpu_ms - truth_ms).abs() < 30.0,
         "probe {cpu_ms} ms, thread clock {truth_ms} ms"
@@ -160,12 +162,17 @@ fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
     });
     // Every poll of 200 µs is timed: busy time is the spin's own, plus the few instructions
     // around it in each poll.
-    let busy = tl.last(&series::stage("spinner", StageMetric::BusyMs)).unwrap();
+    let busy = tl
+        .last(&series::stage("spinner", StageMetric::BusyMs))
+        .unwrap();
     assert!(
         busy >= inside_ms && busy < inside_ms * 1.1 + 10.0,
         "busy {busy} ms for {inside_ms} ms of spinning"
     );
-    assert_eq!(tl.last(&series::stage("spinner", StageMetric::CpuMs)), Some(busy));
+    assert_eq!(
+        tl.last(&series::stage("spinner", StageMetric::CpuMs)),
+        Some(busy)
+    );
     // Its share of the run's CPU (the schedulers' CPU time, shared out by busy time) adds up to
     // what it spun, by its own clock.
     let pts = tl.series(&series::stage("spinner", StageMetric::CpuPercent));
@@ -221,7 +228,9 @@ fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
     });
     // Every sleep gives the core up and every wake-up switches the thread back in; being
     // preempted adds more, up to about as many again when the other tests load both cores.
-    let switches = tl.last(&series::stage("napper", StageMetric::Switches)).unwrap();
+    let switches = tl
+        .last(&series::stage("napper", StageMetric::Switches))
+        .unwrap();
     assert!(
         (200.0..=600.0).contains(&switches),
         "{switches} switches for 200 sleeps"

@@ -12,12 +12,12 @@ use sysinfo::{Pid, System};
 use std::collections::VecDeque;
 
 use super::heap;
-use super::stage::{StateTimes, wait_quantile_us};
-use series::StageMetric as M;
 use super::os::{CoreTicks, ThreadSched, core_ticks, resident_bytes, thread_ids, thread_sched};
+use super::stage::{StateTimes, wait_quantile_us};
 use super::timeline::{Row, Timeline};
 use crate::control::{RunControl, StopReason};
 use crate::diagnosis::{Diagnoser, StageInfo, Window};
+use series::StageMetric as M;
 
 /// Default sampling rate.
 pub const DEFAULT_SAMPLE_HZ: u32 = 50;
@@ -330,7 +330,10 @@ impl Sampler {
             };
             prev.waits.push_back((t, hist));
             for (metric, q) in [(M::MailboxP50Us, 0.5), (M::MailboxP99Us, 0.99)] {
-                values.push((col(metric), wait_quantile_us(&recent, q).unwrap_or(f64::NAN)));
+                values.push((
+                    col(metric),
+                    wait_quantile_us(&recent, q).unwrap_or(f64::NAN),
+                ));
             }
             // Stamp about a thousand messages a second, whatever the traffic.
             let sent = stage.mailbox.sent.messages.load(Relaxed);

@@ -17,7 +17,9 @@ use spans::Spans;
 pub const MIN_WORD_CHARS: usize = 3;
 
 /// How a text is split into words.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum SplitMode {
     /// Split on characters outside the talk's class, as the regex was meant to work.
