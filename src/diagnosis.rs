@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::probe::sampler::series::{self, StageMetric};
 use crate::probe::timeline::Row;
-use crate::probe::{StageKind, SubscriptionDemand};
+use crate::probe::{StageKind, SubscriptionDemand, TimeShares};
 
 /// What a diagnosis says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -76,14 +76,8 @@ pub struct StageWindow {
     pub kind: Option<StageKind>,
     /// Indices (into [`Window::stages`]) of the stages that feed it.
     pub upstream: Vec<usize>,
-    /// Fractions of the window's time busy, backpressured, idle and sleeping (0–1).
-    pub busy: f64,
-    /// See `busy`.
-    pub backpressured: f64,
-    /// See `busy`.
-    pub idle: f64,
-    /// See `busy`.
-    pub sleeping: f64,
+    /// Shares of the window's time busy, backpressured, idle and sleeping.
+    pub time: TimeShares,
     /// Mailbox length at each sample (time, messages).
     pub mailbox: Vec<(f64, f64)>,
     /// Mean messages taken per second.
@@ -164,10 +158,12 @@ impl Window {
                     name: s.name.clone(),
                     kind: Some(s.kind),
                     upstream: Vec::new(),
-                    busy: m(StageMetric::BusyPerS),
-                    backpressured: m(StageMetric::BackpressuredPerS),
-                    idle: m(StageMetric::IdlePerS),
-                    sleeping: m(StageMetric::SleepingPerS),
+                    time: TimeShares {
+                        busy: m(StageMetric::BusyPerS),
+                        backpressured: m(StageMetric::BackpressuredPerS),
+                        idle: m(StageMetric::IdlePerS),
+                        sleeping: m(StageMetric::SleepingPerS),
+                    },
                     mailbox: points(&series::stage(&s.name, StageMetric::Msgq)),
                     messages_per_s: mean(&series::stage(&s.name, StageMetric::MessagesPerS)),
                     events_per_s: mean(&series::stage(&s.name, StageMetric::InPerS)),
@@ -295,12 +291,12 @@ impl Check for Bottleneck {
         w.stages
             .iter()
             .filter_map(|s| {
-                let working = s.busy + s.sleeping;
+                let working = s.time.working();
                 let waiting = s
                     .upstream
                     .iter()
                     .map(|&u| &w.stages[u])
-                    .find(|u| u.backpressured >= 0.5)?;
+                    .find(|u| u.time.backpressured >= 0.5)?;
                 (working >= 0.9).then(|| Finding {
                     kind: self.kind(),
                     stage: s.name.clone(),
@@ -309,13 +305,13 @@ impl Check for Bottleneck {
                          backpressured {:.0} % of it",
                         s.name,
                         working * 100.0,
-                        if s.sleeping > s.busy {
+                        if s.time.sleeping > s.time.busy {
                             " (mostly in the simulated delay)"
                         } else {
                             ""
                         },
                         waiting.name,
-                        waiting.backpressured * 100.0
+                        waiting.time.backpressured * 100.0
                     ),
                 })
             })
@@ -336,9 +332,9 @@ impl Check for Starved {
         w.stages
             .iter()
             .filter(|s| {
-                s.idle >= 0.8
+                s.time.idle >= 0.8
                     && !s.upstream.is_empty()
-                    && s.upstream.iter().all(|&u| w.stages[u].busy >= 0.9)
+                    && s.upstream.iter().all(|&u| w.stages[u].time.busy >= 0.9)
             })
             .map(|s| Finding {
                 kind: self.kind(),
@@ -347,7 +343,7 @@ impl Check for Starved {
                     "{} is starved: idle {:.0} % of the time while the stages feeding it are \
                      busy; add workers upstream",
                     s.name,
-                    s.idle * 100.0
+                    s.time.idle * 100.0
                 ),
             })
             .collect()
@@ -576,23 +572,23 @@ mod tests {
     #[test]
     fn bottleneck_needs_a_busy_stage_and_a_waiting_upstream() {
         let mut w = pipeline();
-        w.stages[0].backpressured = 0.95;
-        w.stages[1].sleeping = 0.97;
-        w.stages[2].idle = 0.99;
+        w.stages[0].time.backpressured = 0.95;
+        w.stages[1].time.sleeping = 0.97;
+        w.stages[2].time.idle = 0.99;
         assert_eq!(kinds(&Bottleneck, &w), ["extractor 1"]);
         // The same stage, but its upstream keeps sending: no bottleneck to name.
-        w.stages[0].backpressured = 0.1;
-        w.stages[0].busy = 0.9;
+        w.stages[0].time.backpressured = 0.1;
+        w.stages[0].time.busy = 0.9;
         assert!(kinds(&Bottleneck, &w).is_empty());
     }
 
     #[test]
     fn starved_needs_an_idle_stage_behind_busy_ones() {
         let mut w = pipeline();
-        w.stages[1].busy = 0.95;
-        w.stages[2].idle = 0.9;
+        w.stages[1].time.busy = 0.95;
+        w.stages[2].time.idle = 0.9;
         assert_eq!(kinds(&Starved, &w), ["counter 1"]);
-        w.stages[1].busy = 0.5;
+        w.stages[1].time.busy = 0.5;
         assert!(kinds(&Starved, &w).is_empty());
     }
 
@@ -630,11 +626,11 @@ mod tests {
     fn the_diagnoser_dates_findings_and_ends_them() {
         let mut d = Diagnoser::default();
         let mut w = pipeline();
-        w.stages[0].backpressured = 0.95;
-        w.stages[1].busy = 0.95;
+        w.stages[0].time.backpressured = 0.95;
+        w.stages[1].time.busy = 0.95;
         d.update(1.0, &w);
         d.update(2.0, &w);
-        w.stages[1].busy = 0.2;
+        w.stages[1].time.busy = 0.2;
         d.update(3.0, &w);
         let all = d.diagnoses();
         assert_eq!(all.len(), 1);

@@ -8,6 +8,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use palavriado::Strategy;
 use palavriado::control::RunEventKind;
+use palavriado::ui::session::RunSource;
 use palavriado::ui::views::Column;
 use palavriado::ui::{PalavriadoApp, Tab};
 
@@ -73,7 +74,10 @@ fn run_watch_toggle_delay_stop_and_export() {
     // Toggle the delay off and on mid-run: the run sees it at once and records it.
     h.get_by_label("Simulated delay").click();
     h.run_steps(1);
-    let ctl = h.state().session.current().unwrap().ctl.clone();
+    let RunSource::Live(ctl) = &h.state().session.current().unwrap().source else {
+        panic!("a run started in the app is live");
+    };
+    let ctl = ctl.clone();
     assert_eq!(ctl.delay(), Duration::ZERO);
     h.get_by_label("Simulated delay").click();
     h.run_steps(1);
@@ -216,4 +220,66 @@ fn runtime_choice_sits_beside_workers_and_charts_scheduler_utilisation() {
     h.get_by_label("Scheduler utilisation");
     h.get_by_label("CPU per core");
     h.get_by_label("CPU by stage (stacked, % of one core)");
+}
+
+#[test]
+fn a_recorded_run_opens_like_a_live_one_and_its_diagnoses_select_stages() {
+    use std::sync::Arc;
+
+    use palavriado::recording::Recording;
+    use palavriado::run::{Run, RunSettings};
+
+    // Record Pull with the delay: its extractors are the bottleneck.
+    let mut st = RunSettings::new(Strategy::Pull);
+    st.workers = 2;
+    st.delay = Duration::from_millis(1);
+    st.duration = Some(Duration::from_millis(2500));
+    let corpus = Arc::new(palavriado::Corpus::builtin(1).unwrap());
+    let run = Run::start(corpus, st);
+    let ctl = run.control().clone();
+    let report = Arc::new(run.wait());
+    assert!(!report.diagnoses.is_empty(), "{:?}", report.diagnoses);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pull.json.gz");
+    let stages = ctl.stages().iter().map(|s| s.snapshot()).collect();
+    Recording::new(report.clone(), stages, 50, Some(2.5))
+        .save(&file)
+        .unwrap();
+
+    let mut h = app();
+    h.run_steps(2);
+    // A file that is not a recording: one line in the status bar, nothing lost.
+    let junk = dir.path().join("notes.json");
+    std::fs::write(&junk, b"[1, 2, 3]").unwrap();
+    h.state_mut().session.open_recording(junk);
+    step_until(&mut h, "the refusal", |a| a.status.is_some());
+    h.get_by_label_contains("is not a palavriado recording");
+    assert!(h.state().session.runs.is_empty());
+
+    h.state_mut().session.open_recording(file.clone());
+    step_until(&mut h, "the recording to open", |a| a.session.runs.len() == 1);
+    let opened = h.state().session.current().unwrap();
+    assert_eq!(opened.recorded_from(), Some(file.as_path()));
+    assert_eq!(opened.report.as_ref().unwrap().counts_sha256, report.counts_sha256);
+    assert_eq!(opened.data.rows.len(), report.timeline.len());
+
+    // Results lists it as recorded.
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("#1 pull (recorded)");
+    // The strip above the views says where the backpressure was; clicking a diagnosis selects
+    // its stage and shows it in the Pipeline.
+    h.get_by_label_contains("extractor 1 is the bottleneck").click();
+    h.run_steps(2);
+    assert_eq!(h.state().selected_stage.as_deref(), Some("extractor 1"));
+    assert_eq!(h.state().tab, Tab::Pipeline);
+    // Processes shows where each stage's time went, and the selection.
+    h.get_by_label("Processes").click();
+    h.run_steps(2);
+    h.get_by_label("Backpressured");
+    h.get_by_label("In mailbox p50 / p99");
+    // Clicking a name there selects that stage instead.
+    h.get_by_label("extractor 2").click();
+    h.run_steps(2);
+    assert_eq!(h.state().selected_stage.as_deref(), Some("extractor 2"));
 }

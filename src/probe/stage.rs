@@ -104,6 +104,40 @@ pub struct StateTimes {
     pub sleeping_ns: u64,
 }
 
+impl StateTimes {
+    /// Each state's share of the time they add up to (all 0 when nothing was timed).
+    pub fn shares(&self) -> TimeShares {
+        let total = (self.busy_ns + self.backpressured_ns + self.idle_ns + self.sleeping_ns) as f64;
+        let f = |ns: u64| if total > 0.0 { ns as f64 / total } else { 0.0 };
+        TimeShares {
+            busy: f(self.busy_ns),
+            backpressured: f(self.backpressured_ns),
+            idle: f(self.idle_ns),
+            sleeping: f(self.sleeping_ns),
+        }
+    }
+}
+
+/// Shares (0–1) of a stage's time busy, backpressured, idle and sleeping over some span.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TimeShares {
+    /// Handling events.
+    pub busy: f64,
+    /// Has events it may not send.
+    pub backpressured: f64,
+    /// Waiting for events.
+    pub idle: f64,
+    /// In the simulated delay.
+    pub sleeping: f64,
+}
+
+impl TimeShares {
+    /// Busy or sleeping in the delay (which stands for slow work): the stage's load.
+    pub fn working(&self) -> f64 {
+        self.busy + self.sleeping
+    }
+}
+
 /// Buckets of the time-in-mailbox histogram: bucket `i` holds waits up to
 /// `WAIT_BUCKET_BASE_NS × 2^(i/3)`, from 100 ns to about 7 minutes.
 pub const WAIT_BUCKETS: usize = 96;

@@ -102,9 +102,12 @@ pub fn draw(ui: &mut Ui, picture: &Picture, scene: &Scene) {
         }
         Picture::Processes => {
             let mut rows = ProcessRow::collect(scene.stages.clone(), &scene.data);
-            views::processes_table(ui, &mut rows, &mut Sort::default());
+            views::processes_table(ui, &mut rows, &mut Sort::default(), &mut None);
         }
-        Picture::Pipeline => views::pipeline(ui, &scene.stages, scene.demand_driven),
+        Picture::Pipeline => {
+            let rows = ProcessRow::collect(scene.stages.clone(), &scene.data);
+            views::pipeline(ui, &rows, scene.demand_driven, &mut None)
+        }
         Picture::Results => match &scene.report {
             Some(r) => views::result_summary(ui, r, 5),
             None => {
@@ -192,7 +195,7 @@ pub fn unique_path(dir: &Path, name: &str) -> PathBuf {
     if !p.exists() {
         return p;
     }
-    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    let (stem, ext) = name.split_once('.').unwrap_or((name, ""));
     (2..)
         .map(|i| dir.join(format!("{stem}-{i}.{ext}")))
         .find(|p| !p.exists())

@@ -21,6 +21,7 @@ use views::{ProcessRow, Sort};
 
 use crate::executor::{Runtime, default_schedulers};
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
+use crate::recording;
 use crate::run::{RunSettings, default_memory_limit, default_workers};
 use crate::strategy::Strategy;
 
@@ -171,7 +172,11 @@ pub struct PalavriadoApp {
     pub compare: Vec<usize>,
     /// The status line.
     pub status: Option<Status>,
+    /// The stage selected in Processes and Pipeline (by clicking it, or a diagnosis).
+    pub selected_stage: Option<String>,
     picking: Option<Receiver<Option<PathBuf>>>,
+    /// A file dialog choosing a recording to open.
+    opening: Option<Receiver<Option<PathBuf>>>,
     exporting: Vec<Receiver<Result<String, String>>>,
     frame_ms: VecDeque<f32>,
     frames_seen: u64,
@@ -235,7 +240,9 @@ impl PalavriadoApp {
             ask_where: false,
             compare: Vec::new(),
             status: None,
+            selected_stage: None,
             picking: None,
+            opening: None,
             exporting: Vec::new(),
             frame_ms: VecDeque::new(),
             frames_seen: 0,
@@ -323,7 +330,7 @@ impl PalavriadoApp {
 
     fn scene(&self) -> Option<Scene> {
         let run = self.session.current()?;
-        let delay = run.ctl.delay();
+        let delay = run.delay();
         let delay = if delay.is_zero() {
             String::from("no delay")
         } else {
@@ -346,7 +353,7 @@ impl PalavriadoApp {
             data: run.data.clone(),
             events: run.timeline.events(),
             opts: self.chart_opts,
-            stages: run.ctl.stages().iter().map(|s| s.snapshot()).collect(),
+            stages: run.stages(),
             report: run.report.clone(),
             demand_driven: run.settings.strategy.default_max_demand().is_some(),
         })
@@ -388,6 +395,29 @@ impl PalavriadoApp {
         let timeline = run.timeline.clone();
         self.spawn_export(&name, move |path| {
             export::save_csv(path, &timeline).map(|_| format!("Saved {}", path.display()))
+        });
+    }
+
+    /// Saves run `index` of the session as a recording (on a background thread).
+    pub fn save_run(&mut self, index: usize) {
+        let Some(recording) = self.session.recording_of(index) else {
+            self.status = Some(Status {
+                text: "Finish or stop the run before saving it.".into(),
+                error: true,
+            });
+            return;
+        };
+        let run = &self.session.runs[index];
+        let name = export::file_name(
+            run.settings.strategy.name(),
+            had_delay(run),
+            "run",
+            recording::EXTENSION,
+        );
+        self.spawn_export(&name, move |path| {
+            recording
+                .save(path)
+                .map(|()| format!("Saved {}", path.display()))
         });
     }
 
@@ -452,6 +482,14 @@ impl PalavriadoApp {
             Err(crossbeam_channel::TryRecvError::Empty) => true,
             Err(_) => false,
         });
+        if let Some(rx) = &self.opening
+            && let Ok(picked) = rx.try_recv()
+        {
+            self.opening = None;
+            if let Some(p) = picked {
+                self.session.open_recording(p);
+            }
+        }
         if let Some(rx) = &self.picking
             && let Ok(picked) = rx.try_recv()
         {
@@ -750,6 +788,16 @@ impl PalavriadoApp {
         };
         let events = run.timeline.events();
         let opts = self.chart_opts;
+        let diagnoses = run.diagnoses();
+        if let Some(stage) = views::diagnosis_strip(ui, &diagnoses, run.is_running()) {
+            self.selected_stage = Some(stage);
+            if !matches!(self.tab, Tab::Processes | Tab::Pipeline) {
+                self.tab = Tab::Pipeline;
+            }
+        }
+        let Some(run) = self.session.current() else {
+            return;
+        };
         match self.tab {
             Tab::Load => {
                 let shown = LoadChart::shown(&run.data);
@@ -772,18 +820,16 @@ impl PalavriadoApp {
                 }
             }
             Tab::Processes => {
-                let mut rows = ProcessRow::collect(
-                    run.ctl.stages().iter().map(|s| s.snapshot()).collect(),
-                    &run.data,
-                );
-                views::processes_table(ui, &mut rows, &mut self.sort);
+                let mut rows = ProcessRow::collect(run.stages(), &run.data);
+                views::processes_table(ui, &mut rows, &mut self.sort, &mut self.selected_stage);
             }
             Tab::Pipeline => {
-                let stages: Vec<_> = run.ctl.stages().iter().map(|s| s.snapshot()).collect();
+                let rows = ProcessRow::collect(run.stages(), &run.data);
                 views::pipeline(
                     ui,
-                    &stages,
+                    &rows,
                     run.settings.strategy.default_max_demand().is_some(),
+                    &mut self.selected_stage,
                 );
             }
             Tab::Results => self.results(ui),
@@ -815,10 +861,12 @@ impl PalavriadoApp {
                             "Peak memory",
                             "Largest MsgQ",
                             "Result",
+                            "",
                         ] {
                             ui.label(RichText::new(h).strong());
                         }
                         ui.end_row();
+                        let mut save = None;
                         for (i, run) in self.session.runs.iter().enumerate() {
                             let mut on = self.compare.contains(&i);
                             if ui.checkbox(&mut on, "").changed() {
@@ -831,11 +879,20 @@ impl PalavriadoApp {
                                     self.compare.retain(|&j| j != i);
                                 }
                             }
-                            ui.label(format!("#{} {}", run.number, run.settings.strategy));
+                            let name = format!("#{} {}", run.number, run.settings.strategy);
+                            match run.recorded_from() {
+                                Some(path) => {
+                                    ui.label(format!("{name} (recorded)"))
+                                        .on_hover_text(path.display().to_string());
+                                }
+                                None => {
+                                    ui.label(name);
+                                }
+                            }
                             let delay = run
                                 .report
                                 .as_ref()
-                                .map_or(run.ctl.delay().as_secs_f64() * 1e3, |r| r.delay_ms);
+                                .map_or(run.delay().as_secs_f64() * 1e3, |r| r.delay_ms);
                             ui.label(if delay > 0.0 {
                                 format!("{delay} ms")
                             } else {
@@ -851,15 +908,26 @@ impl PalavriadoApp {
                                         None => "completed".to_string(),
                                         Some(s) => s.name().to_string(),
                                     });
+                                    if ui
+                                        .small_button("Save…")
+                                        .on_hover_text("Save this run as a recording")
+                                        .clicked()
+                                    {
+                                        save = Some(i);
+                                    }
                                 }
                                 None => {
                                     ui.label("running…");
                                     ui.label("");
                                     ui.label("");
                                     ui.label("");
+                                    ui.label("");
                                 }
                             }
                             ui.end_row();
+                        }
+                        if let Some(i) = save {
+                            self.save_run(i);
                         }
                     });
                 });
@@ -927,6 +995,17 @@ fn had_delay(run: &session::RunEntry) -> bool {
         || !run.settings.delay.is_zero()
 }
 
+fn pick_recording() -> Receiver<Option<PathBuf>> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        let picked = rfd::FileDialog::new()
+            .add_filter("palavriado recording", &["gz", "json"])
+            .pick_file();
+        let _ = tx.send(picked);
+    });
+    rx
+}
+
 fn pick(folder: bool) -> Receiver<Option<PathBuf>> {
     let (tx, rx) = crossbeam_channel::bounded(1);
     std::thread::spawn(move || {
@@ -985,6 +1064,13 @@ impl eframe::App for PalavriadoApp {
         }
         self.poll();
         self.shortcuts(ui);
+        // Recordings dropped on the window open like Open run….
+        let dropped: Vec<PathBuf> = ui
+            .ctx()
+            .input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        for path in dropped {
+            self.session.open_recording(path);
+        }
         egui::Panel::top("top").show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("palavriado").strong().size(20.0));
@@ -993,6 +1079,23 @@ impl eframe::App for PalavriadoApp {
                     ui.selectable_value(&mut self.tab, t, RichText::new(t.title()).size(15.0));
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let saveable = self.session.current().is_some_and(|r| !r.is_running());
+                    if ui
+                        .add_enabled(saveable, egui::Button::new("Save run…"))
+                        .on_hover_text("Save the shown run (settings, every sample, stages, diagnoses, result) to open later or share")
+                        .on_disabled_hover_text("Finish or stop a run first")
+                        .clicked()
+                    {
+                        self.save_run(self.session.runs.len() - 1);
+                    }
+                    if ui
+                        .button("Open run…")
+                        .on_hover_text("Open a recorded run (.json.gz); you can also drop one on the window")
+                        .clicked()
+                    {
+                        self.opening = Some(pick_recording());
+                    }
+                    ui.separator();
                     if ui
                         .button("Export data")
                         .on_hover_text("Save the timeline as CSV")
@@ -1047,7 +1150,12 @@ impl eframe::App for PalavriadoApp {
             self.view_options(ui);
             self.central(ui);
         });
-        if self.session.is_busy() || !self.exporting.is_empty() || self.picking.is_some() {
+        if self.session.is_busy()
+            || !self.exporting.is_empty()
+            || self.picking.is_some()
+            || self.opening.is_some()
+            || self.session.is_opening()
+        {
             // Redraw only as often as there can be something new, and less when nobody looks:
             // the app's own drawing must not cost more than the run it charts.
             let (focused, minimized) = ui

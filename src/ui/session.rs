@@ -2,7 +2,7 @@
 //! generating the corpus there too), follows its live timeline, and keeps every finished run for
 //! comparison. The UI thread only polls channels and reads snapshots, so it never waits.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -10,6 +10,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::control::RunControl;
+use crate::diagnosis::Diagnosis;
+use crate::probe::StageSnapshot;
+use crate::recording::Recording;
 use crate::corpus::Corpus;
 use crate::probe::timeline::{Row, Timeline};
 use crate::run::{Run, RunReport, RunSettings};
@@ -121,6 +124,21 @@ impl ChartData {
         Some((v1 - v0) / (t1 - t0))
     }
 
+    /// The mean of a series over about the last `window` seconds (NaN samples skipped).
+    pub fn mean_over(&self, name: &str, window: f64) -> Option<f64> {
+        let i = self.column(name)?;
+        let end = self.rows.last()?.t;
+        let (sum, n) = self
+            .rows
+            .iter()
+            .rev()
+            .take_while(|r| r.t > end - window)
+            .map(|r| r.get(i))
+            .filter(|v| !v.is_nan())
+            .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+        (n > 0).then(|| sum / n as f64)
+    }
+
     /// The mean rate of a cumulative series from the start until it reached its final value
     /// (per second): what a finished stage did, not its last sample's instantaneous rate.
     pub fn mean_rate_to_final(&self, name: &str) -> Option<f64> {
@@ -146,14 +164,27 @@ pub struct RunEntry {
     pub corpus: String,
     /// Corpus bytes of the run.
     pub total_bytes: u64,
-    /// Shared control block (stop, delay, progress, stages).
-    pub ctl: Arc<RunControl>,
+    /// Where its stages and diagnoses come from: a live run or a recording.
+    pub source: RunSource,
     /// Its live timeline.
     pub timeline: Arc<Timeline>,
     /// The local copy the charts draw.
     pub data: ChartData,
     /// The report, once finished.
     pub report: Option<Arc<RunReport>>,
+}
+
+/// Where a run's live parts come from.
+pub enum RunSource {
+    /// A run of this session: its control block (stop, delay, progress, stages).
+    Live(Arc<RunControl>),
+    /// A run opened from a recording: its stages at the end.
+    Recorded {
+        /// The file it came from.
+        path: PathBuf,
+        /// Each stage's counters at the end.
+        stages: Vec<StageSnapshot>,
+    },
 }
 
 impl RunEntry {
@@ -164,12 +195,51 @@ impl RunEntry {
 
     /// Fraction of the corpus read (0–1).
     pub fn progress(&self) -> f64 {
-        self.ctl.progress.bytes_read.load(Relaxed) as f64 / self.total_bytes.max(1) as f64
+        match &self.source {
+            RunSource::Live(ctl) => {
+                ctl.progress.bytes_read.load(Relaxed) as f64 / self.total_bytes.max(1) as f64
+            }
+            RunSource::Recorded { .. } => 1.0,
+        }
+    }
+
+    /// Every stage's counters now (or at the end of a recorded run).
+    pub fn stages(&self) -> Vec<StageSnapshot> {
+        match &self.source {
+            RunSource::Live(ctl) => ctl.stages().iter().map(|s| s.snapshot()).collect(),
+            RunSource::Recorded { stages, .. } => stages.clone(),
+        }
+    }
+
+    /// The simulated delay now (or at the end).
+    pub fn delay(&self) -> Duration {
+        match (&self.source, &self.report) {
+            (RunSource::Live(ctl), _) => ctl.delay(),
+            (_, Some(r)) => Duration::from_secs_f64(r.delay_ms / 1e3),
+            (_, None) => Duration::ZERO,
+        }
+    }
+
+    /// What the diagnoses say so far.
+    pub fn diagnoses(&self) -> Vec<Diagnosis> {
+        match (&self.source, &self.report) {
+            (RunSource::Live(ctl), None) => ctl.diagnoses(),
+            (_, Some(r)) => r.diagnoses.clone(),
+            (_, None) => Vec::new(),
+        }
+    }
+
+    /// The recording it was opened from, if it was.
+    pub fn recorded_from(&self) -> Option<&Path> {
+        match &self.source {
+            RunSource::Recorded { path, .. } => Some(path),
+            RunSource::Live(_) => None,
+        }
     }
 
     /// A label like `#3 pull, delay 1 ms`.
     pub fn label(&self) -> String {
-        let delay = self.ctl.delay();
+        let delay = self.delay();
         let delay = if delay.is_zero() {
             String::new()
         } else {
@@ -208,6 +278,7 @@ pub struct Session {
     scans: Vec<(CorpusChoice, Receiver<Result<CorpusInfo, String>>)>,
     /// Scanned corpora.
     pub infos: Vec<(CorpusChoice, Result<CorpusInfo, String>)>,
+    opening: Vec<Receiver<Result<(PathBuf, Recording), String>>>,
 }
 
 impl Session {
@@ -262,18 +333,90 @@ impl Session {
         self.runs.last().filter(|r| r.is_running())
     }
 
+    fn running_control(&self) -> Option<&Arc<RunControl>> {
+        match &self.running()?.source {
+            RunSource::Live(ctl) => Some(ctl),
+            RunSource::Recorded { .. } => None,
+        }
+    }
+
     /// Asks the running run to stop (it finishes in the background).
     pub fn stop(&self) {
-        if let Some(r) = self.running() {
-            r.ctl.request_stop(crate::StopReason::Cancelled);
+        if let Some(ctl) = self.running_control() {
+            ctl.request_stop(crate::StopReason::Cancelled);
         }
     }
 
     /// Changes the running run's delay now.
     pub fn set_delay(&self, delay: Duration) {
-        if let Some(r) = self.running() {
-            r.ctl.set_delay(delay);
+        if let Some(ctl) = self.running_control() {
+            ctl.set_delay(delay);
         }
+    }
+
+    /// Opens a recording in the background; it joins the session's runs as if it had just
+    /// run (or its one-line error shows). Refused while a run is going.
+    pub fn open_recording(&mut self, path: PathBuf) {
+        if self.is_busy() {
+            self.error = Some(format!(
+                "Stop the run (or let it finish) before opening '{}'",
+                path.display()
+            ));
+            return;
+        }
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name("recording reader".into())
+            .spawn(move || {
+                let _ = tx.send(Recording::open(&path).map(|r| (path, r)));
+            })
+            .expect("spawning the recording reader");
+        self.opening.push(rx);
+    }
+
+    /// True while a recording is being read.
+    pub fn is_opening(&self) -> bool {
+        !self.opening.is_empty()
+    }
+
+    /// What saving run `index` as a recording takes (run on a background thread); `None`
+    /// while it is still running.
+    pub fn recording_of(&self, index: usize) -> Option<Recording> {
+        let run = self.runs.get(index)?;
+        let report = run.report.clone()?;
+        Some(Recording::new(
+            report,
+            run.stages(),
+            run.settings.sample_hz,
+            run.settings.duration.map(|d| d.as_secs_f64()),
+        ))
+    }
+
+    fn add_recording(&mut self, path: PathBuf, rec: Recording) {
+        let r = &rec.report;
+        let mut settings = RunSettings::new(r.strategy);
+        settings.workers = r.workers;
+        settings.runtime = r.runtime;
+        settings.schedulers = r.schedulers.max(1);
+        settings.delay = Duration::from_secs_f64(r.delay_ms / 1e3);
+        settings.split = r.split;
+        settings.max_demand = r.max_demand;
+        settings.sample_hz = rec.sample_hz;
+        settings.duration = rec.duration_s.map(Duration::from_secs_f64);
+        settings.memory_limit = Some(r.memory_limit_bytes);
+        self.runs.push(RunEntry {
+            number: self.runs.len() + 1,
+            settings,
+            corpus: r.corpus.clone(),
+            total_bytes: r.bytes,
+            source: RunSource::Recorded {
+                path,
+                stages: rec.stages,
+            },
+            timeline: r.timeline.clone(),
+            data: ChartData::from_timeline(&r.timeline),
+            report: Some(rec.report),
+        });
     }
 
     /// Scans a corpus (files, bytes, lines) in the background, once.
@@ -313,6 +456,21 @@ impl Session {
 
     /// Takes what the background threads sent and refreshes the current run's chart data.
     pub fn poll(&mut self) {
+        let mut opened = Vec::new();
+        self.opening.retain(|rx| match rx.try_recv() {
+            Ok(r) => {
+                opened.push(r);
+                false
+            }
+            Err(TryRecvError::Empty) => true,
+            Err(TryRecvError::Disconnected) => false,
+        });
+        for r in opened {
+            match r {
+                Ok((path, rec)) => self.add_recording(path, rec),
+                Err(e) => self.error = Some(e),
+            }
+        }
         self.scans.retain(|(choice, rx)| match rx.try_recv() {
             Ok(info) => {
                 self.infos.push((choice.clone(), info));
@@ -334,7 +492,7 @@ impl Session {
                         settings: p.settings.clone(),
                         corpus,
                         total_bytes,
-                        ctl,
+                        source: RunSource::Live(ctl),
                         timeline,
                         data: ChartData::default(),
                         report: None,

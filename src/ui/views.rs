@@ -7,7 +7,8 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec
 use super::charts::PALETTE;
 use super::session::ChartData;
 use crate::probe::sampler::series::{self, StageMetric};
-use crate::probe::{StageKind, StageSnapshot, StageState};
+use crate::probe::{StageSnapshot, StageState, TimeShares};
+use crate::diagnosis::{Diagnosis, DiagnosisKind};
 use crate::run::RunReport;
 
 /// One row of the Processes table.
@@ -25,6 +26,10 @@ pub struct ProcessRow {
     pub polls_per_s: f64,
     /// Time it was ready but waited for a scheduler (ms).
     pub sched_wait_ms: f64,
+    /// Where its time went: over the last second while running, over the whole run once done.
+    pub time: TimeShares,
+    /// Median and 99th percentile time in its mailbox over the last second (µs).
+    pub mailbox_wait_us: Option<(f64, f64)>,
 }
 
 impl ProcessRow {
@@ -51,9 +56,48 @@ impl ProcessRow {
                     .last(&series::stage(&stage.name, StageMetric::PollsPerS))
                     .unwrap_or(0.0),
                 sched_wait_ms: stage.sched_wait_ns as f64 / 1e6,
+                time: if stage.state == StageState::Done {
+                    stage.times.shares()
+                } else {
+                    let share = |m| {
+                        data.mean_over(&series::stage(&stage.name, m), 1.0)
+                            .unwrap_or(0.0)
+                            / 1e3
+                    };
+                    TimeShares {
+                        busy: share(StageMetric::BusyPerS),
+                        backpressured: share(StageMetric::BackpressuredPerS),
+                        idle: share(StageMetric::IdlePerS),
+                        sleeping: share(StageMetric::SleepingPerS),
+                    }
+                },
+                mailbox_wait_us: data
+                    .last(&series::stage(&stage.name, StageMetric::MailboxP50Us))
+                    .zip(data.last(&series::stage(&stage.name, StageMetric::MailboxP99Us))),
                 stage,
             })
             .collect()
+    }
+}
+
+/// `1234` µs → `1.2 ms`; `3.4` µs → `3.4 µs`.
+fn micros(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{:.1} s", us / 1e6)
+    } else if us >= 1e3 {
+        format!("{:.1} ms", us / 1e3)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+/// `1234567` bytes → `1.2 MB`.
+pub fn bytes(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} KB", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        _ => format!("{:.2} GB", n as f64 / 1e9),
     }
 }
 
@@ -86,11 +130,23 @@ pub enum Column {
     Polls,
     /// Time ready but waiting for a scheduler.
     SchedWait,
+    /// Time busy (ms per second).
+    Busy,
+    /// Time backpressured (ms per second).
+    Backpressured,
+    /// Time idle (ms per second).
+    Idle,
+    /// Time sleeping in the delay (ms per second).
+    Sleeping,
+    /// Time in mailbox, p50 / p99.
+    MailboxWait,
+    /// Bytes in its mailbox and buffer.
+    Memory,
 }
 
 impl Column {
     /// Every column, in display order.
-    pub const ALL: [Column; 13] = [
+    pub const ALL: [Column; 19] = [
         Column::Name,
         Column::Kind,
         Column::In,
@@ -99,7 +155,13 @@ impl Column {
         Column::MsgQ,
         Column::Queued,
         Column::Buffered,
+        Column::Memory,
         Column::State,
+        Column::Busy,
+        Column::Backpressured,
+        Column::Idle,
+        Column::Sleeping,
+        Column::MailboxWait,
         Column::Cpu,
         Column::Polls,
         Column::SchedWait,
@@ -122,6 +184,12 @@ impl Column {
             Column::Switches => "Switches/s",
             Column::Polls => "Polls/s",
             Column::SchedWait => "Run queue",
+            Column::Busy => "Busy",
+            Column::Backpressured => "Backpressured",
+            Column::Idle => "Idle",
+            Column::Sleeping => "Delay",
+            Column::MailboxWait => "In mailbox p50 / p99",
+            Column::Memory => "Memory",
         }
     }
 
@@ -150,6 +218,27 @@ impl Column {
                 "Times per second the stage's thread got a core back after blocking, yielding \
                  or being preempted: small demand means many hand-overs",
             ),
+            Column::Busy => Some(
+                "Time handling events, in ms per second (over the last second while running, \
+                 the whole run once done)",
+            ),
+            Column::Backpressured => Some(
+                "Time it had events but could not send them (no demand downstream, or Push's \
+                 send penalty), in ms per second",
+            ),
+            Column::Idle => Some("Time waiting for events (mailbox empty), in ms per second"),
+            Column::Sleeping => Some(
+                "Time sleeping in the simulated delay (which stands for slow work), in ms per \
+                 second",
+            ),
+            Column::MailboxWait => Some(
+                "How long its messages waited in its mailbox before it took them: median and \
+                 99th percentile over the last second (from a sample of about a thousand \
+                 messages a second)",
+            ),
+            Column::Memory => Some(
+                "Bytes waiting in its mailbox and its own buffer (observer's Memory column)",
+            ),
             _ => None,
         }
     }
@@ -170,6 +259,15 @@ impl Column {
             Column::Switches => a.switches_per_s.total_cmp(&b.switches_per_s),
             Column::Polls => a.polls_per_s.total_cmp(&b.polls_per_s),
             Column::SchedWait => a.sched_wait_ms.total_cmp(&b.sched_wait_ms),
+            Column::Busy => a.time.busy.total_cmp(&b.time.busy),
+            Column::Backpressured => a.time.backpressured.total_cmp(&b.time.backpressured),
+            Column::Idle => a.time.idle.total_cmp(&b.time.idle),
+            Column::Sleeping => a.time.sleeping.total_cmp(&b.time.sleeping),
+            Column::MailboxWait => {
+                let p99 = |r: &ProcessRow| r.mailbox_wait_us.map_or(-1.0, |w| w.1);
+                p99(a).total_cmp(&p99(b))
+            }
+            Column::Memory => x.queued_bytes.cmp(&y.queued_bytes),
         }
     }
 
@@ -191,6 +289,14 @@ impl Column {
             Column::Switches => thousands(r.switches_per_s.round() as u64),
             Column::Polls => thousands(r.polls_per_s.round() as u64),
             Column::SchedWait => format!("{:.1} ms", r.sched_wait_ms),
+            Column::Busy => format!("{:.0}", r.time.busy * 1e3),
+            Column::Backpressured => format!("{:.0}", r.time.backpressured * 1e3),
+            Column::Idle => format!("{:.0}", r.time.idle * 1e3),
+            Column::Sleeping => format!("{:.0}", r.time.sleeping * 1e3),
+            Column::MailboxWait => r
+                .mailbox_wait_us
+                .map_or("–".into(), |(p50, p99)| format!("{} / {}", micros(p50), micros(p99))),
+            Column::Memory => bytes(s.queued_bytes),
         }
     }
 }
@@ -226,8 +332,13 @@ fn state_color(state: StageState) -> Color32 {
     }
 }
 
-/// The Processes table (sortable by clicking a header).
-pub fn processes_table(ui: &mut Ui, rows: &mut [ProcessRow], sort: &mut Sort) {
+/// The Processes table (sortable by clicking a header; clicking a name selects its stage).
+pub fn processes_table(
+    ui: &mut Ui,
+    rows: &mut [ProcessRow],
+    sort: &mut Sort,
+    selected: &mut Option<String>,
+) {
     rows.sort_by(|a, b| {
         let o = sort.column.compare(a, b);
         if sort.descending { o.reverse() } else { o }
@@ -273,7 +384,13 @@ pub fn processes_table(ui: &mut Ui, rows: &mut [ProcessRow], sort: &mut Sort) {
                     for c in Column::ALL {
                         let text = c.cell(r);
                         match c {
-                            Column::Name | Column::Kind => {
+                            Column::Name => {
+                                let on = selected.as_deref() == Some(text.as_str());
+                                if ui.selectable_label(on, &text).clicked() {
+                                    *selected = (!on).then_some(text);
+                                }
+                            }
+                            Column::Kind => {
                                 ui.label(text);
                             }
                             Column::State => {
@@ -297,42 +414,73 @@ pub fn processes_table(ui: &mut Ui, rows: &mut [ProcessRow], sort: &mut Sort) {
 
 /// Groups stages into pipeline columns by name (`extractor 1`, `extractor 2` → `extractor`),
 /// in order of first appearance.
-pub fn pipeline_columns(stages: &[StageSnapshot]) -> Vec<Vec<&StageSnapshot>> {
+pub fn pipeline_columns(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
     let group = |name: &str| {
         name.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
             .to_string()
     };
     let mut order: Vec<String> = Vec::new();
-    for s in stages {
-        let g = group(&s.name);
+    for r in rows {
+        let g = group(&r.stage.name);
         if !order.contains(&g) {
             order.push(g);
         }
     }
     order
         .iter()
-        .map(|g| stages.iter().filter(|s| &group(&s.name) == g).collect())
+        .map(|g| rows.iter().filter(|r| &group(&r.stage.name) == g).collect())
         .collect()
 }
 
+/// Colours of the four parts of a stage's time, in the order drawn.
+pub const TIME_COLORS: [(&str, Color32); 4] = [
+    ("busy", Color32::from_rgb(214, 69, 65)),
+    ("in the delay", Color32::from_rgb(236, 150, 40)),
+    ("backpressured", Color32::from_rgb(90, 90, 100)),
+    ("idle", Color32::from_rgb(110, 150, 215)),
+];
+
+/// A box's fill for a stage working (busy or in the delay) `load` of the time (0–1): pale
+/// blue when idle, through white, to red when saturated, like Flink's busy colouring.
+pub fn load_color(load: f64, dark: bool) -> Color32 {
+    let cool = Color32::from_rgb(214, 228, 248);
+    let mid = Color32::from_rgb(250, 245, 235);
+    let hot = Color32::from_rgb(240, 120, 110);
+    let l = load.clamp(0.0, 1.0) as f32;
+    let c = if l < 0.5 {
+        cool.lerp_to_gamma(mid, l * 2.0)
+    } else {
+        mid.lerp_to_gamma(hot, (l - 0.5) * 2.0)
+    };
+    if dark { c.gamma_multiply(0.35) } else { c }
+}
+
 /// The Pipeline view: stages as boxes in columns, events flowing right (and, for demand-driven
-/// pipelines, demand flowing back), each box with its live mailbox and state.
-pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot], demand_driven: bool) {
-    let columns = pipeline_columns(stages);
+/// pipelines, demand flowing back). Each box is coloured by how loaded the stage is and shows
+/// where its time goes; clicking a box selects its stage.
+pub fn pipeline(
+    ui: &mut Ui,
+    rows: &[ProcessRow],
+    demand_driven: bool,
+    selected: &mut Option<String>,
+) {
+    let columns = pipeline_columns(rows);
     if columns.is_empty() {
         ui.label("No stages yet: start a run.");
         return;
     }
     let avail = ui.available_size();
-    let (response, painter) = ui.allocate_painter(avail, Sense::hover());
+    let (response, painter) = ui.allocate_painter(avail, Sense::click());
     let area = response.rect.shrink(20.0);
+    // Room for the legend below.
+    let area = Rect::from_min_max(area.min, area.max - Vec2::new(0.0, 34.0));
     let ncol = columns.len() as f32;
     let col_w = area.width() / ncol;
     let box_w = (col_w * 0.62).min(230.0);
     let mut rects: Vec<Vec<Rect>> = Vec::new();
     for (ci, col) in columns.iter().enumerate() {
         let n = col.len() as f32;
-        let box_h = ((area.height() - 40.0) / n - 16.0).clamp(34.0, 92.0);
+        let box_h = ((area.height() - 40.0) / n - 16.0).clamp(34.0, 100.0);
         let total = n * box_h + (n - 1.0) * 16.0;
         let top = area.top() + 30.0 + (area.height() - 30.0 - total) / 2.0;
         let cx = area.left() + col_w * (ci as f32 + 0.5);
@@ -347,7 +495,19 @@ pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot], demand_driven: bool) {
                 .collect(),
         );
     }
+    if response.clicked()
+        && let Some(pos) = response.interact_pointer_pos()
+    {
+        let hit = columns
+            .iter()
+            .zip(&rects)
+            .flat_map(|(col, rs)| col.iter().zip(rs))
+            .find(|(_, r)| r.contains(pos))
+            .map(|(row, _)| row.stage.name.clone());
+        *selected = hit;
+    }
     let text = ui.visuals().text_color();
+    let dark = ui.visuals().dark_mode;
     // Arrows: events go right (solid), demand goes back (dashed).
     for ci in 1..columns.len() {
         for a in &rects[ci - 1] {
@@ -360,32 +520,31 @@ pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot], demand_driven: bool) {
                     to + Vec2::new(0.0, -4.0),
                     Stroke::new(1.6, PALETTE[0]),
                 );
-                dashed_arrow(
-                    &painter,
-                    to + Vec2::new(0.0, 5.0),
-                    from + Vec2::new(0.0, 5.0),
-                    Stroke::new(1.0, PALETTE[1]),
-                );
+                if demand_driven {
+                    dashed_arrow(
+                        &painter,
+                        to + Vec2::new(0.0, 5.0),
+                        from + Vec2::new(0.0, 5.0),
+                        Stroke::new(1.0, PALETTE[1]),
+                    );
+                }
             }
         }
     }
     for (ci, col) in columns.iter().enumerate() {
-        for (s, r) in col.iter().zip(&rects[ci]) {
-            let fill = match s.kind {
-                StageKind::Producer => Color32::from_rgb(225, 236, 250),
-                StageKind::ProducerConsumer => Color32::from_rgb(230, 245, 228),
-                StageKind::Consumer => Color32::from_rgb(250, 235, 222),
-            };
-            let fill = if ui.visuals().dark_mode {
-                fill.gamma_multiply(0.25)
+        for (row, r) in col.iter().zip(&rects[ci]) {
+            let s = &row.stage;
+            let is_selected = selected.as_deref() == Some(s.name.as_str());
+            let border = if is_selected {
+                Stroke::new(4.0, ui.visuals().selection.stroke.color)
             } else {
-                fill
+                Stroke::new(2.0, state_color(s.state))
             };
             painter.rect(
                 *r,
                 8.0,
-                fill,
-                Stroke::new(2.0, state_color(s.state)),
+                load_color(row.time.working(), dark),
+                border,
                 egui::StrokeKind::Inside,
             );
             painter.text(
@@ -395,9 +554,34 @@ pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot], demand_driven: bool) {
                 FontId::proportional(14.0),
                 text,
             );
-            if r.height() > 50.0 {
+            // Where its time goes, as a bar along the bottom of the box.
+            let bar = Rect::from_min_max(
+                r.left_bottom() + Vec2::new(8.0, -12.0),
+                r.right_bottom() + Vec2::new(-8.0, -6.0),
+            );
+            let shares = [
+                row.time.busy,
+                row.time.sleeping,
+                row.time.backpressured,
+                row.time.idle,
+            ];
+            let total: f64 = shares.iter().sum();
+            let mut x = bar.left();
+            for (share, (_, colour)) in shares.iter().zip(TIME_COLORS) {
+                if total <= 0.0 {
+                    break;
+                }
+                let w = bar.width() * (share / total) as f32;
+                painter.rect_filled(
+                    Rect::from_min_size(Pos2::new(x, bar.top()), Vec2::new(w, bar.height())),
+                    0.0,
+                    colour,
+                );
+                x += w;
+            }
+            if r.height() > 60.0 {
                 painter.text(
-                    r.center() + Vec2::new(0.0, 6.0),
+                    r.center() + Vec2::new(0.0, -2.0),
                     Align2::CENTER_CENTER,
                     format!(
                         "MsgQ {}  ·  {}",
@@ -408,7 +592,7 @@ pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot], demand_driven: bool) {
                     text,
                 );
                 painter.text(
-                    r.center_bottom() - Vec2::new(0.0, 6.0),
+                    r.center_bottom() - Vec2::new(0.0, 16.0),
                     Align2::CENTER_BOTTOM,
                     format!(
                         "in {}  out {}",
@@ -425,13 +609,73 @@ pub fn pipeline(ui: &mut Ui, stages: &[StageSnapshot], demand_driven: bool) {
         area.left_top(),
         Align2::LEFT_TOP,
         if demand_driven {
-            "→ events flow right      ⇠ demand flows back (asks)      box border: state"
+            "→ events flow right      ⇠ demand flows back (asks)      border: state"
         } else {
-            "→ events are pushed right, no demand: mailboxes are unbounded      box border: state"
+            "→ events are pushed right, no demand: mailboxes are unbounded      border: state"
         },
         FontId::proportional(12.0),
         text.gamma_multiply(0.8),
     );
+    pipeline_legend(&painter, area.left_bottom() + Vec2::new(0.0, 14.0), text, dark);
+}
+
+/// The Pipeline's legend: the fill's scale and the time bar's colours.
+fn pipeline_legend(painter: &egui::Painter, at: Pos2, text: Color32, dark: bool) {
+    let font = FontId::proportional(12.0);
+    let label = painter.text(at, Align2::LEFT_TOP, "fill: working", font.clone(), text);
+    let ramp = Rect::from_min_size(
+        Pos2::new(label.right() + 8.0, at.y + 2.0),
+        Vec2::new(120.0, 12.0),
+    );
+    for i in 0..40 {
+        let w = ramp.width() / 40.0;
+        painter.rect_filled(
+            Rect::from_min_size(
+                Pos2::new(ramp.left() + i as f32 * w, ramp.top()),
+                Vec2::new(w + 0.5, ramp.height()),
+            ),
+            0.0,
+            load_color(i as f64 / 39.0, dark),
+        );
+    }
+    painter.text(
+        ramp.left_bottom() + Vec2::new(0.0, 2.0),
+        Align2::LEFT_TOP,
+        "0 %",
+        FontId::proportional(10.0),
+        text,
+    );
+    painter.text(
+        ramp.right_bottom() + Vec2::new(0.0, 2.0),
+        Align2::RIGHT_TOP,
+        "100 % of the time",
+        FontId::proportional(10.0),
+        text,
+    );
+    let mut x = ramp.right() + 40.0;
+    let bar = painter.text(
+        Pos2::new(x, at.y),
+        Align2::LEFT_TOP,
+        "bar: time",
+        font.clone(),
+        text,
+    );
+    x = bar.right() + 10.0;
+    for (name, colour) in TIME_COLORS {
+        painter.rect_filled(
+            Rect::from_min_size(Pos2::new(x, at.y + 2.0), Vec2::new(12.0, 12.0)),
+            2.0,
+            colour,
+        );
+        let t = painter.text(
+            Pos2::new(x + 16.0, at.y),
+            Align2::LEFT_TOP,
+            name,
+            font.clone(),
+            text,
+        );
+        x = t.right() + 14.0;
+    }
 }
 
 fn arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
@@ -454,6 +698,55 @@ fn head(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
         stroke.color,
         Stroke::NONE,
     ));
+}
+
+/// The diagnoses above the views: one line each (what holds now while running; everything
+/// found once done). Returns the stage of a diagnosis the user clicked.
+pub fn diagnosis_strip(ui: &mut Ui, diagnoses: &[Diagnosis], live: bool) -> Option<String> {
+    let shown: Vec<&Diagnosis> = diagnoses
+        .iter()
+        .filter(|d| !live || d.until_ms.is_none())
+        .collect();
+    if shown.is_empty() {
+        return None;
+    }
+    let mut clicked = None;
+    egui::Frame::group(ui.style())
+        .fill(ui.visuals().faint_bg_color)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let most = 4;
+            for d in shown.iter().take(most) {
+                ui.horizontal(|ui| {
+                    let colour = match d.kind {
+                        DiagnosisKind::MailboxGrowth | DiagnosisKind::PartitionSkew => {
+                            Color32::from_rgb(200, 60, 60)
+                        }
+                        DiagnosisKind::Bottleneck => Color32::from_rgb(220, 120, 20),
+                        DiagnosisKind::Starved | DiagnosisKind::SmallDemand => {
+                            Color32::from_rgb(70, 110, 200)
+                        }
+                    };
+                    ui.label(RichText::new(format!("▲ {}", d.kind.name())).color(colour).strong());
+                    let when = match d.until_ms {
+                        Some(u) => format!(" ({:.1}–{:.1} s)", d.since_ms / 1e3, u / 1e3),
+                        None => format!(" (since {:.1} s)", d.since_ms / 1e3),
+                    };
+                    let link = ui
+                        .link(format!("{}{when}", d.summary))
+                        .on_hover_text("Select this stage in Processes and Pipeline");
+                    if link.clicked() {
+                        clicked = Some(d.stage.clone());
+                    }
+                });
+            }
+            if shown.len() > most {
+                ui.label(
+                    RichText::new(format!("and {} more (see Results)", shown.len() - most)).weak(),
+                );
+            }
+        });
+    clicked
 }
 
 /// Totals, fingerprint and the top words by length of one finished run.
