@@ -494,7 +494,7 @@ pub fn run_command(args: &RunArgs) -> i32 {
         return 1;
     }
     if let Some(record) = &args.record {
-        let stages = ctl.stages().iter().map(|s| s.snapshot()).collect();
+        let stages = ctl.stages_to_record();
         let recording = Recording::new(report.clone(), stages, args.sample_hz, args.duration);
         if let Err(e) = recording.save(record) {
             eprintln!("palavriado: {e}");

@@ -114,6 +114,8 @@ pub struct RunControl {
     errors: Mutex<Vec<String>>,
     warnings: Mutex<Vec<String>>,
     diagnoses: Mutex<Vec<crate::diagnosis::Diagnosis>>,
+    /// Every stage's counters at the moment the stop was asked (before mailboxes drain).
+    stages_at_stop: Mutex<Option<Vec<crate::probe::StageSnapshot>>>,
     executor: Executor,
 }
 
@@ -138,6 +140,7 @@ impl RunControl {
             errors: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
             diagnoses: Mutex::new(Vec::new()),
+            stages_at_stop: Mutex::new(None),
             executor: Executor::new(runtime, schedulers),
         });
         ctl.record(RunEventKind::Started);
@@ -177,9 +180,20 @@ impl RunControl {
             .compare_exchange(0, reason.code(), SeqCst, Relaxed)
             .is_ok()
         {
+            *self.stages_at_stop.lock() =
+                Some(self.stages().iter().map(|s| s.snapshot()).collect());
             self.record(RunEventKind::StopRequested { reason });
             self.wake_stages();
         }
+    }
+
+    /// The stages as a recording keeps them: as they were when the stop was asked (a stopped
+    /// run's mailboxes are then drained), or as they are now.
+    pub fn stages_to_record(&self) -> Vec<crate::probe::StageSnapshot> {
+        self.stages_at_stop
+            .lock()
+            .clone()
+            .unwrap_or_else(|| self.stages().iter().map(|s| s.snapshot()).collect())
     }
 
     /// Wakes every stage (waiting for messages or sleeping in the delay) to look at the run.

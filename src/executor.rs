@@ -249,6 +249,12 @@ impl Executor {
         Worker { name, result }
     }
 
+    /// The scheduler threads' OS ids, in the order they started (empty before the first task
+    /// and with `threads`).
+    pub fn scheduler_tids(&self) -> Vec<i32> {
+        self.scheduler_tids.lock().clone()
+    }
+
     /// Cumulative busy time of each scheduler thread (empty with `threads`, or before the first
     /// stage started): utilisation is its change over a sampling interval.
     pub fn scheduler_busy(&self) -> Vec<Duration> {

@@ -23,8 +23,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::counts::LengthGroup;
+use crate::probe::StageSnapshot;
 use crate::probe::timeline::{Row, Timeline};
-use crate::probe::{StageSnapshot, StageState};
 use crate::run::{RunReport, TOP_WORDS_KEPT};
 
 /// The `format` field of every recording.
@@ -41,7 +41,8 @@ const MAX_BYTES: u64 = 2 << 30;
 pub struct Recording {
     /// The run's report, as `run --json` prints it (its timeline restored).
     pub report: Arc<RunReport>,
-    /// Each stage's counters at the end of the run (for the Processes and Pipeline views).
+    /// Each stage's counters at the end of the run, or when its stop was asked (for the
+    /// Processes and Pipeline views).
     pub stages: Vec<StageSnapshot>,
     /// Samples per second it was recorded at.
     pub sample_hz: u32,
@@ -217,14 +218,9 @@ impl Recording {
         }
         timeline.set_events(report.events.clone());
         report.restore(top_words, Arc::new(timeline));
-        let mut stages = file.stages;
-        // A recorded stage is over, whatever it was doing at the end.
-        for s in &mut stages {
-            s.state = StageState::Done;
-        }
         Ok(Recording {
             report: Arc::new(report),
-            stages,
+            stages: file.stages,
             sample_hz: file.sample_hz,
             duration_s: file.duration_s,
         })

@@ -1,12 +1,16 @@
-//! `palavriado reproduce`: runs the talk's scenarios and draws its stats slides with the app's
-//! own chart code (offscreen, no display needed).
+//! `palavriado reproduce`: runs the talk's scenarios, each in a fresh process of its own (so a
+//! slide's memory is that pipeline's alone), and draws its stats slides from what each run
+//! recorded, with the app's own chart code (offscreen, no display needed).
 
 use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::control::RunEventKind;
 use crate::corpus::Corpus;
-use crate::run::{Run, RunSettings};
+use crate::executor::Runtime;
+use crate::recording::{self, Recording};
 use crate::strategy::Strategy;
 use crate::ui::charts::ChartOptions;
 use crate::ui::export::{self, Picture, Scene};
@@ -85,7 +89,48 @@ pub struct Outcome {
     pub images: Vec<String>,
 }
 
-/// Runs every scenario (delay ones for `delay_for`) and writes their slides into `out`.
+/// Runs one scenario in a child process of its own (`EXE run … --record`), so its memory is
+/// the pipeline's alone, and reads what it recorded.
+fn record(
+    exe: &Path,
+    corpus: &Corpus,
+    sc: &Scenario,
+    workers: usize,
+    delay_for: Duration,
+    dir: &Path,
+) -> Result<Recording, String> {
+    let file = dir.join(format!("{}.{}", sc.name, recording::EXTENSION));
+    let mut cmd = Command::new(exe);
+    cmd.args(["run", "--json", "--top", "0", "--sample-hz", "100"])
+        .args(["--strategy", sc.strategy.name()])
+        .args(["--repeat", &corpus.repeat.to_string()])
+        .args(["--workers", &workers.to_string()])
+        .arg("--record")
+        .arg(&file);
+    if !corpus.builtin {
+        cmd.arg("--corpus").arg(&corpus.root);
+    }
+    if sc.delay {
+        cmd.args(["--delay-ms", "1"])
+            .args(["--duration", &delay_for.as_secs_f64().to_string()]);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run '{}': {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Recording::open(&file)
+}
+
+/// The rows of `data` up to `t` seconds: the run as it was at that moment.
+fn until(data: &ChartData, t: f64) -> ChartData {
+    let rows = data.rows.iter().filter(|r| r.t <= t).cloned().collect();
+    ChartData::new(data.names.clone(), rows)
+}
+
+/// Runs every scenario (delay ones for `delay_for`), each in a fresh process of its own, and
+/// writes their slides into `out` from what each run recorded.
 pub fn reproduce(
     corpus: &Arc<Corpus>,
     out: &Path,
@@ -95,68 +140,51 @@ pub fn reproduce(
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Outcome>, String> {
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create '{}': {e}", out.display()))?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find palavriado itself: {e}"))?;
+    let scratch = tempfile_dir(out)?;
     let mut outcomes = Vec::new();
     for sc in SCENARIOS
         .iter()
         .filter(|s| only.is_empty() || only.iter().any(|o| o == s.name))
     {
         progress(&format!("{}…", sc.name));
-        let mut st = RunSettings::new(sc.strategy);
-        st.workers = workers;
-        st.sample_hz = 100;
-        if sc.delay {
-            st.delay = Duration::from_millis(1);
-        }
-        let run = Run::start(corpus.clone(), st.clone());
-        let ctl = run.control().clone();
-        let timeline = run.timeline().clone();
-        let mut stages = Vec::new();
-        let mut loaded = None;
-        if sc.delay {
-            // Capture the Processes table while the run is loaded, like observer's screenshot.
-            let end = Instant::now() + delay_for;
-            while Instant::now() < end && !run.is_finished() {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            stages = ctl.stages().iter().map(|s| s.snapshot()).collect();
-            // The rates the table shows come from the samples up to this moment, too.
-            loaded = Some(ChartData::from_timeline(&timeline));
-            run.stop();
-        }
-        let report = Arc::new(run.wait());
+        let rec = record(&exe, corpus, sc, workers, delay_for, &scratch.0)?;
+        let report = rec.report.clone();
         if !report.errors.is_empty() {
             return Err(format!("{}: {}", sc.name, report.errors.join("; ")));
         }
-        let data = ChartData::from_timeline(&timeline);
+        let data = ChartData::from_timeline(&report.timeline);
         let delay = if sc.delay {
             ", delay 1 ms per line"
         } else {
             ""
         };
-        let demand = st
-            .strategy
-            .default_max_demand()
+        let demand = report
+            .max_demand
             .map(|d| format!(", max_demand {d}"))
             .unwrap_or_default();
+        let runtime = match report.runtime {
+            Runtime::Scheduler => format!("on {} schedulers", report.schedulers),
+            Runtime::Threads => "on one thread per stage".to_string(),
+        };
         let scene = Scene {
             title: format!(
-                "{} — {} ×{}, {workers} workers {}{demand}{delay}: {:.1} s, peak {:.0} MB, largest mailbox {}",
+                "{} — {} ×{}, {workers} workers {runtime}{demand}{delay}: {:.1} s, peak {:.0} MB, largest mailbox {}",
                 sc.strategy.name(),
                 corpus.short_name(),
                 report.repeat,
-                st.runtime_label(),
                 report.wall_ms / 1e3,
                 report.peak_rss_bytes as f64 / 1e6,
                 report.max_mailbox_len
             ),
             data,
-            events: timeline.events(),
+            events: report.events.clone(),
             opts: ChartOptions {
                 window: None,
                 interactive: false,
                 ..ChartOptions::default()
             },
-            stages,
+            stages: rec.stages.clone(),
             report: Some(report.clone()),
             demand_driven: sc.strategy.default_max_demand().is_some(),
         };
@@ -165,9 +193,14 @@ pub fn reproduce(
         export::save_png(&stats, &Picture::Stats, &scene)?;
         images.push(stats.display().to_string());
         if sc.delay {
+            // observer's Processes screenshot, as the run was when it was stopped.
+            let stopped = report.events.iter().find_map(|e| match e.kind {
+                RunEventKind::StopRequested { .. } => Some(e.at_secs),
+                _ => None,
+            });
             let msgq = out.join(format!("{}_msgq.png", sc.name));
             let table = Scene {
-                data: loaded.take().unwrap_or_else(|| scene.data.clone()),
+                data: stopped.map_or_else(|| scene.data.clone(), |t| until(&scene.data, t)),
                 ..scene.clone()
             };
             export::save_png(&msgq, &Picture::Processes, &table)?;
@@ -184,4 +217,19 @@ pub fn reproduce(
         });
     }
     Ok(outcomes)
+}
+
+/// A scratch folder for the recordings inside `out`, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempfile_dir(out: &Path) -> Result<Scratch, String> {
+    let dir = out.join(format!(".recordings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
+    Ok(Scratch(dir))
 }

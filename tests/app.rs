@@ -257,10 +257,15 @@ fn a_recorded_run_opens_like_a_live_one_and_its_diagnoses_select_stages() {
     assert!(h.state().session.runs.is_empty());
 
     h.state_mut().session.open_recording(file.clone());
-    step_until(&mut h, "the recording to open", |a| a.session.runs.len() == 1);
+    step_until(&mut h, "the recording to open", |a| {
+        a.session.runs.len() == 1
+    });
     let opened = h.state().session.current().unwrap();
     assert_eq!(opened.recorded_from(), Some(file.as_path()));
-    assert_eq!(opened.report.as_ref().unwrap().counts_sha256, report.counts_sha256);
+    assert_eq!(
+        opened.report.as_ref().unwrap().counts_sha256,
+        report.counts_sha256
+    );
     assert_eq!(opened.data.rows.len(), report.timeline.len());
 
     // Results lists it as recorded.
@@ -269,7 +274,8 @@ fn a_recorded_run_opens_like_a_live_one_and_its_diagnoses_select_stages() {
     h.get_by_label("#1 pull (recorded)");
     // The strip above the views says where the backpressure was; clicking a diagnosis selects
     // its stage and shows it in the Pipeline.
-    h.get_by_label_contains("extractor 1 is the bottleneck").click();
+    h.get_by_label_contains("extractor 1 is the bottleneck")
+        .click();
     h.run_steps(2);
     assert_eq!(h.state().selected_stage.as_deref(), Some("extractor 1"));
     assert_eq!(h.state().tab, Tab::Pipeline);

@@ -9,7 +9,6 @@ pub mod timeline;
 
 pub use stage::{
     MailboxCounters, StageKind, StageProbe, StageSnapshot, StageState, StateTimes,
-    TimeShares,
-    SubscriptionDemand, WAIT_BUCKETS, clock_ns, wait_quantile_us,
+    SubscriptionDemand, TimeShares, WAIT_BUCKETS, clock_ns, wait_quantile_us,
 };
 pub use timeline::{Row, Timeline};

@@ -54,8 +54,9 @@ pub mod series {
         format!("cpu/core{i}")
     }
 
-    /// Utilisation % of scheduler thread `i` (0-based; shown as `scheduler i+1`), from the
-    /// runtime's own busy-time counters: observer's first chart.
+    /// Utilisation % of scheduler thread `i` (0-based; shown as `scheduler i+1`): its CPU time
+    /// over the interval (the runtime's busy time where the OS has no per-thread counters),
+    /// observer's first chart.
     pub fn scheduler(i: usize) -> String {
         format!("scheduler/{}", i + 1)
     }
@@ -383,7 +384,18 @@ impl Sampler {
             values.push((tl.column(series::SELF_CPU), used / dt * 100.0));
         }
         self.own_cpu_prev_ns = own.max(1);
-        let busy = self.ctl.executor().scheduler_busy();
+        // Scheduler utilisation: each scheduler thread's CPU time from the kernel's nanosecond
+        // counters where it has them (exact at every sample, even while one long task keeps a
+        // scheduler from updating the runtime's own counters), else the runtime's busy time.
+        let tids = self.ctl.executor().scheduler_tids();
+        let cpu: Option<Vec<Duration>> = tids
+            .iter()
+            .map(|t| self.threads.get(t).map(|s| Duration::from_nanos(s.cpu_ns)))
+            .collect();
+        let busy = match cpu {
+            Some(cpu) if !cpu.is_empty() => cpu,
+            _ => self.ctl.executor().scheduler_busy(),
+        };
         self.scheduler_prev
             .resize(busy.len(), (Duration::ZERO, 0.0));
         for (i, (now, (prev, owed))) in busy.iter().zip(self.scheduler_prev.iter_mut()).enumerate()

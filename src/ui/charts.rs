@@ -3,7 +3,7 @@
 //! `palavriado reproduce`'s slides.
 
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Corner, Legend, Line, LineStyle, Plot, PlotPoint, Text, VLine};
+use egui_plot::{Line, LineStyle, Plot, PlotPoint, Text, VLine};
 
 use super::session::ChartData;
 use crate::control::{RunEvent, RunEventKind};
@@ -212,8 +212,15 @@ pub fn chart(
     height: f32,
 ) -> bool {
     let mut save = false;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(title).strong().size(15.0));
+        // The legend sits beside the title, outside the plot, so it never hides the data.
+        ui.add_space(12.0);
+        for l in &lines {
+            ui.label(RichText::new("■").color(l.color));
+            ui.label(RichText::new(&l.label).size(13.0));
+            ui.add_space(6.0);
+        }
         if opts.interactive {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 save = ui
@@ -238,7 +245,6 @@ pub fn chart(
     };
     let mut plot = Plot::new(id)
         .height(height)
-        .legend(Legend::default().position(Corner::LeftTop))
         .x_axis_label("time (s)")
         .y_axis_label(if log {
             "log10(n + 1)".to_string()

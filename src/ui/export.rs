@@ -8,7 +8,7 @@ use egui::{RichText, Ui, Vec2};
 
 use super::charts::{self, ChartOptions, LoadChart};
 use super::session::ChartData;
-use super::views::{self, ProcessRow, Sort};
+use super::views::{self, Column, ProcessRow, Sort};
 use crate::control::RunEvent;
 use crate::probe::StageSnapshot;
 use crate::probe::timeline::Timeline;
@@ -102,7 +102,17 @@ pub fn draw(ui: &mut Ui, picture: &Picture, scene: &Scene) {
         }
         Picture::Processes => {
             let mut rows = ProcessRow::collect(scene.stages.clone(), &scene.data);
-            views::processes_table(ui, &mut rows, &mut Sort::default(), &mut None);
+            views::processes_table(
+                ui,
+                &mut rows,
+                &Column::SLIDE,
+                &mut Sort::default(),
+                &mut None,
+            );
+            if let Some(r) = &scene.report {
+                ui.add_space(16.0);
+                views::diagnosis_strip(ui, &r.diagnoses, false);
+            }
         }
         Picture::Pipeline => {
             let rows = ProcessRow::collect(scene.stages.clone(), &scene.data);

@@ -17,7 +17,7 @@ use egui::{Color32, Key, KeyboardShortcut, Modifiers, RichText, Ui};
 use charts::{ChartOptions, LoadChart, Unit};
 use export::{Picture, Scene};
 use session::{CorpusChoice, Session};
-use views::{ProcessRow, Sort};
+use views::{Column, ProcessRow, Sort};
 
 use crate::executor::{Runtime, default_schedulers};
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
@@ -821,7 +821,13 @@ impl PalavriadoApp {
             }
             Tab::Processes => {
                 let mut rows = ProcessRow::collect(run.stages(), &run.data);
-                views::processes_table(ui, &mut rows, &mut self.sort, &mut self.selected_stage);
+                views::processes_table(
+                    ui,
+                    &mut rows,
+                    &Column::ALL,
+                    &mut self.sort,
+                    &mut self.selected_stage,
+                );
             }
             Tab::Pipeline => {
                 let rows = ProcessRow::collect(run.stages(), &run.data);
@@ -1065,9 +1071,13 @@ impl eframe::App for PalavriadoApp {
         self.poll();
         self.shortcuts(ui);
         // Recordings dropped on the window open like Open run….
-        let dropped: Vec<PathBuf> = ui
-            .ctx()
-            .input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
         for path in dropped {
             self.session.open_recording(path);
         }

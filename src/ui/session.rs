@@ -10,11 +10,11 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::control::RunControl;
+use crate::corpus::Corpus;
 use crate::diagnosis::Diagnosis;
 use crate::probe::StageSnapshot;
-use crate::recording::Recording;
-use crate::corpus::Corpus;
 use crate::probe::timeline::{Row, Timeline};
+use crate::recording::Recording;
 use crate::run::{Run, RunReport, RunSettings};
 
 /// Which corpus to count.
@@ -384,9 +384,13 @@ impl Session {
     pub fn recording_of(&self, index: usize) -> Option<Recording> {
         let run = self.runs.get(index)?;
         let report = run.report.clone()?;
+        let stages = match &run.source {
+            RunSource::Live(ctl) => ctl.stages_to_record(),
+            RunSource::Recorded { stages, .. } => stages.clone(),
+        };
         Some(Recording::new(
             report,
-            run.stages(),
+            stages,
             run.settings.sample_hz,
             run.settings.duration.map(|d| d.as_secs_f64()),
         ))

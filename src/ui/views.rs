@@ -6,9 +6,9 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec
 
 use super::charts::PALETTE;
 use super::session::ChartData;
+use crate::diagnosis::{Diagnosis, DiagnosisKind};
 use crate::probe::sampler::series::{self, StageMetric};
 use crate::probe::{StageSnapshot, StageState, TimeShares};
-use crate::diagnosis::{Diagnosis, DiagnosisKind};
 use crate::run::RunReport;
 
 /// One row of the Processes table.
@@ -168,6 +168,21 @@ impl Column {
         Column::Switches,
     ];
 
+    /// The columns a 1920-pixel slide holds: who, how fast, how much waits, where time goes.
+    pub const SLIDE: [Column; 11] = [
+        Column::Name,
+        Column::In,
+        Column::Rate,
+        Column::MsgQ,
+        Column::Memory,
+        Column::State,
+        Column::Busy,
+        Column::Backpressured,
+        Column::Idle,
+        Column::Sleeping,
+        Column::MailboxWait,
+    ];
+
     /// Header text.
     pub fn title(self) -> &'static str {
         match self {
@@ -236,9 +251,9 @@ impl Column {
                  99th percentile over the last second (from a sample of about a thousand \
                  messages a second)",
             ),
-            Column::Memory => Some(
-                "Bytes waiting in its mailbox and its own buffer (observer's Memory column)",
-            ),
+            Column::Memory => {
+                Some("Bytes waiting in its mailbox and its own buffer (observer's Memory column)")
+            }
             _ => None,
         }
     }
@@ -293,9 +308,9 @@ impl Column {
             Column::Backpressured => format!("{:.0}", r.time.backpressured * 1e3),
             Column::Idle => format!("{:.0}", r.time.idle * 1e3),
             Column::Sleeping => format!("{:.0}", r.time.sleeping * 1e3),
-            Column::MailboxWait => r
-                .mailbox_wait_us
-                .map_or("–".into(), |(p50, p99)| format!("{} / {}", micros(p50), micros(p99))),
+            Column::MailboxWait => r.mailbox_wait_us.map_or("–".into(), |(p50, p99)| {
+                format!("{} / {}", micros(p50), micros(p99))
+            }),
             Column::Memory => bytes(s.queued_bytes),
         }
     }
@@ -336,6 +351,7 @@ fn state_color(state: StageState) -> Color32 {
 pub fn processes_table(
     ui: &mut Ui,
     rows: &mut [ProcessRow],
+    columns: &[Column],
     sort: &mut Sort,
     selected: &mut Option<String>,
 ) {
@@ -352,7 +368,7 @@ pub fn processes_table(
             .striped(true)
             .spacing(Vec2::new(18.0, 6.0))
             .show(ui, |ui| {
-                for c in Column::ALL {
+                for &c in columns {
                     let arrow = if sort.column == c {
                         if sort.descending { " ▼" } else { " ▲" }
                     } else {
@@ -381,7 +397,7 @@ pub fn processes_table(
                 }
                 ui.end_row();
                 for r in rows.iter() {
-                    for c in Column::ALL {
+                    for &c in columns {
                         let text = c.cell(r);
                         match c {
                             Column::Name => {
@@ -436,23 +452,32 @@ pub fn pipeline_columns(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
 pub const TIME_COLORS: [(&str, Color32); 4] = [
     ("busy", Color32::from_rgb(214, 69, 65)),
     ("in the delay", Color32::from_rgb(236, 150, 40)),
-    ("backpressured", Color32::from_rgb(90, 90, 100)),
+    ("backpressured", Color32::from_rgb(140, 100, 190)),
     ("idle", Color32::from_rgb(110, 150, 215)),
 ];
 
 /// A box's fill for a stage working (busy or in the delay) `load` of the time (0–1): pale
 /// blue when idle, through white, to red when saturated, like Flink's busy colouring.
 pub fn load_color(load: f64, dark: bool) -> Color32 {
-    let cool = Color32::from_rgb(214, 228, 248);
-    let mid = Color32::from_rgb(250, 245, 235);
-    let hot = Color32::from_rgb(240, 120, 110);
+    let (cool, mid, hot) = if dark {
+        (
+            Color32::from_rgb(36, 52, 82),
+            Color32::from_rgb(58, 56, 54),
+            Color32::from_rgb(140, 44, 40),
+        )
+    } else {
+        (
+            Color32::from_rgb(214, 228, 248),
+            Color32::from_rgb(250, 245, 235),
+            Color32::from_rgb(240, 120, 110),
+        )
+    };
     let l = load.clamp(0.0, 1.0) as f32;
-    let c = if l < 0.5 {
+    if l < 0.5 {
         cool.lerp_to_gamma(mid, l * 2.0)
     } else {
         mid.lerp_to_gamma(hot, (l - 0.5) * 2.0)
-    };
-    if dark { c.gamma_multiply(0.35) } else { c }
+    }
 }
 
 /// The Pipeline view: stages as boxes in columns, events flowing right (and, for demand-driven
@@ -616,7 +641,12 @@ pub fn pipeline(
         FontId::proportional(12.0),
         text.gamma_multiply(0.8),
     );
-    pipeline_legend(&painter, area.left_bottom() + Vec2::new(0.0, 14.0), text, dark);
+    pipeline_legend(
+        &painter,
+        area.left_bottom() + Vec2::new(0.0, 14.0),
+        text,
+        dark,
+    );
 }
 
 /// The Pipeline's legend: the fill's scale and the time bar's colours.
@@ -632,7 +662,7 @@ fn pipeline_legend(painter: &egui::Painter, at: Pos2, text: Color32, dark: bool)
         painter.rect_filled(
             Rect::from_min_size(
                 Pos2::new(ramp.left() + i as f32 * w, ramp.top()),
-                Vec2::new(w + 0.5, ramp.height()),
+                Vec2::new(w + 1.0, ramp.height()),
             ),
             0.0,
             load_color(i as f64 / 39.0, dark),
@@ -700,13 +730,11 @@ fn head(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
     ));
 }
 
-/// The diagnoses above the views: one line each (what holds now while running; everything
-/// found once done). Returns the stage of a diagnosis the user clicked.
+/// The diagnoses above the views: one line each, those holding now first (while running,
+/// those that held earlier are greyed). Returns the stage of a diagnosis the user clicked.
 pub fn diagnosis_strip(ui: &mut Ui, diagnoses: &[Diagnosis], live: bool) -> Option<String> {
-    let shown: Vec<&Diagnosis> = diagnoses
-        .iter()
-        .filter(|d| !live || d.until_ms.is_none())
-        .collect();
+    let mut shown: Vec<&Diagnosis> = diagnoses.iter().collect();
+    shown.sort_by_key(|d| d.until_ms.is_some());
     if shown.is_empty() {
         return None;
     }
@@ -727,13 +755,19 @@ pub fn diagnosis_strip(ui: &mut Ui, diagnoses: &[Diagnosis], live: bool) -> Opti
                             Color32::from_rgb(70, 110, 200)
                         }
                     };
-                    ui.label(RichText::new(format!("▲ {}", d.kind.name())).color(colour).strong());
+                    ui.label(
+                        RichText::new(format!("▲ {}", d.kind.name()))
+                            .color(colour)
+                            .strong(),
+                    );
                     let when = match d.until_ms {
                         Some(u) => format!(" ({:.1}–{:.1} s)", d.since_ms / 1e3, u / 1e3),
                         None => format!(" (since {:.1} s)", d.since_ms / 1e3),
                     };
+                    let over = live && d.until_ms.is_some();
+                    let text = RichText::new(format!("{}{when}", d.summary));
                     let link = ui
-                        .link(format!("{}{when}", d.summary))
+                        .link(if over { text.weak() } else { text })
                         .on_hover_text("Select this stage in Processes and Pipeline");
                     if link.clicked() {
                         clicked = Some(d.stage.clone());
