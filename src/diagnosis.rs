@@ -258,7 +258,7 @@ impl Check for MailboxGrowth {
                 let mut summary = format!(
                     "{}'s mailbox grows by {} messages/s ({} waiting)",
                     s.name,
-                    crate::run::thousands(slope as u64),
+                    crate::run::thousands(slope.round() as u64),
                     crate::run::thousands(last.1 as u64)
                 );
                 if w.memory_limit != u64::MAX && memory_slope > 0.0 {
@@ -388,7 +388,7 @@ impl Check for SmallDemand {
     }
 }
 
-/// `partition_skew`: one partition's queue holds ≥ 1,000 events and ≥ 10× the median of the
+/// `partition_skew`: one partition's queue holds ≥ 100 events and ≥ 10× the median of the
 /// others'.
 #[derive(Debug, Default)]
 pub struct PartitionSkew;
@@ -407,13 +407,13 @@ impl Check for PartitionSkew {
                 continue;
             };
             let median = queues[(queues.len() - 1) / 2].max(1);
-            if top.queued >= 1000 && top.queued >= 10 * median {
+            if top.queued >= 100 && top.queued >= 10 * median {
                 found.push(Finding {
                     kind: self.kind(),
                     stage: top.subscriber.clone(),
                     summary: format!(
-                        "{}'s partition at {} holds {} events, {}× the median; the partition \
-                         function sends it more than its share",
+                        "{}'s partition at {} holds {} events, {}× the median: it is sent more \
+                         than its share, or handles its share slower",
                         top.subscriber,
                         s.name,
                         crate::run::thousands(top.queued),
@@ -618,7 +618,11 @@ mod tests {
         };
         w.stages[1].subscriptions = vec![sub("a", 5000), sub("b", 100), sub("c", 120)];
         assert_eq!(kinds(&PartitionSkew, &w), ["a"]);
+        w.stages[1].subscriptions = vec![sub("a", 150), sub("b", 0), sub("c", 2)];
+        assert_eq!(kinds(&PartitionSkew, &w), ["a"]);
         w.stages[1].subscriptions = vec![sub("a", 5000), sub("b", 4000), sub("c", 4500)];
+        assert!(kinds(&PartitionSkew, &w).is_empty());
+        w.stages[1].subscriptions = vec![sub("a", 60), sub("b", 0), sub("c", 0)];
         assert!(kinds(&PartitionSkew, &w).is_empty());
     }
 

@@ -65,11 +65,11 @@ fn run_watch_toggle_delay_stop_and_export() {
     h.get_by_label("extractor 1");
     h.get_by_label("counter 1");
     h.get_by_label("MsgQ ▼");
-    // Sorting by the threads' context switches per second, busiest first.
-    h.get_by_label("Switches/s").click();
+    // Sorting by time busy, busiest first.
+    h.get_by_label("Busy").click();
     h.run_steps(2);
-    assert_eq!(h.state().sort.column, Column::Switches);
-    h.get_by_label("Switches/s ▼");
+    assert_eq!(h.state().sort.column, Column::Busy);
+    h.get_by_label("Busy ▼");
 
     // Toggle the delay off and on mid-run: the run sees it at once and records it.
     h.get_by_label("Simulated delay").click();
