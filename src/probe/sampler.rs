@@ -32,6 +32,8 @@ pub mod series {
     pub const HEAP: &str = "memory/heap";
     /// Bytes waiting in mailboxes and stage buffers.
     pub const QUEUED: &str = "memory/queued";
+    /// Bytes of palavriado's own data: the timeline of samples (grows with the run).
+    pub const PROFILER: &str = "memory/palavriado";
     /// Corpus bytes read per second.
     pub const IO: &str = "io/read_bytes_per_s";
     /// Corpus bytes read so far.
@@ -407,6 +409,7 @@ impl Sampler {
             *prev = *now;
         }
         values.push((tl.column(series::QUEUED), queued as f64));
+        values.push((tl.column(series::PROFILER), tl.heap_bytes() as f64));
         let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
         let mut row = vec![f64::NAN; width];
         for (i, v) in values {

@@ -37,6 +37,8 @@ struct Inner {
     rows: VecDeque<Row>,
     /// Sequence number of `rows[0]`.
     first_seq: u64,
+    /// Heap bytes of the kept rows.
+    bytes: u64,
     events: Vec<RunEvent>,
 }
 
@@ -88,9 +90,12 @@ impl Timeline {
     /// Appends a row, dropping the oldest beyond capacity.
     pub fn push(&self, row: Row) {
         let mut w = self.inner.write();
+        w.bytes += row_bytes(&row);
         w.rows.push_back(row);
         if w.rows.len() > self.capacity {
-            w.rows.pop_front();
+            if let Some(old) = w.rows.pop_front() {
+                w.bytes -= row_bytes(&old);
+            }
             w.first_seq += 1;
         }
     }
@@ -118,6 +123,12 @@ impl Timeline {
     /// True before the first sample.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Heap bytes the kept rows take (an estimate from their sizes): the profiler's own memory,
+    /// which grows with the run at the sample rate.
+    pub fn heap_bytes(&self) -> u64 {
+        self.inner.read().bytes
     }
 
     /// Sequence number the next row will get (rows pushed so far, dropped ones included).
@@ -212,6 +223,11 @@ impl Timeline {
         }
         Ok(())
     }
+}
+
+/// Heap bytes one row takes.
+fn row_bytes(row: &Row) -> u64 {
+    (std::mem::size_of::<Row>() + row.values.capacity() * 8) as u64
 }
 
 fn csv_field(s: &str) -> String {

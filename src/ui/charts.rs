@@ -195,6 +195,7 @@ fn unit_suffix(unit: Unit, max: f64) -> (f64, &'static str) {
         Unit::Count => (1.0, ""),
         Unit::Bytes if max >= 2e9 => (1e9, "GB"),
         Unit::Bytes => (1e6, "MB"),
+        Unit::BytesPerSecond if max < 2e6 => (1e3, "KB/s"),
         Unit::BytesPerSecond => (1e6, "MB/s"),
     }
 }
@@ -425,6 +426,11 @@ impl LoadChart {
                     ("resident (OS)", series::RSS, PALETTE[0]),
                     ("heap (allocator)", series::HEAP, PALETTE[1]),
                     ("queued (mailboxes, buffers)", series::QUEUED, PALETTE[3]),
+                    (
+                        "palavriado's samples",
+                        series::PROFILER,
+                        Color32::from_gray(140),
+                    ),
                 ]
                 .into_iter()
                 .map(|(label, name, color)| Series {
