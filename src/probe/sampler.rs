@@ -389,14 +389,22 @@ impl Sampler {
         // Scheduler utilisation: each scheduler thread's CPU time from the kernel's nanosecond
         // counters where it has them (exact at every sample, even while one long task keeps a
         // scheduler from updating the runtime's own counters), else the runtime's busy time.
-        let tids = self.ctl.executor().scheduler_tids();
-        let cpu: Option<Vec<Duration>> = tids
-            .iter()
-            .map(|t| self.threads.get(t).map(|s| Duration::from_nanos(s.cpu_ns)))
-            .collect();
-        let busy = match cpu {
-            Some(cpu) if !cpu.is_empty() => cpu,
-            _ => self.ctl.executor().scheduler_busy(),
+        let executor = self.ctl.executor();
+        let tids = executor.scheduler_tids();
+        let busy: Vec<Duration> = if tids.is_empty() || self.threads.is_empty() {
+            executor.scheduler_busy()
+        } else {
+            // One column per scheduler thread from the first sample on: one not started yet
+            // reads idle, one already gone keeps its last reading.
+            (0..executor.schedulers().max(tids.len()))
+                .map(|i| match tids.get(i) {
+                    Some(t) => self.threads.get(t).map_or_else(
+                        || self.scheduler_prev.get(i).map_or(Duration::ZERO, |p| p.0),
+                        |s| Duration::from_nanos(s.cpu_ns),
+                    ),
+                    None => Duration::ZERO,
+                })
+                .collect()
         };
         self.scheduler_prev
             .resize(busy.len(), (Duration::ZERO, 0.0));
