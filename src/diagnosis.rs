@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::probe::sampler::series::{self, StageMetric};
+use crate::probe::series::{self, StageMetric};
 use crate::probe::timeline::Row;
 use crate::probe::{StageKind, SubscriptionDemand, TimeShares};
 
@@ -258,8 +258,8 @@ impl Check for MailboxGrowth {
                 let mut summary = format!(
                     "{}'s mailbox grows by {} messages/s ({} waiting)",
                     s.name,
-                    crate::run::thousands(slope.round() as u64),
-                    crate::run::thousands(last.1 as u64)
+                    crate::format::thousands(slope.round() as u64),
+                    crate::format::thousands(last.1 as u64)
                 );
                 if w.memory_limit != u64::MAX && memory_slope > 0.0 {
                     let left = (w.memory_limit as f64 - memory_now).max(0.0) / memory_slope;
@@ -380,7 +380,7 @@ impl Check for SmallDemand {
                         "{} takes {} messages/s of {per_message:.1} events each: handing over \
                          dominates; {advice}",
                         s.name,
-                        crate::run::thousands(s.messages_per_s as u64)
+                        crate::format::thousands(s.messages_per_s as u64)
                     ),
                 })
             })
@@ -416,7 +416,7 @@ impl Check for PartitionSkew {
                          than its share, or handles its share slower",
                         top.subscriber,
                         s.name,
-                        crate::run::thousands(top.queued),
+                        crate::format::thousands(top.queued),
                         top.queued / median
                     ),
                 });

@@ -16,12 +16,14 @@ pub mod doorbell;
 pub mod event;
 pub mod executor;
 pub mod flow;
+pub mod format;
 pub mod mailbox;
 pub mod probe;
 pub mod recording;
 #[cfg(feature = "gui")]
 pub mod reproduce;
 pub mod run;
+pub mod run_event;
 pub mod stage;
 pub mod strategy;
 #[cfg(feature = "gui")]

@@ -4,6 +4,7 @@
 pub mod heap;
 pub mod os;
 pub mod sampler;
+pub mod series;
 mod stage;
 pub mod timeline;
 

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use parking_lot::RwLock;
 
-use crate::control::RunEvent;
+use crate::run_event::RunEvent;
 
 /// Rows kept by default: 10 minutes at the default 50 Hz.
 pub const DEFAULT_CAPACITY: usize = 30_000;
