@@ -11,7 +11,7 @@ use crate::corpus::Corpus;
 use crate::executor::{Runtime, default_schedulers};
 use crate::probe::sampler::DEFAULT_SAMPLE_HZ;
 use crate::recording::Recording;
-use crate::run::{Run, RunReport, RunSettings, default_workers, thousands};
+use crate::run::{MemoryLimit, Run, RunReport, RunSettings, default_workers, thousands};
 use crate::strategy::Strategy;
 use crate::words::SplitMode;
 
@@ -288,10 +288,10 @@ impl RunArgs {
             max_demand: self.max_demand.map(|n| n as usize),
             duration: self.duration.map(Duration::from_secs_f64),
             sample_hz: if self.no_probes { 0 } else { self.sample_hz },
-            memory_limit: if self.no_probes {
-                Some(u64::MAX)
-            } else {
-                self.memory_limit.map(|mb| mb * 1_000_000)
+            memory_limit: match (self.no_probes, self.memory_limit) {
+                (true, _) => MemoryLimit::Unlimited,
+                (false, Some(mb)) => MemoryLimit::Bytes(mb * 1_000_000),
+                (false, None) => MemoryLimit::HalfOfRam,
             },
             runtime: self.runtime,
             schedulers: schedulers_or_default(self.schedulers),

@@ -211,14 +211,14 @@ impl RunControl {
         self.diagnoses.lock().clone()
     }
 
-    /// Sets the memory limit in bytes (`u64::MAX` = none).
-    pub fn set_memory_limit(&self, bytes: u64) {
-        self.memory_limit.store(bytes, Relaxed);
+    /// Sets the memory limit in bytes (`None`: none).
+    pub fn set_memory_limit(&self, bytes: Option<u64>) {
+        self.memory_limit.store(bytes.unwrap_or(u64::MAX), Relaxed);
     }
 
-    /// The memory limit in bytes (`u64::MAX` = none).
-    pub fn memory_limit(&self) -> u64 {
-        self.memory_limit.load(Relaxed)
+    /// The memory limit in bytes (`None`: none).
+    pub fn memory_limit(&self) -> Option<u64> {
+        Some(self.memory_limit.load(Relaxed)).filter(|&b| b != u64::MAX)
     }
 
     /// Stops the run if live heap memory is past the limit; returns true if stopped.

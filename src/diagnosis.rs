@@ -95,8 +95,8 @@ pub struct Window {
     pub stages: Vec<StageWindow>,
     /// Resident memory at each sample (time, bytes).
     pub memory: Vec<(f64, f64)>,
-    /// The memory limit that stops the run (bytes; `u64::MAX` for none).
-    pub memory_limit: u64,
+    /// The memory limit that stops the run (bytes), if any.
+    pub memory_limit: Option<u64>,
     /// `max_demand` of a demand-driven run.
     pub max_demand: Option<usize>,
 }
@@ -120,7 +120,7 @@ impl Window {
         names: &[String],
         rows: &[Row],
         stages: &[StageInfo],
-        memory_limit: u64,
+        memory_limit: Option<u64>,
         max_demand: Option<usize>,
     ) -> Window {
         let index: HashMap<&str, usize> = names
@@ -261,8 +261,10 @@ impl Check for MailboxGrowth {
                     crate::format::thousands(slope.round() as u64),
                     crate::format::thousands(last.1 as u64)
                 );
-                if w.memory_limit != u64::MAX && memory_slope > 0.0 {
-                    let left = (w.memory_limit as f64 - memory_now).max(0.0) / memory_slope;
+                if let Some(limit) = w.memory_limit
+                    && memory_slope > 0.0
+                {
+                    let left = (limit as f64 - memory_now).max(0.0) / memory_slope;
                     summary.push_str(&format!(
                         "; at this pace the memory limit stops the run in {left:.0} s"
                     ));
@@ -531,7 +533,7 @@ mod tests {
                 stage("counter 1", StageKind::Consumer, vec![1]),
             ],
             memory: Vec::new(),
-            memory_limit: u64::MAX,
+            memory_limit: None,
             max_demand: Some(10),
         }
     }
@@ -550,7 +552,7 @@ mod tests {
         w.memory = (0..=20)
             .map(|i| (i as f64 * 0.1, 1e8 + i as f64 * 1e6))
             .collect();
-        w.memory_limit = 2e8 as u64;
+        w.memory_limit = Some(2e8 as u64);
         let found = MailboxGrowth.check(&w);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].stage, "extractor 1");
@@ -661,7 +663,7 @@ mod tests {
             info("x", StageKind::Consumer, &[]),
             info("y", StageKind::Consumer, &[]),
         ];
-        let w = Window::from_rows(&[], &[], &stages, u64::MAX, None);
+        let w = Window::from_rows(&[], &[], &stages, None, None);
         assert_eq!(w.stages[1].upstream, [0]);
         assert!(w.stages[2].upstream.is_empty());
         let stages = [
@@ -670,7 +672,7 @@ mod tests {
             info("y", StageKind::Consumer, &[]),
             info("z", StageKind::Consumer, &[]),
         ];
-        let w = Window::from_rows(&[], &[], &stages, u64::MAX, None);
+        let w = Window::from_rows(&[], &[], &stages, None, None);
         assert_eq!(w.stages[1].upstream, [0]);
         assert_eq!(w.stages[3].upstream, [1]);
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::control::RunEventKind;
 use crate::corpus::Corpus;
 use crate::executor::Runtime;
+use crate::format;
 use crate::recording::{self, Recording};
 use crate::strategy::Strategy;
 use crate::ui::charts::ChartOptions;
@@ -155,9 +156,9 @@ pub fn reproduce(
         }
         let data = ChartData::from_timeline(&report.timeline);
         let delay = if sc.delay {
-            ", delay 1 ms per line"
+            format!(", delay {} per line", format::delay_ms(report.delay_ms))
         } else {
-            ""
+            String::new()
         };
         let demand = report
             .max_demand

@@ -36,8 +36,8 @@ pub struct RunSettings {
     pub duration: Option<Duration>,
     /// Probe sampling rate in Hz (1–1000; 0 turns the timeline off).
     pub sample_hz: u32,
-    /// Stop the run when the process would go past this many bytes (`None`: half of RAM).
-    pub memory_limit: Option<u64>,
+    /// When to stop the run for its memory.
+    pub memory_limit: MemoryLimit,
     /// Where the stages run: tasks on the scheduler (default) or a thread each.
     pub runtime: Runtime,
     /// Scheduler threads of the `scheduler` runtime (default: one per core, like `erl +S`).
@@ -55,7 +55,7 @@ impl RunSettings {
             max_demand: None,
             duration: None,
             sample_hz: DEFAULT_SAMPLE_HZ,
-            memory_limit: None,
+            memory_limit: MemoryLimit::default(),
             runtime: Runtime::Scheduler,
             schedulers: default_schedulers(),
         }
@@ -73,11 +73,29 @@ impl RunSettings {
     }
 }
 
-/// The default memory limit: half of physical RAM (1 GiB if unknown).
-pub fn default_memory_limit() -> u64 {
-    match physical_memory() {
-        0 => 1 << 30,
-        n => n / 2,
+/// When a run is stopped for its memory: cleanly, before the process goes past the limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemoryLimit {
+    /// Half of physical RAM (1 GiB if unknown): the default.
+    #[default]
+    HalfOfRam,
+    /// This many bytes.
+    Bytes(u64),
+    /// Never (how the probes' cost is measured).
+    Unlimited,
+}
+
+impl MemoryLimit {
+    /// The limit in bytes; `None` when there is none.
+    pub fn bytes(self) -> Option<u64> {
+        match self {
+            MemoryLimit::HalfOfRam => Some(match physical_memory() {
+                0 => 1 << 30,
+                n => n / 2,
+            }),
+            MemoryLimit::Bytes(b) => Some(b),
+            MemoryLimit::Unlimited => None,
+        }
     }
 }
 
@@ -149,8 +167,8 @@ pub struct RunReport {
     pub mean_cpu_percent: Vec<f64>,
     /// Timeline rows sampled.
     pub samples: usize,
-    /// The memory limit that applied (bytes).
-    pub memory_limit_bytes: u64,
+    /// The memory limit that applied (bytes; `None`: there was none).
+    pub memory_limit_bytes: Option<u64>,
     /// Run events (start, delay changes, stop, finish).
     pub events: Vec<RunEvent>,
     /// Where the backpressure was: every diagnosis found during the run.
@@ -286,7 +304,7 @@ impl Run {
     pub fn start(corpus: Arc<Corpus>, settings: RunSettings) -> Run {
         heap::release_free_memory();
         let ctl = RunControl::with_runtime(settings.delay, settings.runtime, settings.schedulers);
-        ctl.set_memory_limit(settings.memory_limit.unwrap_or_else(default_memory_limit));
+        ctl.set_memory_limit(settings.memory_limit.bytes());
         heap::reset_peak();
         for w in &corpus.warnings {
             ctl.warn(w.clone());

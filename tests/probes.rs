@@ -281,7 +281,7 @@ fn memory_limit_stops_push_with_delay_cleanly() {
         st.workers = 2;
         st.runtime = rt;
         st.delay = Duration::from_millis(1);
-        st.memory_limit = Some(60_000_000);
+        st.memory_limit = palavriado::run::MemoryLimit::Bytes(60_000_000);
         let started = Instant::now();
         let r = Run::start(corpus.clone(), st).wait();
         assert_eq!(r.stop_reason, Some(StopReason::MemoryLimit), "{rt}");

@@ -311,7 +311,7 @@ impl Sampler {
         if t - self.diagnosed_at >= 1.0 && !self.ctl.is_stopped() && !self.ctl.is_finished() {
             self.diagnose(t);
         }
-        if rss > self.ctl.memory_limit() {
+        if self.ctl.memory_limit().is_some_and(|limit| rss > limit) {
             self.ctl.request_stop(StopReason::MemoryLimit);
         }
     }
@@ -387,9 +387,9 @@ pub fn spawn(
                 let finished = ctl.is_finished();
                 if hz > 0 {
                     sampler.tick();
-                } else if ctl.memory_limit() != u64::MAX
+                } else if let Some(limit) = ctl.memory_limit()
                     && let (Some(sys), Some(pid)) = (sampler.sys.as_mut(), sampler.pid)
-                    && resident_bytes(sys, pid) > ctl.memory_limit()
+                    && resident_bytes(sys, pid) > limit
                 {
                     ctl.request_stop(StopReason::MemoryLimit);
                 }

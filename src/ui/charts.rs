@@ -171,8 +171,9 @@ pub const CPU_SMOOTHING_HELP: &str = "Each core's CPU is read from the kernel's 
 pub fn event_label(e: &RunEvent) -> String {
     match &e.kind {
         RunEventKind::Started => "start".into(),
-        RunEventKind::DelayChanged { delay_ms } if *delay_ms == 0.0 => "delay off".into(),
-        RunEventKind::DelayChanged { delay_ms } => format!("delay {delay_ms} ms"),
+        RunEventKind::DelayChanged { delay_ms } => {
+            format!("delay {}", crate::format::delay_ms(*delay_ms))
+        }
         RunEventKind::StopRequested { reason } => format!("stop ({})", reason.name()),
         RunEventKind::Finished { completed: true } => "done".into(),
         RunEventKind::Finished { completed: false } => "stopped".into(),

@@ -22,7 +22,7 @@ use views::{Column, ProcessRow, Sort};
 use crate::executor::{Runtime, default_schedulers};
 use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
 use crate::recording;
-use crate::run::{RunSettings, default_memory_limit, default_workers};
+use crate::run::{MemoryLimit, RunSettings, default_workers};
 use crate::strategy::Strategy;
 
 /// Most frames a second while a run is live.
@@ -230,7 +230,7 @@ impl PalavriadoApp {
             max_fps: MAX_FPS,
             software_gl: None,
             fps_asked: None,
-            memory_limit_mb: default_memory_limit() / 1_000_000,
+            memory_limit_mb: MemoryLimit::HalfOfRam.bytes().unwrap_or(1 << 30) / 1_000_000,
             delay_on: false,
             delay_ms: 1.0,
             tab: Tab::Load,
@@ -297,7 +297,7 @@ impl PalavriadoApp {
             .default_max_demand()
             .map(|_| self.max_demand.max(1));
         st.sample_hz = self.sample_hz.clamp(1, sampler::MAX_SAMPLE_HZ);
-        st.memory_limit = Some(self.memory_limit_mb.max(1) * 1_000_000);
+        st.memory_limit = MemoryLimit::Bytes(self.memory_limit_mb.max(1) * 1_000_000);
         st
     }
 
@@ -334,7 +334,7 @@ impl PalavriadoApp {
         let delay = if delay.is_zero() {
             String::from("no delay")
         } else {
-            format!("delay {} ms per line", delay.as_secs_f64() * 1e3)
+            format!("delay {} per line", crate::format::delay(delay))
         };
         let demand = run
             .settings
@@ -895,15 +895,7 @@ impl PalavriadoApp {
                                     ui.label(name);
                                 }
                             }
-                            let delay = run
-                                .report
-                                .as_ref()
-                                .map_or(run.delay().as_secs_f64() * 1e3, |r| r.delay_ms);
-                            ui.label(if delay > 0.0 {
-                                format!("{delay} ms")
-                            } else {
-                                "off".into()
-                            });
+                            ui.label(crate::format::delay(run.delay()));
                             ui.label(run.settings.workers.to_string());
                             match &run.report {
                                 Some(r) => {

@@ -15,7 +15,7 @@ use crate::diagnosis::Diagnosis;
 use crate::probe::StageSnapshot;
 use crate::probe::timeline::{Row, Timeline};
 use crate::recording::Recording;
-use crate::run::{Run, RunReport, RunSettings};
+use crate::run::{MemoryLimit, Run, RunReport, RunSettings};
 
 /// Which corpus to count.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -243,7 +243,7 @@ impl RunEntry {
         let delay = if delay.is_zero() {
             String::new()
         } else {
-            format!(", delay {} ms", delay.as_secs_f64() * 1e3)
+            format!(", delay {}", crate::format::delay(delay))
         };
         format!("#{} {}{delay}", self.number, self.settings.strategy)
     }
@@ -407,7 +407,9 @@ impl Session {
         settings.max_demand = r.max_demand;
         settings.sample_hz = rec.sample_hz;
         settings.duration = rec.duration_s.map(Duration::from_secs_f64);
-        settings.memory_limit = Some(r.memory_limit_bytes);
+        settings.memory_limit = r
+            .memory_limit_bytes
+            .map_or(MemoryLimit::Unlimited, MemoryLimit::Bytes);
         self.runs.push(RunEntry {
             number: self.runs.len() + 1,
             settings,
