@@ -73,6 +73,26 @@ pub struct AppArgs {
     pub run: bool,
 }
 
+#[cfg(feature = "gui")]
+impl AppArgs {
+    /// The app's start-up options these arguments describe.
+    pub fn options(&self) -> crate::ui::AppOptions {
+        crate::ui::AppOptions {
+            corpus: self.corpus.clone(),
+            repeat: self.repeat,
+            strategy: self.strategy,
+            delay: self.delay_ms.map(|ms| Duration::from_secs_f64(ms / 1e3)),
+            runtime: self.runtime,
+            renderer: match self.renderer.as_deref() {
+                Some("wgpu") => crate::ui::Renderer::Wgpu,
+                _ => crate::ui::Renderer::Glow,
+            },
+            fps: self.fps,
+            run: self.run,
+        }
+    }
+}
+
 /// Options of `palavriado reproduce`.
 #[cfg(feature = "gui")]
 #[derive(Args, Debug, Clone)]
@@ -100,7 +120,8 @@ pub struct ReproduceArgs {
 /// Runs `palavriado reproduce`; returns the process exit code.
 #[cfg(feature = "gui")]
 pub fn reproduce_command(args: &ReproduceArgs) -> i32 {
-    use crate::reproduce::{SCENARIOS, reproduce};
+    use crate::reproduce::reproduce;
+    use crate::scenario::SCENARIOS;
     if let Some(bad) = args
         .only
         .iter()

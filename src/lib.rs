@@ -24,6 +24,7 @@ pub mod recording;
 pub mod reproduce;
 pub mod run;
 pub mod run_event;
+pub mod scenario;
 pub mod stage;
 pub mod strategy;
 #[cfg(feature = "gui")]

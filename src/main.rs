@@ -37,7 +37,7 @@ fn main() {
 
 #[cfg(feature = "gui")]
 fn open_app(args: palavriado::cli::AppArgs) -> i32 {
-    match palavriado::ui::run_app(args) {
+    match palavriado::ui::run_app(args.options()) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!(

@@ -12,64 +12,10 @@ use crate::corpus::Corpus;
 use crate::executor::Runtime;
 use crate::format;
 use crate::recording::{self, Recording};
-use crate::strategy::Strategy;
+use crate::scenario::{SCENARIOS, Scenario};
 use crate::ui::charts::ChartOptions;
 use crate::ui::export::{self, Picture, Scene};
 use crate::ui::session::ChartData;
-
-/// One of the talk's scenarios.
-pub struct Scenario {
-    /// File-name stem of its slides (`concurrent_pull_with_delay`).
-    pub name: &'static str,
-    /// Strategy.
-    pub strategy: Strategy,
-    /// With the 1 ms delay (then it runs for a fixed time).
-    pub delay: bool,
-}
-
-/// The talk's slides in order, plus Flow.
-pub const SCENARIOS: [Scenario; 8] = [
-    Scenario {
-        name: "eager",
-        strategy: Strategy::Eager,
-        delay: false,
-    },
-    Scenario {
-        name: "lazy",
-        strategy: Strategy::Lazy,
-        delay: false,
-    },
-    Scenario {
-        name: "concurrent_push",
-        strategy: Strategy::Push,
-        delay: false,
-    },
-    Scenario {
-        name: "concurrent_push_with_delay",
-        strategy: Strategy::Push,
-        delay: true,
-    },
-    Scenario {
-        name: "concurrent_pull",
-        strategy: Strategy::Pull,
-        delay: false,
-    },
-    Scenario {
-        name: "concurrent_pull_with_delay",
-        strategy: Strategy::Pull,
-        delay: true,
-    },
-    Scenario {
-        name: "flow",
-        strategy: Strategy::Flow,
-        delay: false,
-    },
-    Scenario {
-        name: "concurrent_flow_with_delay",
-        strategy: Strategy::Flow,
-        delay: true,
-    },
-];
 
 /// What one scenario measured.
 #[derive(Clone, Debug, serde::Serialize)]

@@ -18,6 +18,16 @@ fn app() -> Harness<'static, PalavriadoApp> {
         .build_eframe(|cc| PalavriadoApp::new(cc))
 }
 
+/// The app set up for a short run: no delay, no time limit, one pass.
+fn plain_app() -> Harness<'static, PalavriadoApp> {
+    let mut h = app();
+    let c = &mut h.state_mut().controls;
+    c.delay_on = false;
+    c.duration = None;
+    c.repeat = 1;
+    h
+}
+
 /// Steps the UI until `done` holds (the app runs work on background threads, so it never
 /// settles by itself).
 fn step_until(
@@ -40,13 +50,12 @@ fn run_watch_toggle_delay_stop_and_export() {
     h.state_mut().export_dir = export.path().to_path_buf();
     h.run_steps(2);
 
-    // Pick Push, turn the delay on, press Run.
-    h.get_by_label("Push").click();
-    h.run_steps(1);
-    assert_eq!(h.state().strategy, Strategy::Push);
-    h.get_by_label("Simulated delay").click();
-    h.run_steps(1);
-    assert!(h.state().delay_on);
+    // The first run is set up to tell the story: Push with the 1 ms delay, ×10, for 20 s.
+    let c = &h.state().controls;
+    assert_eq!(c.strategy, Strategy::Push);
+    assert!(c.delay_on);
+    assert_eq!(c.repeat, 10);
+    assert_eq!(c.duration, Some(Duration::from_secs(20)));
     h.get_by_label("▶ Run").click();
     step_until(&mut h, "the run to start", |a| {
         a.session.running().is_some()
@@ -68,7 +77,7 @@ fn run_watch_toggle_delay_stop_and_export() {
     // Sorting by time busy, busiest first.
     h.get_by_label("Busy").click();
     h.run_steps(2);
-    assert_eq!(h.state().sort.column, Column::Busy);
+    assert_eq!(h.state().views.processes.sort.column, Column::Busy);
     h.get_by_label("Busy ▼");
 
     // Toggle the delay off and on mid-run: the run sees it at once and records it.
@@ -140,7 +149,7 @@ fn run_watch_toggle_delay_stop_and_export() {
 
 #[test]
 fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
-    let mut h = app();
+    let mut h = plain_app();
     h.get_by_label("Lazy").click();
     h.run_steps(1);
     h.get_by_label("▶ Run").click();
@@ -154,7 +163,7 @@ fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
     let mean = first.total_words as f64 / (first.wall_ms / 1e3);
     h.get_by_label(&format!(
         "{} words/s",
-        palavriado::ui::views::thousands(mean as u64)
+        palavriado::format::thousands(mean as u64)
     ));
 
     // Type a path that does not exist and press Run again.
@@ -182,16 +191,16 @@ fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
 
 #[test]
 fn runtime_choice_sits_beside_workers_and_charts_scheduler_utilisation() {
-    let mut h = app();
+    let mut h = plain_app();
     h.run_steps(2);
-    assert_eq!(h.state().runtime, palavriado::Runtime::Scheduler);
+    assert_eq!(h.state().controls.runtime, palavriado::Runtime::Scheduler);
     // The one-line explanation of the chosen runtime is shown under the choice.
     h.get_by_label(palavriado::Runtime::Scheduler.describe());
 
     // Threads: every stage on its own OS thread; the explanation follows the choice.
     h.get_by_label("threads").click();
     h.run_steps(1);
-    assert_eq!(h.state().runtime, palavriado::Runtime::Threads);
+    assert_eq!(h.state().controls.runtime, palavriado::Runtime::Threads);
     h.get_by_label(palavriado::Runtime::Threads.describe());
     h.get_by_label("▶ Run").click();
     step_until(&mut h, "the threads run to finish", |a| {
@@ -288,4 +297,32 @@ fn a_recorded_run_opens_like_a_live_one_and_its_diagnoses_select_stages() {
     h.get_by_label("extractor 2").click();
     h.run_steps(2);
     assert_eq!(h.state().selected_stage.as_deref(), Some("extractor 2"));
+}
+
+#[test]
+fn a_preset_sets_up_the_talks_scenario_and_runs_it() {
+    let mut h = plain_app();
+    h.run_steps(2);
+    h.get_by_label("▶ Pull + 1 ms").click();
+    step_until(&mut h, "the preset's run to start", |a| {
+        a.session.running().is_some()
+    });
+    let c = &h.state().controls;
+    assert_eq!(c.strategy, Strategy::Pull);
+    assert!(c.delay_on);
+    assert_eq!(c.repeat, 10);
+    let run = h.state().session.current().unwrap();
+    assert_eq!(run.settings.strategy, Strategy::Pull);
+    assert_eq!(run.settings.delay, Duration::from_millis(1));
+    assert_eq!(run.settings.duration, Some(Duration::from_secs(20)));
+    assert_eq!(run.settings.max_demand, Some(10));
+    // While it runs, another preset does not start a second run.
+    h.get_by_label("▶ Push + 1 ms").click();
+    h.run_steps(2);
+    assert_eq!(h.state().session.runs.len(), 1);
+    assert_eq!(h.state().controls.strategy, Strategy::Pull);
+    h.get_by_label("■ Stop").click();
+    step_until(&mut h, "the run to stop", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
 }

@@ -20,7 +20,7 @@ pub const EXPORT_SIZE: Vec2 = Vec2::new(960.0, 540.0);
 pub const EXPORT_SCALE: f32 = 2.0;
 
 /// What to draw into an image.
-#[derive(Clone)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Picture {
     /// The three Load charts (observer's Load Charts tab): a "stats" slide.
     Stats,

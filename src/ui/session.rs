@@ -2,18 +2,18 @@
 //! generating the corpus there too), follows its live timeline, and keeps every finished run for
 //! comparison. The UI thread only polls channels and reads snapshots, so it never waits.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
 use crate::control::RunControl;
 use crate::corpus::Corpus;
-use crate::diagnosis::Diagnosis;
-use crate::probe::StageSnapshot;
-use crate::probe::timeline::{Row, Timeline};
+use crate::probe::timeline::Timeline;
+
+pub use super::chart_data::ChartData;
+pub use super::run_entry::{RunEntry, RunSource};
 use crate::recording::Recording;
 use crate::run::{MemoryLimit, Run, RunReport, RunSettings};
 
@@ -52,201 +52,6 @@ pub struct CorpusInfo {
     pub bytes: u64,
     /// Lines of one pass.
     pub lines: u64,
-}
-
-/// A local copy of a run's timeline, grown incrementally each frame.
-#[derive(Clone, Debug, Default)]
-pub struct ChartData {
-    /// Series names (column order).
-    pub names: Vec<String>,
-    /// Every row copied so far.
-    pub rows: Vec<Row>,
-    next_seq: u64,
-}
-
-impl ChartData {
-    /// Data made of the given columns and rows.
-    pub fn new(names: Vec<String>, rows: Vec<Row>) -> Self {
-        Self {
-            names,
-            rows,
-            next_seq: 0,
-        }
-    }
-
-    /// Copies the rows of `timeline` not seen yet (a short read lock).
-    pub fn refresh(&mut self, timeline: &Timeline) {
-        let (rows, next) = timeline.rows_since(self.next_seq);
-        if !rows.is_empty() {
-            self.rows.extend(rows);
-            self.names = timeline.names();
-        }
-        self.next_seq = next;
-    }
-
-    /// A complete copy of a finished timeline.
-    pub fn from_timeline(timeline: &Timeline) -> Self {
-        let mut d = Self::default();
-        d.refresh(timeline);
-        d
-    }
-
-    /// Column index of a series.
-    pub fn column(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
-    }
-
-    /// The newest value of a series.
-    pub fn last(&self, name: &str) -> Option<f64> {
-        let i = self.column(name)?;
-        self.rows
-            .iter()
-            .rev()
-            .map(|r| r.get(i))
-            .find(|v| !v.is_nan())
-    }
-
-    /// How fast a cumulative series grew over about the last `window` seconds (per second):
-    /// steadier than one sample's rate, which jumps with each stage's publishing step.
-    pub fn rate_over(&self, name: &str, window: f64) -> Option<f64> {
-        let i = self.column(name)?;
-        let mut points = self
-            .rows
-            .iter()
-            .rev()
-            .map(|r| (r.t, r.get(i)))
-            .filter(|(_, v)| !v.is_nan());
-        let (t1, v1) = points.next()?;
-        let (t0, v0) = points
-            .take_while(|&(t, _)| t >= t1 - window)
-            .last()
-            .filter(|&(t, _)| t < t1)?;
-        Some((v1 - v0) / (t1 - t0))
-    }
-
-    /// The mean of a series over about the last `window` seconds (NaN samples skipped).
-    pub fn mean_over(&self, name: &str, window: f64) -> Option<f64> {
-        let i = self.column(name)?;
-        let end = self.rows.last()?.t;
-        let (sum, n) = self
-            .rows
-            .iter()
-            .rev()
-            .take_while(|r| r.t > end - window)
-            .map(|r| r.get(i))
-            .filter(|v| !v.is_nan())
-            .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-        (n > 0).then(|| sum / n as f64)
-    }
-
-    /// The mean rate of a cumulative series from the start until it reached its final value
-    /// (per second): what a finished stage did, not its last sample's instantaneous rate.
-    pub fn mean_rate_to_final(&self, name: &str) -> Option<f64> {
-        let i = self.column(name)?;
-        let last = self.last(name)?;
-        let reached = self.rows.iter().find(|r| r.get(i) >= last).map(|r| r.t)?;
-        (reached > 0.0).then(|| last / reached)
-    }
-
-    /// Time of the last sample (s).
-    pub fn duration(&self) -> f64 {
-        self.rows.last().map_or(0.0, |r| r.t)
-    }
-}
-
-/// A run the app started.
-pub struct RunEntry {
-    /// 1-based number in this session.
-    pub number: usize,
-    /// Settings it ran with.
-    pub settings: RunSettings,
-    /// Corpus name.
-    pub corpus: String,
-    /// Corpus bytes of the run.
-    pub total_bytes: u64,
-    /// Where its stages and diagnoses come from: a live run or a recording.
-    pub source: RunSource,
-    /// Its live timeline.
-    pub timeline: Arc<Timeline>,
-    /// The local copy the charts draw.
-    pub data: ChartData,
-    /// The report, once finished.
-    pub report: Option<Arc<RunReport>>,
-}
-
-/// Where a run's live parts come from.
-pub enum RunSource {
-    /// A run of this session: its control block (stop, delay, progress, stages).
-    Live(Arc<RunControl>),
-    /// A run opened from a recording: its stages at the end.
-    Recorded {
-        /// The file it came from.
-        path: PathBuf,
-        /// Each stage's counters at the end.
-        stages: Vec<StageSnapshot>,
-    },
-}
-
-impl RunEntry {
-    /// True while its threads run.
-    pub fn is_running(&self) -> bool {
-        self.report.is_none()
-    }
-
-    /// Fraction of the corpus read (0–1).
-    pub fn progress(&self) -> f64 {
-        match &self.source {
-            RunSource::Live(ctl) => {
-                ctl.progress.bytes_read.load(Relaxed) as f64 / self.total_bytes.max(1) as f64
-            }
-            RunSource::Recorded { .. } => 1.0,
-        }
-    }
-
-    /// Every stage's counters now (or at the end of a recorded run).
-    pub fn stages(&self) -> Vec<StageSnapshot> {
-        match &self.source {
-            RunSource::Live(ctl) => ctl.stages().iter().map(|s| s.snapshot()).collect(),
-            RunSource::Recorded { stages, .. } => stages.clone(),
-        }
-    }
-
-    /// The simulated delay now (or at the end).
-    pub fn delay(&self) -> Duration {
-        match (&self.source, &self.report) {
-            (RunSource::Live(ctl), _) => ctl.delay(),
-            (_, Some(r)) => Duration::from_secs_f64(r.delay_ms / 1e3),
-            (_, None) => Duration::ZERO,
-        }
-    }
-
-    /// What the diagnoses say so far.
-    pub fn diagnoses(&self) -> Vec<Diagnosis> {
-        match (&self.source, &self.report) {
-            (RunSource::Live(ctl), None) => ctl.diagnoses(),
-            (_, Some(r)) => r.diagnoses.clone(),
-            (_, None) => Vec::new(),
-        }
-    }
-
-    /// The recording it was opened from, if it was.
-    pub fn recorded_from(&self) -> Option<&Path> {
-        match &self.source {
-            RunSource::Recorded { path, .. } => Some(path),
-            RunSource::Live(_) => None,
-        }
-    }
-
-    /// A label like `#3 pull, delay 1 ms`.
-    pub fn label(&self) -> String {
-        let delay = self.delay();
-        let delay = if delay.is_zero() {
-            String::new()
-        } else {
-            format!(", delay {}", crate::format::delay(delay))
-        };
-        format!("#{} {}{delay}", self.number, self.settings.strategy)
-    }
 }
 
 enum Event {
@@ -532,48 +337,5 @@ impl Session {
         {
             r.data.refresh(&r.timeline);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rate_over_a_window_ignores_steps_between_samples() {
-        // Words published in steps of 1,000 every 0.1 s, sampled every 0.02 s: single samples
-        // read 0 or 50,000/s, the one-second window reads the true 10,000/s.
-        let rows = (0..=150)
-            .map(|i| {
-                let t = i as f64 * 0.02;
-                let words = (t * 10.0).floor() * 1000.0;
-                Row {
-                    t,
-                    values: vec![words],
-                }
-            })
-            .collect();
-        let data = ChartData::new(vec!["words".into()], rows);
-        let rate = data.rate_over("words", 1.0).unwrap();
-        assert!((rate - 10_000.0).abs() < 1_000.0, "{rate}");
-        assert_eq!(data.rate_over("other", 1.0), None);
-        // One sample has no rate yet.
-        let one = ChartData::new(
-            vec!["words".into()],
-            vec![Row {
-                t: 0.0,
-                values: vec![5.0],
-            }],
-        );
-        assert_eq!(one.rate_over("words", 1.0), None);
-        // The stage finished at 1.5 s (words stopped growing): its mean rate is over 1.5 s,
-        // however long the run went on after.
-        let mut done = data.rows.clone();
-        for r in &mut done {
-            r.values[0] = r.values[0].min(15_000.0);
-        }
-        let done = ChartData::new(vec!["words".into()], done);
-        let mean = done.mean_rate_to_final("words").unwrap();
-        assert!((mean - 10_000.0).abs() < 100.0, "{mean}");
     }
 }

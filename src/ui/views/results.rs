@@ -1,0 +1,218 @@
+//! The Results view: the shown run's totals and top words, the runs of the session, and two
+//! runs compared.
+
+use egui::{Color32, RichText, Ui, Vec2};
+
+use super::{View, ViewAction, ViewContext};
+use crate::format::thousands;
+use crate::probe::series;
+use crate::run::RunReport;
+use crate::ui::chart_data::ChartData;
+use crate::ui::charts::{self, ChartOptions, Unit};
+
+/// Totals, fingerprint and the top words by length of one finished run.
+pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
+    let status = match r.stop_reason {
+        None => RichText::new("completed").color(Color32::from_rgb(46, 160, 67)),
+        Some(reason) => RichText::new(format!("stopped: {}", reason.name()))
+            .color(Color32::from_rgb(200, 120, 0)),
+    };
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!("{} on {} ×{}", r.strategy, r.corpus, r.repeat))
+                .strong()
+                .size(16.0),
+        );
+        ui.label(status);
+    });
+    egui::Grid::new("totals")
+        .spacing(Vec2::new(16.0, 4.0))
+        .show(ui, |ui| {
+            let rows = [
+                ("Words", thousands(r.total_words)),
+                ("Distinct words", thousands(r.distinct_words as u64)),
+                ("Lines", thousands(r.lines)),
+                ("Wall time", format!("{:.2} s", r.wall_ms / 1e3)),
+                (
+                    "Peak resident memory",
+                    format!("{:.1} MB", r.peak_rss_bytes as f64 / 1e6),
+                ),
+                ("Largest mailbox", thousands(r.max_mailbox_len)),
+                ("Context switches", thousands(r.context_switches)),
+            ];
+            for (k, v) in rows {
+                ui.label(k);
+                ui.label(RichText::new(v).monospace());
+                ui.end_row();
+            }
+            ui.label("counts_sha256");
+            ui.label(RichText::new(&r.counts_sha256).monospace().small());
+            ui.end_row();
+        });
+    for w in r.warnings.iter().take(5) {
+        ui.colored_label(Color32::from_rgb(200, 120, 0), format!("Warning: {w}"));
+    }
+    ui.add_space(6.0);
+    ui.label(RichText::new("Most frequent words by length").strong());
+    egui::ScrollArea::vertical()
+        .id_salt("top words")
+        .max_height(260.0)
+        .show(ui, |ui| {
+            egui::Grid::new("top").striped(true).show(ui, |ui| {
+                for g in r.top_words(top) {
+                    ui.label(RichText::new(g.length.to_string()).monospace());
+                    let words: Vec<String> = g
+                        .words
+                        .iter()
+                        .map(|(w, n)| format!("{w} ({})", thousands(*n)))
+                        .collect();
+                    ui.label(words.join(", "));
+                    ui.end_row();
+                }
+            });
+        });
+}
+
+/// The Results view; keeps which runs are compared.
+#[derive(Debug, Default)]
+pub struct ResultsView {
+    /// Runs picked for comparison (indices into the session's runs; at most two).
+    pub compare: Vec<usize>,
+}
+
+impl View for ResultsView {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut ViewContext<'_>) -> Option<ViewAction> {
+        let mut action = None;
+        ui.columns(2, |cols| {
+            let ui = &mut cols[0];
+            egui::ScrollArea::both().id_salt("summary").show(ui, |ui| {
+                match cx.run.report.clone() {
+                    Some(r) => result_summary(ui, &r, 10),
+                    None => {
+                        ui.label("The run is still going: results appear when it ends.");
+                    }
+                }
+            });
+            let ui = &mut cols[1];
+            ui.label(RichText::new("Runs of this session (tick two to compare)").strong());
+            egui::ScrollArea::vertical()
+                .id_salt("runs")
+                .max_height(260.0)
+                .show(ui, |ui| {
+                    egui::Grid::new("history").striped(true).show(ui, |ui| {
+                        for h in [
+                            "",
+                            "Run",
+                            "Delay",
+                            "Workers",
+                            "Wall",
+                            "Peak memory",
+                            "Largest MsgQ",
+                            "Result",
+                            "",
+                        ] {
+                            ui.label(RichText::new(h).strong());
+                        }
+                        ui.end_row();
+                        let mut save = None;
+                        for (i, run) in cx.runs.iter().enumerate() {
+                            let mut on = self.compare.contains(&i);
+                            if ui.checkbox(&mut on, "").changed() {
+                                if on {
+                                    self.compare.push(i);
+                                    if self.compare.len() > 2 {
+                                        self.compare.remove(0);
+                                    }
+                                } else {
+                                    self.compare.retain(|&j| j != i);
+                                }
+                            }
+                            let name = format!("#{} {}", run.number, run.settings.strategy);
+                            match run.recorded_from() {
+                                Some(path) => {
+                                    ui.label(format!("{name} (recorded)"))
+                                        .on_hover_text(path.display().to_string());
+                                }
+                                None => {
+                                    ui.label(name);
+                                }
+                            }
+                            ui.label(crate::format::delay(run.delay()));
+                            ui.label(run.settings.workers.to_string());
+                            match &run.report {
+                                Some(r) => {
+                                    ui.label(format!("{:.2} s", r.wall_ms / 1e3));
+                                    ui.label(format!("{:.0} MB", r.peak_rss_bytes as f64 / 1e6));
+                                    ui.label(thousands(r.max_mailbox_len));
+                                    ui.label(match r.stop_reason {
+                                        None => "completed".to_string(),
+                                        Some(s) => s.name().to_string(),
+                                    });
+                                    if ui
+                                        .small_button("Save…")
+                                        .on_hover_text("Save this run as a recording")
+                                        .clicked()
+                                    {
+                                        save = Some(i);
+                                    }
+                                }
+                                None => {
+                                    ui.label("running…");
+                                    ui.label("");
+                                    ui.label("");
+                                    ui.label("");
+                                    ui.label("");
+                                }
+                            }
+                            ui.end_row();
+                        }
+                        if let Some(i) = save {
+                            action = Some(ViewAction::SaveRun(i));
+                        }
+                    });
+                });
+            let picked: Vec<(String, &ChartData)> = self
+                .compare
+                .iter()
+                .filter_map(|&i| cx.runs.get(i))
+                .map(|r| (r.label(), &r.data))
+                .collect();
+            if picked.len() == 2 {
+                let opts = ChartOptions {
+                    window: None,
+                    ..*cx.opts
+                };
+                charts::overlay_chart(
+                    ui,
+                    "cmp-mem",
+                    "Resident memory",
+                    Unit::Bytes,
+                    &picked,
+                    series::RSS,
+                    &opts,
+                    160.0,
+                );
+                let queues: Vec<ChartData> = picked
+                    .iter()
+                    .map(|(_, d)| charts::max_queue_series(d))
+                    .collect();
+                let q: Vec<(String, &ChartData)> = picked
+                    .iter()
+                    .zip(&queues)
+                    .map(|((l, _), d)| (l.clone(), d))
+                    .collect();
+                charts::overlay_chart(
+                    ui,
+                    "cmp-q",
+                    "Largest mailbox",
+                    Unit::Count,
+                    &q,
+                    charts::MAX_QUEUE,
+                    &opts,
+                    160.0,
+                );
+            }
+        });
+        action
+    }
+}
