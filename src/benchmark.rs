@@ -96,6 +96,7 @@ pub struct ProbeCost {
 }
 
 /// Runs measurements as `EXE run --json …` child processes.
+#[derive(Debug)]
 pub struct Bench {
     /// The palavriado binary.
     pub exe: PathBuf,

@@ -4,6 +4,26 @@
 //!
 //! A new diagnosis is one more [`Check`]: the views, the CLI and recordings show whatever
 //! [`Diagnosis`] values come out.
+//!
+//! ```
+//! use palavriado::diagnosis::{Bottleneck, Check, StageWindow, Window};
+//! use palavriado::probe::TimeShares;
+//! let stage = |name: &str, upstream: Vec<usize>, time: TimeShares| StageWindow {
+//!     name: name.into(),
+//!     upstream,
+//!     time,
+//!     ..StageWindow::default()
+//! };
+//! let window = Window {
+//!     stages: vec![
+//!         stage("reader", vec![], TimeShares { backpressured: 0.95, ..TimeShares::default() }),
+//!         stage("parser", vec![0], TimeShares { busy: 0.97, ..TimeShares::default() }),
+//!     ],
+//!     ..Window::default()
+//! };
+//! let found = Bottleneck.check(&window);
+//! assert_eq!(found[0].stage, "parser");
+//! ```
 
 use std::collections::HashMap;
 

@@ -72,7 +72,7 @@ impl<T: Event> Event for Option<T> {
 
 impl<K: Event, V: Event> Event for std::collections::BTreeMap<K, V> {
     fn heap_bytes(&self) -> u64 {
-        let entry = (std::mem::size_of::<K>() + std::mem::size_of::<V>()) as u64;
+        let entry = (size_of::<K>() + size_of::<V>()) as u64;
         self.iter()
             .map(|(k, v)| entry + k.heap_bytes() + v.heap_bytes())
             .sum()
@@ -81,7 +81,7 @@ impl<K: Event, V: Event> Event for std::collections::BTreeMap<K, V> {
 
 impl<K: Event, V: Event, H: Send + 'static> Event for std::collections::HashMap<K, V, H> {
     fn heap_bytes(&self) -> u64 {
-        let entry = (std::mem::size_of::<K>() + std::mem::size_of::<V>() + 1) as u64;
+        let entry = (size_of::<K>() + size_of::<V>() + 1) as u64;
         self.capacity() as u64 * entry
             + self
                 .iter()
@@ -98,11 +98,11 @@ impl<A: Event, B: Event> Event for (A, B) {
 
 /// Bytes of one event: its own size plus the heap it owns.
 pub(crate) fn event_bytes<E: Event>(e: &E) -> u64 {
-    std::mem::size_of::<E>() as u64 + e.heap_bytes()
+    size_of::<E>() as u64 + e.heap_bytes()
 }
 
 /// Bytes of a batch: its events' own size plus the heap they own.
 pub(crate) fn batch_bytes<E: Event>(events: &[E]) -> u64 {
-    let own = std::mem::size_of_val(events) as u64;
+    let own = size_of_val(events) as u64;
     own + events.iter().map(Event::heap_bytes).sum::<u64>()
 }

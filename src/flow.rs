@@ -41,6 +41,7 @@ pub trait Ops<A, B>: Send + Sync + 'static {
 }
 
 /// The empty chain: emits its input.
+#[derive(Debug)]
 pub struct Identity;
 
 impl<A> Ops<A, A> for Identity {
@@ -57,6 +58,12 @@ pub struct Map<O, F, B> {
     _b: PhantomData<fn(B)>,
 }
 
+impl<O, F, B> std::fmt::Debug for Map<O, F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Map").finish_non_exhaustive()
+    }
+}
+
 impl<A, B: 'static, C, O: Ops<A, B>, F: Fn(B) -> C + Send + Sync + 'static> Ops<A, C>
     for Map<O, F, B>
 {
@@ -70,6 +77,12 @@ impl<A, B: 'static, C, O: Ops<A, B>, F: Fn(B) -> C + Send + Sync + 'static> Ops<
 pub struct Filter<O, F> {
     ops: O,
     f: F,
+}
+
+impl<O, F> std::fmt::Debug for Filter<O, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filter").finish_non_exhaustive()
+    }
 }
 
 impl<A, B, O: Ops<A, B>, F: Fn(&B) -> bool + Send + Sync + 'static> Ops<A, B> for Filter<O, F> {
@@ -88,6 +101,12 @@ pub struct FlatMap<O, F, B> {
     ops: O,
     f: F,
     _b: PhantomData<fn(B)>,
+}
+
+impl<O, F, B> std::fmt::Debug for FlatMap<O, F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlatMap").finish_non_exhaustive()
+    }
 }
 
 impl<A, B: 'static, C, I, O, F> Ops<A, C> for FlatMap<O, F, B>
@@ -142,6 +161,12 @@ pub struct Flow<S, T, O = Identity> {
     ops: O,
     settings: Settings,
     _t: PhantomData<fn(T)>,
+}
+
+impl<S, T, O> std::fmt::Debug for Flow<S, T, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flow").finish_non_exhaustive()
+    }
 }
 
 impl<S: Event> Flow<S, S> {
@@ -344,6 +369,12 @@ pub struct Partitioned<S, T, U, O, P> {
     _u: PhantomData<fn(U)>,
 }
 
+impl<S, T, U, O, P> std::fmt::Debug for Partitioned<S, T, U, O, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partitioned").finish_non_exhaustive()
+    }
+}
+
 impl<S: Event, T: Event, U: 'static, O: Ops<S, T>, P: Ops<T, U>> Partitioned<S, T, U, O, P> {
     /// Number of partitions (default: the flow's `stages`).
     pub fn stages(mut self, n: usize) -> Self {
@@ -419,6 +450,12 @@ pub struct Reduced<P, I, F> {
     partitioned: P,
     init: I,
     fold: Arc<F>,
+}
+
+impl<P, I, F> std::fmt::Debug for Reduced<P, I, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reduced").finish_non_exhaustive()
+    }
 }
 
 /// The reducer stage's handler: folds events, emits the accumulator at completion.

@@ -55,6 +55,12 @@ pub struct MailboxSender<T> {
     probe: Arc<StageProbe>,
 }
 
+impl<T> std::fmt::Debug for MailboxSender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailboxSender").finish_non_exhaustive()
+    }
+}
+
 impl<T> Clone for MailboxSender<T> {
     fn clone(&self) -> Self {
         Self {
@@ -78,6 +84,12 @@ impl<T> Drop for MailboxSender<T> {
 pub struct MailboxReceiver<T> {
     rx: Receiver<T>,
     probe: Arc<StageProbe>,
+}
+
+impl<T> std::fmt::Debug for MailboxReceiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailboxReceiver").finish_non_exhaustive()
+    }
 }
 
 /// What waiting on a mailbox gave.
@@ -105,7 +117,7 @@ pub enum TryReceived<T> {
 /// Creates an unbounded mailbox whose counters live in `probe`.
 pub fn mailbox<T: Weigh>(probe: Arc<StageProbe>) -> (MailboxSender<T>, MailboxReceiver<T>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    probe.set_mailbox_shape(std::mem::size_of::<T>() as u64, T::SINGLE_EVENT);
+    probe.set_mailbox_shape(size_of::<T>() as u64, T::SINGLE_EVENT);
     (
         MailboxSender {
             tx: ManuallyDrop::new(tx),
@@ -258,7 +270,7 @@ mod tests {
         assert_eq!(probe.mailbox_len(), 3);
         assert_eq!(probe.mailbox_events(), 3);
         assert_eq!(probe.max_mailbox(), 3);
-        let size = std::mem::size_of::<String>() as u64;
+        let size = size_of::<String>() as u64;
         assert_eq!(probe.queued_bytes(), 3 * size + 3 + 100);
         assert!(matches!(rx.try_recv(), TryReceived::Message(m) if m == "abc"));
         assert_eq!(probe.mailbox_len(), 2);

@@ -1,5 +1,20 @@
 //! The run controller: starts a strategy on background threads, owns its stop signal and
 //! deadline, and reports the result. The CLI and the app both drive runs through [`Run`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use palavriado::run::{Run, RunSettings};
+//! use palavriado::{Corpus, Strategy};
+//! let dir = std::env::temp_dir().join(format!("palavriado-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("a.txt"), "Capitu olhos de ressaca\nCapitu\n").unwrap();
+//! let corpus = Arc::new(Corpus::open(&dir, 3).unwrap());
+//! let report = Run::start(corpus, RunSettings::new(Strategy::Pull)).wait();
+//! assert!(report.completed);
+//! assert_eq!(report.total_words, 12); // "de" is too short to count
+//! assert_eq!(report.top_words(1)[1].words[0], ("capitu".to_string(), 6));
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -297,6 +312,14 @@ pub struct Run {
     sampler: Option<JoinHandle<()>>,
     timeline: Arc<Timeline>,
     started: Instant,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Run {

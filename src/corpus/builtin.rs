@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub const BUILTIN_NAME: &str = "built-in";
 
 /// Bump when the generator's output changes (the cache folder is named after it).
-pub const BUILTIN_VERSION: u32 = 1;
+pub(crate) const BUILTIN_VERSION: u32 = 1;
 
 const VOCABULARY: &str = include_str!("../../assets/vocabulario.txt");
 const SEED: u64 = 0x1839_0621_1908_0929; // Machado's birth and death dates

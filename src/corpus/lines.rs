@@ -12,7 +12,7 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 ///
 /// Validation is SIMD (`simdutf8`): it runs on every byte of the corpus, and std's check costs
 /// several times more on accented text.
-pub fn decode_lossy(bytes: Vec<u8>) -> (String, bool) {
+pub(crate) fn decode_lossy(bytes: Vec<u8>) -> (String, bool) {
     if simdutf8::basic::from_utf8(&bytes).is_ok() {
         // SAFETY: `simdutf8` has just checked that `bytes` is valid UTF-8.
         (unsafe { String::from_utf8_unchecked(bytes) }, true)
@@ -23,7 +23,7 @@ pub fn decode_lossy(bytes: Vec<u8>) -> (String, bool) {
 
 /// Appends `bytes` to `out` as text (invalid sequences become U+FFFD); false if they were not
 /// valid UTF-8.
-pub fn append_lossy(bytes: &[u8], out: &mut String) -> bool {
+pub(crate) fn append_lossy(bytes: &[u8], out: &mut String) -> bool {
     match simdutf8::basic::from_utf8(bytes) {
         Ok(text) => {
             out.push_str(text);
@@ -43,6 +43,12 @@ pub struct LineReader {
     bytes_read: u64,
     invalid_lines: u64,
     split_lines: u64,
+}
+
+impl std::fmt::Debug for LineReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineReader").finish_non_exhaustive()
+    }
 }
 
 /// Bytes after which a line may be cut without splitting a word in either split mode.

@@ -287,6 +287,12 @@ pub struct Lines {
     text: String,
 }
 
+impl std::fmt::Debug for Lines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lines").finish_non_exhaustive()
+    }
+}
+
 /// Lines a reader reads between updates of the shared progress counters.
 const PROGRESS_LINES: u64 = 64;
 

@@ -22,6 +22,7 @@ thread_local! {
 }
 
 /// The system allocator, counting live bytes.
+#[derive(Debug)]
 pub struct CountingAlloc;
 
 #[inline(always)]

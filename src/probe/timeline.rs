@@ -43,6 +43,22 @@ struct Inner {
 }
 
 /// Named series of (time, value), bounded; see the module docs.
+///
+/// ```
+/// use palavriado::probe::{Row, Timeline};
+/// let tl = Timeline::new(1000);
+/// let msgq = tl.column("stage/reader/msgq");
+/// for i in 0..5 {
+///     let mut values = vec![f64::NAN; msgq + 1];
+///     values[msgq] = (i * 10) as f64;
+///     tl.push(Row { t: i as f64 * 0.02, values });
+/// }
+/// assert_eq!(tl.max("stage/reader/msgq"), Some(40.0));
+/// assert_eq!(tl.series("stage/reader/msgq")[1], (0.02, 10.0));
+/// let mut csv = Vec::new();
+/// tl.write_csv(&mut csv).unwrap();
+/// assert!(String::from_utf8(csv).unwrap().starts_with("time_ms,stage/reader/msgq\n0.0,0\n"));
+/// ```
 pub struct Timeline {
     inner: RwLock<Inner>,
     capacity: usize,
@@ -227,7 +243,7 @@ impl Timeline {
 
 /// Heap bytes one row takes.
 fn row_bytes(row: &Row) -> u64 {
-    (std::mem::size_of::<Row>() + row.values.capacity() * 8) as u64
+    (size_of::<Row>() + row.values.capacity() * 8) as u64
 }
 
 fn csv_field(s: &str) -> String {

@@ -106,9 +106,21 @@ pub trait Source<E: Event> {
 /// Opaque: what a subscriber hands to a producer when subscribing.
 #[doc(hidden)]
 pub struct OutletSpec<E>(Outlet<E>);
+
+impl<E> std::fmt::Debug for OutletSpec<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutletSpec").finish_non_exhaustive()
+    }
+}
 /// Opaque: how a subscriber sends demand upstream.
 #[doc(hidden)]
 pub struct AskHandleBox(AskHandle);
+
+impl std::fmt::Debug for AskHandleBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AskHandleBox").finish_non_exhaustive()
+    }
+}
 
 /// The producing half shared by producers and producer-consumers.
 struct Output<E: Event, In: Event> {

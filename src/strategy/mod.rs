@@ -137,7 +137,7 @@ impl FromStr for Strategy {
 }
 
 /// Everything a strategy needs to run.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Job {
     /// What to count.
     pub corpus: Arc<Corpus>,

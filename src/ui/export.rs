@@ -51,7 +51,7 @@ impl Picture {
 }
 
 /// Everything a picture may need, copied so it can be drawn on another thread.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Scene {
     /// Title line at the top of the image.
     pub title: String,

@@ -14,6 +14,7 @@ use crate::probe::timeline::Timeline;
 use crate::run::{RunReport, RunSettings};
 
 /// A run the app started.
+#[derive(Debug)]
 pub struct RunEntry {
     /// 1-based number in this session.
     pub number: usize,
@@ -34,6 +35,7 @@ pub struct RunEntry {
 }
 
 /// Where a run's live parts come from.
+#[derive(Debug)]
 pub enum RunSource {
     /// A run of this session: its control block (stop, delay, progress, stages).
     Live(Arc<RunControl>),

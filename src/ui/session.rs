@@ -86,6 +86,15 @@ pub struct Session {
     opening: Vec<Receiver<Result<(PathBuf, Recording), String>>>,
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("runs", &self.runs.len())
+            .field("busy", &self.is_busy())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     /// Starts a run in the background; returns at once.
     pub fn start(&mut self, choice: &CorpusChoice, repeat: u32, settings: RunSettings) {

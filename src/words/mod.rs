@@ -294,6 +294,12 @@ pub struct Words<T = String> {
     scratch: String,
 }
 
+impl<T> std::fmt::Debug for Words<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Words").finish_non_exhaustive()
+    }
+}
+
 impl<T: AsRef<str>> Iterator for Words<T> {
     type Item = Word;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// The talk's corpus when `PALAVRIADO_MACHADO` is set; the test must fail (not skip) if the
 /// variable names a folder that is missing. Without the variable, prints why and returns None.
-pub fn machado() -> Option<PathBuf> {
+pub(crate) fn machado() -> Option<PathBuf> {
     match std::env::var_os("PALAVRIADO_MACHADO") {
         Some(p) => {
             let p = PathBuf::from(p);
@@ -26,7 +26,7 @@ pub fn machado() -> Option<PathBuf> {
 }
 
 /// Writes `files` (relative path, bytes) under a new temp dir.
-pub fn corpus_dir(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+pub(crate) fn corpus_dir(files: &[(&str, &[u8])]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (rel, bytes) in files {
         let p = dir.path().join(rel);

@@ -40,8 +40,39 @@ pub enum Dispatch<E> {
     },
 }
 
+impl<E> std::fmt::Debug for Dispatch<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dispatch::Demand => "Demand",
+            Dispatch::Broadcast { .. } => "Broadcast",
+            Dispatch::Partition { .. } => "Partition",
+        })
+    }
+}
+
 impl<E> Dispatch<E> {
-    /// Partition by a custom hash function.
+    /// Partition by a custom hash function: each subscriber takes one partition
+    /// ([`Subscription::partition`](crate::stage::Subscription::partition)).
+    ///
+    /// ```
+    /// use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
+    /// let ctl = palavriado::RunControl::new(std::time::Duration::ZERO);
+    /// // Even numbers to partition 0, odd ones to partition 1.
+    /// let mut numbers =
+    ///     Producer::from_iter(&ctl, "numbers", 0..10u64, Dispatch::partition_by(2, |n| n % 2));
+    /// let consumers: Vec<_> = (0..2)
+    ///     .map(|i| {
+    ///         let mut c = Consumer::new(&ctl, format!("part {i}"), Vec::new(), |v: &mut Vec<u64>, n| v.push(n));
+    ///         c.subscribe(&mut numbers, Subscription::new().max_demand(4).partition(i))
+    ///             .unwrap();
+    ///         c
+    ///     })
+    ///     .collect();
+    /// numbers.start();
+    /// let got: Vec<Vec<u64>> = consumers.into_iter().map(|c| c.start().join().unwrap()).collect();
+    /// assert_eq!(got[0], [0, 2, 4, 6, 8]);
+    /// assert_eq!(got[1], [1, 3, 5, 7, 9]);
+    /// ```
     pub fn partition_by(
         partitions: usize,
         hash: impl Fn(&E) -> u64 + Send + Sync + 'static,
@@ -140,7 +171,7 @@ pub(super) fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Vec<E> {
 }
 
 impl<E: Event> Dispatcher<E> {
-    pub fn new(kind: Dispatch<E>, cap: usize, probe: Arc<StageProbe>) -> Self {
+    pub(crate) fn new(kind: Dispatch<E>, cap: usize, probe: Arc<StageProbe>) -> Self {
         Self {
             kind,
             subs: Vec::new(),
@@ -160,7 +191,7 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Adds a subscriber; returns its index.
-    pub fn subscribe(&mut self, outlet: Outlet<E>) -> usize {
+    pub(crate) fn subscribe(&mut self, outlet: Outlet<E>) -> usize {
         self.subs.push(Sub {
             outlet,
             demand: 0,
@@ -180,7 +211,7 @@ impl<E: Event> Dispatcher<E> {
 
     /// Checks that a Partition dispatcher has exactly one subscriber per partition and indexes
     /// them; call once before the stage runs.
-    pub fn validate(&mut self, stage: &str) -> Result<(), String> {
+    pub(crate) fn validate(&mut self, stage: &str) -> Result<(), String> {
         if let Dispatch::Partition { partitions, .. } = &self.kind {
             let partitions = *partitions;
             self.index_partitions(stage, partitions)?;
@@ -189,22 +220,22 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Changes the buffer limit.
-    pub fn set_cap(&mut self, cap: usize) {
+    pub(crate) fn set_cap(&mut self, cap: usize) {
         self.cap = cap;
     }
 
     /// Bytes of the events kept in the buffers.
-    pub fn buffered_bytes(&self) -> u64 {
+    pub(crate) fn buffered_bytes(&self) -> u64 {
         self.buffered_bytes
     }
 
     /// Events kept in the dispatcher's buffers.
-    pub fn buffered(&self) -> usize {
+    pub(crate) fn buffered(&self) -> usize {
         self.buffer.len() + self.subs.iter().map(|s| s.queue.len()).sum::<usize>()
     }
 
     /// Sum of the subscribers' outstanding demand.
-    pub fn total_demand(&self) -> u64 {
+    pub(crate) fn total_demand(&self) -> u64 {
         self.demand_total
     }
 
@@ -227,7 +258,7 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Records that subscriber `sub` asks for `n` more events (acted on by [`Self::settle`]).
-    pub fn ask(&mut self, sub: usize, n: u64) {
+    pub(crate) fn ask(&mut self, sub: usize, n: u64) {
         self.subs[sub].demand += n;
         self.demand_total += n;
         self.asked += n;
@@ -235,7 +266,7 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Warns (once, at the end of the stage) if events were dropped because a buffer was full.
-    pub fn report_drops(&self, ctl: &RunControl) {
+    pub(crate) fn report_drops(&self, ctl: &RunControl) {
         if self.dropped > 0 {
             ctl.warn(format!(
                 "stage '{}': buffer full, dropped the {} oldest events",
@@ -245,7 +276,7 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Sends waiting events within the recorded demand.
-    pub fn settle(&mut self) {
+    pub(crate) fn settle(&mut self) {
         match self.kind {
             Dispatch::Partition { .. } => {
                 for s in 0..self.subs.len() {
@@ -264,7 +295,7 @@ impl<E: Event> Dispatcher<E> {
     /// exactly the sum of the asks; events for a partition without demand wait in its queue,
     /// which its subscriber's own asks bound (a backed-up partition slows all the others). This
     /// is the demand a producer-consumer passes upstream by handling input.
-    pub fn wanted(&self) -> u64 {
+    pub(crate) fn wanted(&self) -> u64 {
         match self.kind {
             Dispatch::Demand => self.total_demand().saturating_sub(self.buffered() as u64),
             Dispatch::Partition { .. } => self.asked.saturating_sub(self.dispatched),
@@ -275,7 +306,7 @@ impl<E: Event> Dispatcher<E> {
     /// Hands out new events, leaving `events` empty: sent where there is demand, kept (per
     /// GenStage) where not. The caller's vector keeps its capacity when the events are copied
     /// out, so a stage emitting into it does not regrow it for every batch.
-    pub fn dispatch(&mut self, events: &mut Vec<E>) {
+    pub(crate) fn dispatch(&mut self, events: &mut Vec<E>) {
         if events.is_empty() {
             return;
         }
@@ -360,13 +391,13 @@ impl<E: Event> Dispatcher<E> {
 
     /// Marks the stage as finished: each subscriber gets a completion marker once the events
     /// waiting for it have been sent.
-    pub fn complete(&mut self) {
+    pub(crate) fn complete(&mut self) {
         self.completing = true;
         self.after_change();
     }
 
     /// True once every subscriber has been sent its completion marker.
-    pub fn all_done_sent(&self) -> bool {
+    pub(crate) fn all_done_sent(&self) -> bool {
         self.completing && self.subs.iter().all(|s| s.done_sent || s.gone)
     }
 

@@ -57,6 +57,7 @@ pub enum Unit {
 }
 
 /// One line to draw.
+#[derive(Debug)]
 pub struct Series {
     /// Legend label.
     pub label: String,

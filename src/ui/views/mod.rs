@@ -24,6 +24,7 @@ use super::export::Picture;
 use super::session::RunEntry;
 
 /// What a view is given to draw.
+#[derive(Debug)]
 pub struct ViewContext<'a> {
     /// The run shown.
     pub run: &'a RunEntry,

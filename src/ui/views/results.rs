@@ -117,7 +117,12 @@ impl View for ResultsView {
                         let mut save = None;
                         for (i, run) in cx.runs.iter().enumerate() {
                             let mut on = self.compare.contains(&i);
-                            if ui.checkbox(&mut on, "").changed() {
+                            let tick = ui.checkbox(&mut on, "");
+                            let name = format!("Compare run #{}", run.number);
+                            tick.widget_info(|| {
+                                egui::WidgetInfo::selected(egui::Role::CheckBox, true, on, &name)
+                            });
+                            if tick.changed() {
                                 if on {
                                     self.compare.push(i);
                                     if self.compare.len() > 2 {
