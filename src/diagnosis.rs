@@ -104,7 +104,8 @@ pub struct StageWindow {
     pub messages_per_s: f64,
     /// Mean events handled per second.
     pub events_per_s: f64,
-    /// Its subscribers' demand and queues now (a producer with a dispatcher).
+    /// Its subscribers' demand now and queues on average over the window (a producer with a
+    /// dispatcher).
     pub subscriptions: Vec<SubscriptionDemand>,
 }
 
@@ -187,7 +188,24 @@ impl Window {
                     mailbox: points(&series::stage(&s.name, StageMetric::Msgq)),
                     messages_per_s: mean(&series::stage(&s.name, StageMetric::MessagesPerS)),
                     events_per_s: mean(&series::stage(&s.name, StageMetric::InPerS)),
-                    subscriptions: s.subscriptions.clone(),
+                    // A partition's queue, averaged over the window (a snapshot catches
+                    // bursts a dispatch clears at once).
+                    subscriptions: s
+                        .subscriptions
+                        .iter()
+                        .map(|sub| {
+                            let name = series::stage(&sub.subscriber, StageMetric::QueuedUpstream);
+                            let queued = if points(&name).is_empty() {
+                                sub.queued
+                            } else {
+                                mean(&name).round() as u64
+                            };
+                            SubscriptionDemand {
+                                queued,
+                                ..sub.clone()
+                            }
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -411,7 +429,7 @@ impl Check for SmallDemand {
 }
 
 /// `partition_skew`: one partition's queue holds ≥ 100 events and ≥ 10× the median of the
-/// others'.
+/// others' (on average over the window).
 #[derive(Debug, Default)]
 pub struct PartitionSkew;
 

@@ -225,6 +225,10 @@ impl Sampler {
             ));
             prev.messages_taken = taken;
             values.push((col(M::QueuedBytes), s.queued_bytes as f64));
+            for sub in stage.subscriptions() {
+                let column = tl.column(&series::stage(&sub.subscriber, M::QueuedUpstream));
+                values.push((column, sub.queued as f64));
+            }
             stage.note_queued_bytes(s.queued_bytes);
             prev.events_in = s.events_in;
             prev.polls = s.polls;

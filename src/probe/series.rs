@@ -92,6 +92,8 @@ pub enum StageMetric {
     QueuedBytes,
     /// Messages taken from its mailbox per second (hand-offs to it).
     MessagesPerS,
+    /// Events waiting for it in its producer's partition (or broadcast) queue.
+    QueuedUpstream,
 }
 
 impl StageMetric {
@@ -121,6 +123,7 @@ impl StageMetric {
             StageMetric::MailboxP99Us => "mailbox_p99_us",
             StageMetric::QueuedBytes => "queued_bytes",
             StageMetric::MessagesPerS => "messages_per_s",
+            StageMetric::QueuedUpstream => "queued_upstream",
         }
     }
 }

@@ -296,10 +296,18 @@ pub(super) fn progress(ui: &mut Ui, session: &Session) {
             .unwrap_or(0.0),
     };
     let elapsed = run.data.duration();
-    let eta = if p > 0.0 && run.is_running() {
-        format!(", ~{:.0} s left", elapsed * (1.0 - p as f64) / p as f64)
-    } else {
-        String::new()
+    let left = (p > 0.0).then(|| elapsed * (1.0 - p as f64) / p as f64);
+    // A run with a time limit ends by then, whatever it has read.
+    let limit = run
+        .settings
+        .duration
+        .map(|d| (d.as_secs_f64() - elapsed).max(0.0));
+    let eta = match (run.is_running(), left, limit) {
+        (false, _, _) => String::new(),
+        (true, Some(l), Some(d)) if d < l || p >= 1.0 => format!(", stops in {d:.0} s"),
+        (true, Some(l), _) if p < 1.0 => format!(", ~{l:.0} s left"),
+        (true, None, Some(d)) => format!(", stops in {d:.0} s"),
+        _ => String::new(),
     };
     ui.label(format!("{} words/s{eta}", thousands(wps as u64)));
     if run.is_running() && !run.delay().is_zero() {
