@@ -35,9 +35,17 @@ fn step_until(
     what: &str,
     done: impl Fn(&PalavriadoApp) -> bool,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Generous: the first test to use the built-in corpus on a fresh machine generates it while
+    // other test processes do the same.
+    let deadline = Instant::now() + Duration::from_secs(240);
     while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what} (status: {:?}, runs: {}, busy: {})",
+            h.state().status,
+            h.state().session.runs.len(),
+            h.state().session.is_busy()
+        );
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
