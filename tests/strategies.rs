@@ -151,8 +151,14 @@ fn duration_stops_the_run() {
     assert_eq!(r.stop_reason, Some(StopReason::Duration));
     assert!(!r.completed);
     assert!(r.wall_ms < 1_000.0, "{}", r.wall_ms);
-    // ~1 line per ms at most with a 1 ms delay.
-    assert!(r.lines > 0 && r.lines <= 200, "{}", r.lines);
+    // At most one line per ms of the run with a 1 ms delay (the stop itself can come a sample
+    // late on a loaded machine, so the bound is the run's wall time, not the 200 ms asked).
+    assert!(
+        r.lines > 0 && r.lines as f64 <= r.wall_ms + 5.0,
+        "{} lines in {} ms",
+        r.lines,
+        r.wall_ms
+    );
 }
 
 #[test]
