@@ -481,26 +481,20 @@ pub fn run_command(args: &RunArgs) -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    if let Some(trace) = &args.trace
-        && let Err(e) = std::fs::File::create(trace)
-    {
-        eprintln!(
-            "palavriado: cannot write --trace file '{}': {e}",
-            trace.display()
-        );
-        return 2;
+    // Output files are checked before the run, so a long run never ends unable to write.
+    for (flag, path) in [("--trace", &args.trace), ("--record", &args.record)] {
+        if let Some(path) = path
+            && let Err(e) = std::fs::File::create(path)
+        {
+            eprintln!(
+                "palavriado: cannot write {flag} file '{}': {e}",
+                path.display()
+            );
+            return 2;
+        }
     }
     if args.no_probes {
         crate::probe::heap::set_counting(false);
-    }
-    if let Some(record) = &args.record
-        && let Err(e) = std::fs::File::create(record)
-    {
-        eprintln!(
-            "palavriado: cannot write --record file '{}': {e}",
-            record.display()
-        );
-        return 2;
     }
     let run = Run::start(corpus, args.settings());
     let ctl = run.control().clone();
