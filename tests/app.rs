@@ -305,6 +305,29 @@ fn a_recorded_run_opens_like_a_live_one_and_its_diagnoses_select_stages() {
     h.get_by_label("extractor 2").click();
     h.run_steps(2);
     assert_eq!(h.state().selected_stage.as_deref(), Some("extractor 2"));
+
+    // A live run joins it, and the two compare in Results.
+    {
+        let c = &mut h.state_mut().controls;
+        c.set_strategy(Strategy::Lazy);
+        c.delay_on = false;
+        c.duration = None;
+        c.repeat = 1;
+    }
+    h.get_by_label("▶ Run").click();
+    step_until(&mut h, "the live run", |a| {
+        a.session.runs.len() == 2 && a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("Compare run #1").click();
+    h.run_steps(1);
+    h.get_by_label("Compare run #2").click();
+    h.run_steps(2);
+    assert_eq!(h.state().views.results.compare, [0, 1]);
+    // The overlay charts (the summary has a "Largest mailbox" row of its own).
+    h.get_by_label("Resident memory");
+    assert_eq!(h.query_all_by_label("Largest mailbox").count(), 2);
 }
 
 #[test]
