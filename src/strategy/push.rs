@@ -80,7 +80,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
                     // writing (a cache miss), so a sender looks every few words: the
                     // penalty is about mailboxes of thousands.
                     sends = sends.wrapping_add(1);
-                    if sends % CROWD_CHECK_EVERY == 0
+                    if sends.is_multiple_of(CROWD_CHECK_EVERY)
                         && to.probe().mailbox_len() > SEND_PENALTY_QUEUE
                     {
                         crowded += 1;
