@@ -250,4 +250,10 @@ fn titles_name_a_corpus_by_its_folder_never_its_path() {
     assert_eq!(c.short_name(), "machado");
     assert!(c.display_name().ends_with("machado") && c.display_name().len() > 7);
     assert_eq!(Corpus::builtin(1).unwrap().short_name(), "built-in");
+    // The same from the name a report or recording keeps.
+    assert_eq!(
+        palavriado::corpus::short_name_of(&c.display_name()),
+        "machado"
+    );
+    assert_eq!(palavriado::corpus::short_name_of("built-in"), "built-in");
 }

@@ -92,6 +92,18 @@ fn is_txt(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
 }
 
+/// [`Corpus::short_name`] of a corpus known by its shown name (`built-in` or its path), as
+/// reports and recordings keep it.
+pub fn short_name_of(display_name: &str) -> String {
+    if display_name == BUILTIN_NAME {
+        return BUILTIN_NAME.to_string();
+    }
+    let path = Path::new(display_name);
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| display_name.to_string())
+}
+
 impl Corpus {
     /// Opens a folder (searched recursively for `*.txt`, following symlinks, loops reported) or a
     /// single `.txt` file.
@@ -178,13 +190,7 @@ impl Corpus {
     /// The name for titles and slides: `built-in`, or the folder's (or file's) own name, never
     /// a path (a user's home folder does not belong on a slide).
     pub fn short_name(&self) -> String {
-        if self.builtin {
-            return BUILTIN_NAME.to_string();
-        }
-        self.root
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.root.display().to_string())
+        short_name_of(&self.display_name())
     }
 
     /// Bytes of one pass over the files.

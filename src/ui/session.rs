@@ -227,7 +227,7 @@ impl Session {
         self.runs.push(RunEntry {
             number: self.runs.len() + 1,
             settings,
-            corpus: r.corpus.clone(),
+            corpus: crate::corpus::short_name_of(&r.corpus),
             total_bytes: r.bytes,
             source: RunSource::Recorded {
                 path,

@@ -19,9 +19,14 @@ pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
     };
     ui.horizontal(|ui| {
         ui.label(
-            RichText::new(format!("{} on {} ×{}", r.strategy, r.corpus, r.repeat))
-                .strong()
-                .size(16.0),
+            RichText::new(format!(
+                "{} on {} ×{}",
+                r.strategy,
+                crate::corpus::short_name_of(&r.corpus),
+                r.repeat
+            ))
+            .strong()
+            .size(16.0),
         );
         ui.label(status);
     });
