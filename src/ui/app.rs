@@ -1,7 +1,6 @@
 //! The app shell: the controls panel on the left, the bars, the diagnoses strip and one view in
 //! the middle; it starts runs, applies the controls' events and routes the views' actions.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,7 +12,7 @@ use super::charts::{self, ChartOptions};
 use super::controls::{ControlEvent, Controls};
 use super::export;
 use super::prefs::{self, Prefs};
-use super::repaint::Repaint;
+use super::repaint::{FrameTimes, Repaint};
 use super::session::Session;
 use super::style;
 use super::views::{self, Tab, ViewAction, ViewContext, Views};
@@ -60,9 +59,8 @@ pub struct PalavriadoApp {
     pub(super) opening: Option<Receiver<Option<PathBuf>>>,
     /// Exports being written.
     pub(super) exporting: Vec<Receiver<Result<String, String>>>,
-    /// The last frames' times (ms).
-    pub(super) frame_ms: VecDeque<f32>,
-    pub(super) frames_seen: u64,
+    /// The last frames' times.
+    pub frames: FrameTimes,
 }
 
 impl std::fmt::Debug for PalavriadoApp {
@@ -105,8 +103,7 @@ impl PalavriadoApp {
             repaint: Repaint::default(),
             opening: None,
             exporting: Vec::new(),
-            frame_ms: VecDeque::new(),
-            frames_seen: 0,
+            frames: FrameTimes::default(),
         }
     }
 
@@ -319,7 +316,7 @@ impl eframe::App for PalavriadoApp {
         if self.is_live() {
             self.repaint.request(ui.ctx(), self.controls.sample_hz);
         }
-        self.record_frame(t0);
+        self.frames.record(t0);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

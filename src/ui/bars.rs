@@ -78,7 +78,7 @@ impl PalavriadoApp {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     ui.checkbox(&mut self.ask_where, "Ask where to save");
-                    if let Some((median, _)) = self.frame_stats() {
+                    if let Some((median, _)) = self.frames.stats() {
                         ui.label(
                             RichText::new(format!("frame {median:.1} ms"))
                                 .weak()

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use egui::{RichText, Ui, Vec2};
 
 use super::charts::{self, ChartOptions, LoadChart};
+pub use super::picture::Picture;
 use super::session::ChartData;
 use super::views::{self, Column, ProcessRow, Sort};
 use crate::control::RunEvent;
@@ -18,37 +19,6 @@ use crate::run::RunReport;
 pub const EXPORT_SIZE: Vec2 = Vec2::new(960.0, 540.0);
 /// Pixels per point of exported images.
 pub const EXPORT_SCALE: f32 = 2.0;
-
-/// What to draw into an image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Picture {
-    /// The three Load charts (observer's Load Charts tab): a "stats" slide.
-    Stats,
-    /// One Load chart.
-    Chart(LoadChart),
-    /// Mailbox lengths over time.
-    Queues,
-    /// The Processes table sorted by MsgQ (observer's Processes tab): a "msgq" slide.
-    Processes,
-    /// The pipeline diagram.
-    Pipeline,
-    /// Totals and top words.
-    Results,
-}
-
-impl Picture {
-    /// File-name suffix (`stats`, `msgq` …).
-    pub fn slug(&self) -> &'static str {
-        match self {
-            Picture::Stats => "stats",
-            Picture::Chart(c) => c.slug(),
-            Picture::Queues => "queues",
-            Picture::Processes => "msgq",
-            Picture::Pipeline => "pipeline",
-            Picture::Results => "results",
-        }
-    }
-}
 
 /// Everything a picture may need, copied so it can be drawn on another thread.
 #[derive(Debug, Clone)]

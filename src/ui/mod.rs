@@ -11,6 +11,7 @@ pub mod chart_data;
 pub mod charts;
 pub mod controls;
 pub mod export;
+pub mod picture;
 pub mod prefs;
 mod repaint;
 pub mod run_entry;
@@ -23,7 +24,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use app::{PalavriadoApp, Status, setup_fonts};
-pub use repaint::{MAX_FPS, Repaint, SOFTWARE_FPS};
+pub use repaint::{FrameTimes, MAX_FPS, Repaint, SOFTWARE_FPS};
 pub use views::Tab;
 
 use crate::executor::Runtime;

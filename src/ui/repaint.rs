@@ -3,9 +3,8 @@
 //! software GL driver, where each frame is drawn on the CPU the run is using. Also the frame
 //! times, for the status bar and `PALAVRIADO_FRAME_STATS=1`.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-use super::app::PalavriadoApp;
 
 /// Most frames a second while a run is live.
 pub const MAX_FPS: u32 = 30;
@@ -88,28 +87,35 @@ impl Repaint {
     }
 }
 
-impl PalavriadoApp {
-    pub(super) fn record_frame(&mut self, started: Instant) {
-        self.frame_ms
-            .push_back(started.elapsed().as_secs_f32() * 1e3);
-        if self.frame_ms.len() > FRAMES_KEPT {
-            self.frame_ms.pop_front();
+/// The last frames' times, for the status bar and `PALAVRIADO_FRAME_STATS=1`.
+#[derive(Debug, Default)]
+pub struct FrameTimes {
+    ms: VecDeque<f32>,
+    seen: u64,
+}
+
+impl FrameTimes {
+    /// Records a frame that began at `started`.
+    pub fn record(&mut self, started: Instant) {
+        self.ms.push_back(started.elapsed().as_secs_f32() * 1e3);
+        if self.ms.len() > FRAMES_KEPT {
+            self.ms.pop_front();
         }
-        self.frames_seen += 1;
-        if self.frames_seen.is_multiple_of(300)
+        self.seen += 1;
+        if self.seen.is_multiple_of(300)
             && std::env::var_os("PALAVRIADO_FRAME_STATS").is_some()
-            && let Some((median, p99)) = self.frame_stats()
+            && let Some((median, p99)) = self.stats()
         {
             eprintln!(
                 "frame time over the last {} frames: median {median:.2} ms, p99 {p99:.2} ms",
-                self.frame_ms.len()
+                self.ms.len()
             );
         }
     }
 
     /// Median and 99th percentile of the frame times recorded so far (ms).
-    pub fn frame_stats(&self) -> Option<(f32, f32)> {
-        let mut v: Vec<f32> = self.frame_ms.iter().copied().collect();
+    pub fn stats(&self) -> Option<(f32, f32)> {
+        let mut v: Vec<f32> = self.ms.iter().copied().collect();
         if v.is_empty() {
             return None;
         }

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use super::processes::ProcessRow;
+use super::process_row::ProcessRow;
 use crate::format::{bytes, micros, thousands};
 
 /// A column of the Processes table.

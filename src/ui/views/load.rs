@@ -5,7 +5,7 @@ use egui::Ui;
 
 use super::{View, ViewAction, ViewContext};
 use crate::ui::charts::{self, LoadChart};
-use crate::ui::export::Picture;
+use crate::ui::picture::Picture;
 
 /// Height of a chart's title row and time axis, besides its plot.
 const CHART_CHROME: f32 = 34.0;

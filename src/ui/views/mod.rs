@@ -7,6 +7,7 @@ mod columns;
 mod diagnoses;
 mod load;
 mod pipeline;
+mod process_row;
 mod processes;
 mod results;
 
@@ -20,7 +21,7 @@ pub use processes::{ProcessRow, ProcessesView, Sort, processes_table};
 pub use results::{ResultsView, result_summary};
 
 use super::charts::ChartOptions;
-use super::export::Picture;
+use super::picture::Picture;
 use super::session::RunEntry;
 
 /// What a view is given to draw.

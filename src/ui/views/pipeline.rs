@@ -3,7 +3,7 @@
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
-use super::processes::ProcessRow;
+use super::process_row::ProcessRow;
 use super::{View, ViewAction, ViewContext};
 use crate::format::thousands;
 use crate::ui::style::{PALETTE, TIME_COLORS, load_color, state_color};
