@@ -10,7 +10,7 @@ Xvfb :97 -screen 0 1600x1000x24 >/dev/null 2>&1 &
 xvfb=$!
 trap 'kill $app $xvfb 2>/dev/null || true' EXIT
 sleep 1
-DISPLAY=:97 ./target/debug/palavriado app --strategy push --run >"$out/app.log" 2>&1 &
+DISPLAY=:97 "${CARGO_TARGET_DIR:-target}/debug/palavriado" app --strategy push --run >"$out/app.log" 2>&1 &
 app=$!
 # Give the window time to open and the run to finish (the built-in corpus takes seconds).
 for _ in $(seq 1 60); do
