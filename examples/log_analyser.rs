@@ -195,7 +195,7 @@ fn main() {
         println!("  {status}: {}", thousands(n));
     }
     let mut paths: Vec<_> = by_path.into_iter().collect();
-    paths.sort_by(|a, b| b.1.cmp(&a.1));
+    paths.sort_by_key(|p| std::cmp::Reverse(p.1));
     println!("bytes by path:");
     for (path, bytes) in paths.iter().take(5) {
         println!("  {path:<18} {:>8.1} MB", *bytes as f64 / 1e6);
