@@ -195,10 +195,12 @@ impl Window {
                         .iter()
                         .map(|sub| {
                             let name = series::stage(&sub.subscriber, StageMetric::QueuedUpstream);
-                            let queued = if points(&name).is_empty() {
+                            let p = points(&name);
+                            let queued = if p.is_empty() {
                                 sub.queued
                             } else {
-                                mean(&name).round() as u64
+                                (p.iter().map(|(_, v)| v).sum::<f64>() / p.len() as f64).round()
+                                    as u64
                             };
                             SubscriptionDemand {
                                 queued,

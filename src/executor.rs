@@ -46,6 +46,15 @@ impl Runtime {
         }
     }
 
+    /// Where the stages ran, for titles: `on 2 schedulers` or `a thread per stage`.
+    pub fn placement(self, schedulers: usize) -> String {
+        match self {
+            Runtime::Scheduler if schedulers == 1 => "on 1 scheduler".into(),
+            Runtime::Scheduler => format!("on {schedulers} schedulers"),
+            Runtime::Threads => "a thread per stage".into(),
+        }
+    }
+
     /// A one-line explanation for menus and help.
     pub fn describe(self) -> &'static str {
         match self {

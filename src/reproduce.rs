@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use crate::control::RunEventKind;
 use crate::corpus::Corpus;
-use crate::executor::Runtime;
 use crate::format;
 use crate::recording::{self, Recording};
 use crate::scenario::{SCENARIOS, Scenario};
@@ -110,10 +109,7 @@ pub fn reproduce(
             .max_demand
             .map(|d| format!(", max_demand {d}"))
             .unwrap_or_default();
-        let runtime = match report.runtime {
-            Runtime::Scheduler => format!("on {} schedulers", report.schedulers),
-            Runtime::Threads => "on one thread per stage".to_string(),
-        };
+        let runtime = report.runtime.placement(report.schedulers);
         let scene = Scene {
             title: format!(
                 "{} — {} ×{}, {workers} workers {runtime}{demand}{delay}: {:.1} s, peak {:.0} MB, largest mailbox {}",

@@ -28,7 +28,8 @@ use crate::diagnosis::Diagnosis;
 use crate::executor::{Runtime, default_schedulers};
 pub use crate::format::thousands;
 use crate::probe::os::physical_memory;
-use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ, series};
+use crate::probe::sampler::{self, DEFAULT_SAMPLE_HZ};
+use crate::probe::series;
 use crate::probe::timeline::Timeline;
 use crate::probe::{StageProbe, heap, wait_quantile_us};
 use crate::strategy::{Job, Strategy};
@@ -80,11 +81,7 @@ impl RunSettings {
 impl RunSettings {
     /// Where the stages run, for titles: `on 2 schedulers` or `a thread per stage`.
     pub fn runtime_label(&self) -> String {
-        match self.runtime {
-            Runtime::Scheduler if self.schedulers == 1 => "on 1 scheduler".into(),
-            Runtime::Scheduler => format!("on {} schedulers", self.schedulers),
-            Runtime::Threads => "a thread per stage".into(),
-        }
+        self.runtime.placement(self.schedulers)
     }
 }
 

@@ -72,8 +72,7 @@ impl Scenario {
 
     /// A short label for a button: `Push + 1 ms`.
     pub fn label(&self) -> String {
-        let name = self.strategy.name();
-        let mut label = name[..1].to_uppercase() + &name[1..];
+        let mut label = self.strategy.title().to_string();
         if self.delay {
             label.push_str(" + 1 ms");
         }

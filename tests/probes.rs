@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use palavriado::control::RunEventKind;
 use palavriado::probe::heap::{self, CountingAlloc};
-use palavriado::probe::sampler::{self, series, series::StageMetric};
+use palavriado::probe::sampler;
+use palavriado::probe::series::{self, StageMetric};
 use palavriado::probe::{StageKind, Timeline};
 use palavriado::run::{Run, RunSettings};
 use palavriado::{Corpus, RunControl, Runtime, StopReason, Strategy};

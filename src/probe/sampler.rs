@@ -24,7 +24,7 @@ pub const DEFAULT_SAMPLE_HZ: u32 = 50;
 /// Highest sampling rate accepted.
 pub const MAX_SAMPLE_HZ: u32 = 1000;
 
-pub use super::series;
+use super::series;
 
 #[derive(Default, Clone)]
 struct StagePrev {

@@ -60,7 +60,19 @@ impl Strategy {
         Strategy::REFERENCE,
     ];
 
-    /// The CLI/JSON name.
+    /// The name with a capital, for buttons and headings.
+    pub fn title(self) -> &'static str {
+        match self {
+            Strategy::Eager => "Eager",
+            Strategy::Lazy => "Lazy",
+            Strategy::Push => "Push",
+            Strategy::Pull => "Pull",
+            Strategy::Flow => "Flow",
+            Strategy::Sharded => "Sharded",
+        }
+    }
+
+    /// The CLI and JSON name.
     pub fn name(self) -> &'static str {
         match self {
             Strategy::Eager => "eager",

@@ -211,10 +211,8 @@ impl Controls {
             ui.separator();
             ui.heading("Strategy");
             for s in Strategy::ALL {
-                let name = s.name();
-                let title = name[..1].to_uppercase() + &name[1..];
                 if ui
-                    .radio(self.strategy == s, RichText::new(title).strong())
+                    .radio(self.strategy == s, RichText::new(s.title()).strong())
                     .clicked()
                 {
                     self.set_strategy(s);
