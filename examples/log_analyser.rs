@@ -1,24 +1,29 @@
-//! A pipeline of your own on palavriado's stage runtime, profiled with its probes: an access-log
-//! analyser. A reader emits generated log lines, parsers turn them into requests (partitioned by
-//! HTTP status class), aggregators count requests and bytes per status and path. At the end it
-//! prints the result, where each stage's time went, the diagnoses, and (with `--trace`) every
-//! sample as CSV.
+//! A pipeline of your own on palavriado's stage runtime, profiled with its [`Profiler`]: an
+//! access-log analyser. A reader emits generated log lines, parsers turn them into requests
+//! (partitioned by HTTP status class), aggregators count requests and bytes per status and path.
+//! At the end it prints the result, where each stage's time went and the diagnoses.
 //!
 //! ```text
 //! cargo run --release --example log_analyser -- --lines 2000000 --max-demand 10
 //! cargo run --release --example log_analyser -- --lines 2000000 --max-demand 1000
+//! cargo run --release --example log_analyser -- --serve          # then: palavriado attach
+//! cargo run --release --example log_analyser -- --record run.json.gz --trace run.csv
 //! ```
+//!
+//! `--serve [ADDR]` serves live samples (default `127.0.0.1:7341`; `palavriado attach` or the
+//! app's "Attach…" follow it), `--record FILE` records the run for `palavriado show` and the
+//! app, `--trace FILE` writes every sample as CSV (`--lines 30000000` runs long enough to
+//! watch live).
 //!
 //! Small demand shows as `small_demand` and a lot of time backpressured; raising it moves the
 //! cost back into the stages' own work.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use palavriado::RunControl;
 use palavriado::format::thousands;
-use palavriado::probe::{Timeline, sampler};
+use palavriado::live::wire::DEFAULT_ADDR;
+use palavriado::profiler::Profiler;
 use palavriado::stage::{Consumer, Dispatch, Event, Producer, ProducerConsumer, Subscription};
 
 /// One parsed request: what flows from the parsers to the aggregators.
@@ -97,22 +102,31 @@ fn main() {
     let max_demand = arg("--max-demand", 100).max(2);
     let parsers = arg("--parsers", 2).max(1) as usize;
     let aggregators = 3;
-    let trace = std::env::args()
-        .skip_while(|a| a != "--trace")
-        .nth(1)
-        .map(std::path::PathBuf::from);
+    let value_of = |name: &str| {
+        let args: Vec<String> = std::env::args().collect();
+        let i = args.iter().position(|a| a == name)?;
+        Some(args.get(i + 1).filter(|v| !v.starts_with("--")).cloned())
+    };
+    let trace = value_of("--trace").flatten().map(std::path::PathBuf::from);
 
-    // The run's control block (stop, probes, executor: stages are tasks on one scheduler per
-    // core) and the sampler that records every stage at 50 Hz and diagnoses the pipeline.
-    let ctl = RunControl::new(Duration::ZERO);
-    let timeline = Arc::new(Timeline::default());
-    let sampling = sampler::spawn(
-        ctl.clone(),
-        timeline.clone(),
-        50,
-        None,
-        Some(max_demand as usize),
-    );
+    // The profiler: samples every stage at 50 Hz, diagnoses the pipeline, records it and
+    // serves it live when asked. Its control block runs the stages (tasks on one scheduler per
+    // core).
+    let mut profiler = Profiler::new("log_analyser").max_demand(max_demand as usize);
+    if let Some(addr) = value_of("--serve") {
+        profiler = profiler.serve(addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()));
+    }
+    if let Some(path) = value_of("--record").flatten() {
+        profiler = profiler.record_to(path);
+    }
+    let profiler = profiler.start().unwrap_or_else(|e| {
+        eprintln!("log_analyser: {e}");
+        std::process::exit(2)
+    });
+    if let Some(addr) = profiler.local_addr() {
+        eprintln!("serving live samples on {addr}: `palavriado attach {addr}`");
+    }
+    let ctl = profiler.control().clone();
     fn sub<E>(max_demand: u64) -> Subscription<E> {
         Subscription::new()
             .max_demand(max_demand)
@@ -171,8 +185,11 @@ fn main() {
     }
     reader.join();
     let wall = started.elapsed();
-    ctl.mark_finished();
-    sampling.join().expect("the sampler ends with the run");
+    let timeline = profiler.timeline().clone();
+    let report = profiler.finish().unwrap_or_else(|e| {
+        eprintln!("log_analyser: {e}");
+        std::process::exit(1)
+    });
 
     // The result.
     let mut by_status: HashMap<u16, u64> = HashMap::new();
@@ -203,19 +220,17 @@ fn main() {
 
     // Where each stage's time went, and what the diagnoses say.
     println!("stage               busy  backpressured  idle   (ms)   messages");
-    for s in ctl.stages() {
-        let snap = s.snapshot();
-        let ms = |ns: u64| ns as f64 / 1e6;
+    for (s, probe) in report.stages.iter().zip(ctl.stages()) {
         println!(
             "  {:<16} {:>6.0} {:>14.0} {:>6.0} {:>16}",
-            snap.name,
-            ms(snap.times.busy_ns),
-            ms(snap.times.backpressured_ns),
-            ms(snap.times.idle_ns),
-            thousands(s.messages_received())
+            s.name,
+            s.busy_ms,
+            s.backpressured_ms,
+            s.idle_ms,
+            thousands(probe.messages_received())
         );
     }
-    for d in ctl.diagnoses() {
+    for d in &report.diagnoses {
         println!("{}: {}", d.kind.name(), d.summary);
     }
     if let Some(path) = trace {

@@ -34,6 +34,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print a recorded run (`run --record`) exactly as `run` printed it.
     Show(ShowArgs),
+    /// Follow a program profiled with palavriado's library, live: in the app, or recorded to
+    /// a file (`--record`)
+    Attach(AttachArgs),
     /// Open the desktop app (the default with no subcommand), optionally set up and running.
     #[cfg(feature = "gui")]
     App(AppArgs),
@@ -89,6 +92,7 @@ impl AppArgs {
             },
             fps: self.fps,
             run: self.run,
+            attach: None,
         }
     }
 }
@@ -534,6 +538,103 @@ fn print_report(report: &RunReport, json: bool, top: usize) -> i32 {
     if report.errors.is_empty() { 0 } else { 1 }
 }
 
+/// Options of `palavriado attach`.
+#[derive(Args, Debug, Clone)]
+pub struct AttachArgs {
+    /// Where the program serves its samples (its `Profiler`'s `serve` address)
+    #[arg(default_value = crate::live::wire::DEFAULT_ADDR)]
+    pub addr: String,
+    /// Record what the program sends to this file instead of opening the app, until the program
+    /// finishes or exits (or `--duration` passes)
+    #[arg(long, value_name = "FILE.json.gz")]
+    pub record: Option<PathBuf>,
+    /// With `--record`: detach after this many seconds
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+}
+
+/// Runs `palavriado attach`: opens the app attached, or records headless with `--record`.
+pub fn attach_command(args: &AttachArgs) -> i32 {
+    let Some(path) = &args.record else {
+        #[cfg(feature = "gui")]
+        {
+            let options = crate::ui::AppOptions {
+                attach: Some(args.addr.clone()),
+                ..AppArgs::default().options()
+            };
+            return match crate::ui::run_app(options) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!(
+                        "palavriado: cannot open the app window: {e} (no display? `attach --record FILE` records without one)"
+                    );
+                    1
+                }
+            };
+        }
+        #[cfg(not(feature = "gui"))]
+        {
+            eprintln!(
+                "palavriado: this build has no app (built without the `gui` feature): use `attach --record FILE`"
+            );
+            return 2;
+        }
+    };
+    let a = match crate::live::Attachment::connect(&args.addr) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("palavriado: {e}");
+            return 2;
+        }
+    };
+    let hello = a.hello();
+    eprintln!(
+        "attached to {} (pid {}) at {}, recording to {}",
+        hello.program,
+        hello.pid,
+        args.addr,
+        path.display()
+    );
+    let ended = a.wait(args.duration.map(Duration::from_secs_f64));
+    a.detach();
+    let ended = ended.unwrap_or(crate::live::Ended::Detached);
+    let Some(recording) = a.recording() else {
+        eprintln!(
+            "palavriado: nothing to record: the program at '{}' sent no report ({})",
+            args.addr,
+            describe_end(&ended)
+        );
+        return 1;
+    };
+    if let Err(e) = recording.save(path) {
+        eprintln!("palavriado: {e}");
+        return 1;
+    }
+    let latency = a.median_latency().map_or("-".to_string(), |l| {
+        format!("{:.0} ms", l.as_secs_f64() * 1e3)
+    });
+    println!(
+        "{} samples of {} recorded to {} ({}); median sample-to-arrival latency {latency}, {} rows dropped",
+        a.timeline().len(),
+        hello.program,
+        path.display(),
+        describe_end(&ended),
+        a.dropped_rows()
+    );
+    match ended {
+        crate::live::Ended::Failed(_) => 1,
+        _ => 0,
+    }
+}
+
+fn describe_end(e: &crate::live::Ended) -> String {
+    match e {
+        crate::live::Ended::Finished => "the program finished".into(),
+        crate::live::Ended::Detached => "detached".into(),
+        crate::live::Ended::Failed(why) => why.clone(),
+    }
+}
+
 /// Runs `palavriado show`: prints a recorded run exactly as `run` printed it.
 pub fn show_command(args: &ShowArgs) -> i32 {
     match Recording::open(&args.file) {
@@ -551,12 +652,79 @@ fn write_trace(path: &std::path::Path, report: &RunReport) -> std::io::Result<()
     w.flush()
 }
 
+/// The summary of a program's own pipeline: its stages and where their time went.
+fn write_program_summary(
+    out: &mut impl Write,
+    r: &RunReport,
+    program: &str,
+    status: &str,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "program {program}: {status}, {:.0} ms wall, {} stages, {} messages, largest mailbox {}",
+        r.wall_ms,
+        r.stages.len(),
+        thousands(r.messages),
+        thousands(r.max_mailbox_len)
+    )?;
+    writeln!(
+        out,
+        "peak memory {:.1} MB resident ({} samples)",
+        r.peak_rss_bytes as f64 / 1e6,
+        r.samples
+    )?;
+    writeln!(
+        out,
+        "  {:<20} {:>12} {:>12} {:>9} {:>14} {:>9}",
+        "stage", "in", "out", "busy ms", "backpressured", "idle ms"
+    )?;
+    for s in &r.stages {
+        writeln!(
+            out,
+            "  {:<20} {:>12} {:>12} {:>9.0} {:>14.0} {:>9.0}",
+            s.name,
+            thousands(s.events_in),
+            thousands(s.events_out),
+            s.busy_ms,
+            s.backpressured_ms,
+            s.idle_ms
+        )?;
+    }
+    for e in &r.errors {
+        writeln!(out, "error: {e}")?;
+    }
+    write_diagnoses(out, r)
+}
+
+fn write_diagnoses(out: &mut impl Write, r: &RunReport) -> std::io::Result<()> {
+    if !r.diagnoses.is_empty() {
+        writeln!(out, "where the backpressure was:")?;
+    }
+    for d in &r.diagnoses {
+        let until = d.until_ms.map_or_else(
+            || "to the end".to_string(),
+            |u| format!("to {:.1} s", u / 1e3),
+        );
+        writeln!(
+            out,
+            "  {} ({:.1} s {until}): {}",
+            d.kind.name(),
+            d.since_ms / 1e3,
+            d.summary
+        )?;
+    }
+    Ok(())
+}
+
 /// The readable summary: totals, then the talk's `Printer` table.
 pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io::Result<()> {
     let status = match r.stop_reason {
         None => "completed".to_string(),
         Some(reason) => format!("stopped ({})", reason.name()),
     };
+    if let Some(program) = &r.program {
+        return write_program_summary(out, r, program, &status);
+    }
     writeln!(
         out,
         "{} on {} ×{} ({} files, {:.1} MB, {} lines): {status}",
@@ -624,21 +792,5 @@ pub fn write_summary(out: &mut impl Write, r: &RunReport, top: usize) -> std::io
             writeln!(out, "{:>3}: {}", group.length, words.join(", "))?;
         }
     }
-    if !r.diagnoses.is_empty() {
-        writeln!(out, "where the backpressure was:")?;
-    }
-    for d in &r.diagnoses {
-        let until = d.until_ms.map_or_else(
-            || "to the end".to_string(),
-            |u| format!("to {:.1} s", u / 1e3),
-        );
-        writeln!(
-            out,
-            "  {} ({:.1} s {until}): {}",
-            d.kind.name(),
-            d.since_ms / 1e3,
-            d.summary
-        )?;
-    }
-    Ok(())
+    write_diagnoses(out, r)
 }

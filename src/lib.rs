@@ -17,8 +17,10 @@ pub mod event;
 pub mod executor;
 pub mod flow;
 pub mod format;
+pub mod live;
 pub mod mailbox;
 pub mod probe;
+pub mod profiler;
 pub mod recording;
 #[cfg(feature = "gui")]
 pub mod reproduce;

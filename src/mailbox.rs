@@ -205,6 +205,36 @@ impl<T: Weigh> MailboxReceiver<T> {
         }
     }
 
+    /// Waits for the next message on a plain thread of a program's own (blocking it), the
+    /// owner marked idle meanwhile; `None` once every sender is gone and the mailbox is empty.
+    /// Each message taken counts as handled (`In` in Processes).
+    pub fn recv_blocking(&self) -> Option<T> {
+        let msg = match self.try_recv() {
+            TryReceived::Message(m) => m,
+            TryReceived::Closed => {
+                self.probe.set_state(StageState::Done);
+                return None;
+            }
+            TryReceived::Empty => {
+                self.probe.set_state(StageState::WaitingForEvents);
+                let got = self.rx.recv();
+                match got {
+                    Ok(m) => {
+                        self.probe.set_state(StageState::Running);
+                        self.took(m)
+                    }
+                    Err(_) => {
+                        self.probe.set_state(StageState::Done);
+                        return None;
+                    }
+                }
+            }
+        };
+        self.probe.set_state(StageState::Running);
+        self.probe.add_in(msg.events());
+        Some(msg)
+    }
+
     /// True when no message can be waiting: every message counted as sent has been taken. Two
     /// plain loads, so a stage polling its mailbox skips the channel when nothing came; it is a
     /// hint (a message being sent right now may be missed), never a reason to stop waiting.

@@ -20,6 +20,7 @@ fn main() {
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Bench(args)) => bench_command(args),
         Some(Command::Show(args)) => palavriado::cli::show_command(args),
+        Some(Command::Attach(args)) => palavriado::cli::attach_command(args),
         #[cfg(feature = "gui")]
         Some(Command::Reproduce(args)) => palavriado::cli::reproduce_command(args),
         #[cfg(feature = "gui")]

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! {
-//!   "format": "palavriado-recording", "version": 1, "recorded_by": "palavriado 0.1.0",
+//!   "format": "palavriado-recording", "version": 1 (2 for a program's own pipeline),
+//!   "recorded_by": "palavriado 0.1.0",
 //!   "sample_hz": 50, "duration_s": null,
 //!   "report": { …exactly what `run --json` prints, diagnoses included… },
 //!   "stages": [ { …each stage's counters at the end… } ],
@@ -29,8 +30,10 @@ use crate::run::{RunReport, TOP_WORDS_KEPT};
 
 /// The `format` field of every recording.
 pub const FORMAT: &str = "palavriado-recording";
-/// The newest format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The newest format version this build writes and reads. Version 2 added recordings of a
+/// program's own pipeline (`report.strategy` `"program"`, `report.program` its name); runs of
+/// the talk's strategies are still written as version 1, which older builds read.
+pub const VERSION: u32 = 2;
 /// The file name ending recordings are saved with.
 pub const EXTENSION: &str = "json.gz";
 /// Largest recording read (decompressed bytes): far above an hour at 50 Hz.
@@ -110,7 +113,11 @@ impl Recording {
         let report = self.report.to_json(TOP_WORDS_KEPT);
         let file = File {
             format: FORMAT.into(),
-            version: VERSION,
+            version: if self.report.program.is_some() {
+                VERSION
+            } else {
+                1
+            },
             recorded_by: format!("palavriado {}", env!("CARGO_PKG_VERSION")),
             sample_hz: self.sample_hz,
             duration_s: self.duration_s,

@@ -119,8 +119,11 @@ pub fn default_workers() -> usize {
 /// What a finished (or stopped) run produced.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RunReport {
-    /// Strategy name.
+    /// Strategy name ([`Strategy::Program`] for a program's own pipeline).
     pub strategy: Strategy,
+    /// The program's name, for a program's own pipeline (then there is no corpus or counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
     /// Corpus shown name (`built-in` or its path).
     pub corpus: String,
     /// Files in one pass.
@@ -427,27 +430,54 @@ impl Run {
         if let Some(w) = self.sampler.take() {
             let _ = w.join();
         }
-        let tl = &self.timeline;
-        let ctl = &self.ctl;
-        let stop_reason = ctl.stop_reason();
         RunReport {
             strategy: self.settings.strategy,
             corpus: self.corpus.display_name(),
             files: self.corpus.files.len(),
             repeat: self.corpus.repeat,
             bytes: self.corpus.total_bytes(),
-            lines: ctl.progress.lines_read.load(Relaxed),
             total_words: counts.total(),
             distinct_words: counts.distinct(),
             counts_sha256: counts.sha256(),
+            workers: self.settings.workers.max(1),
+            split: self.settings.split,
+            max_demand: self
+                .settings
+                .max_demand
+                .or(self.settings.strategy.default_max_demand()),
+            counts,
+            ..RunReport::measured(&self.ctl, &self.timeline, wall)
+        }
+    }
+}
+
+impl RunReport {
+    /// What `ctl`'s stages and `timeline` measured over `wall`, with no corpus and no counts:
+    /// the part every report shares. [`Run`] adds its strategy's corpus and counts; a program's
+    /// [`crate::profiler::Profiler`] reports it as it is (strategy [`Strategy::Program`]).
+    pub fn measured(ctl: &RunControl, timeline: &Arc<Timeline>, wall: Duration) -> RunReport {
+        let tl = timeline;
+        let stop_reason = ctl.stop_reason();
+        let runtime = ctl.executor().runtime();
+        RunReport {
+            strategy: Strategy::Program,
+            program: None,
+            corpus: String::new(),
+            files: 0,
+            repeat: 1,
+            bytes: ctl.progress.bytes_read.load(Relaxed),
+            lines: ctl.progress.lines_read.load(Relaxed),
+            total_words: ctl.progress.words_counted.load(Relaxed),
+            distinct_words: 0,
+            counts_sha256: String::new(),
             wall_ms: wall.as_secs_f64() * 1e3,
             completed: stop_reason.is_none(),
             stop_reason,
             warnings: ctl.warnings(),
             errors: ctl.errors(),
-            workers: self.settings.workers.max(1),
-            runtime: self.settings.runtime,
-            schedulers: match self.settings.runtime {
+            workers: 1,
+            runtime,
+            schedulers: match runtime {
                 Runtime::Scheduler => ctl.executor().schedulers(),
                 Runtime::Threads => 0,
             },
@@ -456,11 +486,8 @@ impl Run {
                 .collect(),
             stages: ctl.stages().iter().map(|p| StageReport::of(p)).collect(),
             delay_ms: ctl.delay().as_secs_f64() * 1e3,
-            split: self.settings.split,
-            max_demand: self
-                .settings
-                .max_demand
-                .or(self.settings.strategy.default_max_demand()),
+            split: SplitMode::Chars,
+            max_demand: None,
             max_mailbox_len: ctl.max_mailbox_len(),
             messages: ctl.messages_received(),
             context_switches: ctl.context_switches(),
@@ -473,8 +500,8 @@ impl Run {
             memory_limit_bytes: ctl.memory_limit(),
             events: ctl.events(),
             diagnoses: ctl.diagnoses(),
-            counts,
-            timeline: self.timeline.clone(),
+            counts: WordCounts::new(),
+            timeline: timeline.clone(),
             top_words_kept: Default::default(),
             recorded: false,
         }

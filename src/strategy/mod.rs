@@ -35,6 +35,9 @@ pub enum Strategy {
     /// A reference, not one of the talk's five: each worker counts its own share of the files,
     /// with no stages and no messages (the speed the pipelines are measured against).
     Sharded,
+    /// Not a way of counting: a pipeline of the user's own program, instrumented with this
+    /// library's [`crate::profiler::Profiler`] and watched live or from its recording.
+    Program,
 }
 
 impl Strategy {
@@ -69,6 +72,7 @@ impl Strategy {
             Strategy::Pull => "Pull",
             Strategy::Flow => "Flow",
             Strategy::Sharded => "Sharded",
+            Strategy::Program => "Program",
         }
     }
 
@@ -81,6 +85,7 @@ impl Strategy {
             Strategy::Pull => "pull",
             Strategy::Flow => "flow",
             Strategy::Sharded => "sharded",
+            Strategy::Program => "program",
         }
     }
 
@@ -105,6 +110,9 @@ impl Strategy {
             Strategy::Sharded => {
                 "Reference: each worker counts its own share of the files, no stages, no messages."
             }
+            Strategy::Program => {
+                "A program of your own, instrumented with palavriado's profiler: its stages, its mailboxes."
+            }
         }
     }
 
@@ -126,6 +134,13 @@ impl Strategy {
             Strategy::Pull => pull::run(job),
             Strategy::Flow => flow::run(job),
             Strategy::Sharded => sharded::run(job),
+            Strategy::Program => {
+                job.ctl.fail(
+                    "a program's pipeline runs inside that program: attach to it, or open its recording"
+                        .into(),
+                );
+                WordCounts::new()
+            }
         }
     }
 }

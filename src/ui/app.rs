@@ -8,6 +8,7 @@ use crossbeam_channel::Receiver;
 use egui::{Key, KeyboardShortcut, Modifiers, Ui};
 
 use super::AppOptions;
+use super::attach::AttachDialog;
 use super::charts::{self, ChartOptions};
 use super::controls::{ControlEvent, Controls};
 use super::export;
@@ -61,6 +62,10 @@ pub struct PalavriadoApp {
     pub(super) exporting: Vec<Receiver<Result<String, String>>>,
     /// The last frames' times.
     pub frames: FrameTimes,
+    /// The "Attach…" window, while open.
+    pub attach_dialog: Option<AttachDialog>,
+    /// The address last attached to (the window opens with it).
+    pub last_attach: AttachDialog,
 }
 
 impl std::fmt::Debug for PalavriadoApp {
@@ -104,6 +109,8 @@ impl PalavriadoApp {
             opening: None,
             exporting: Vec::new(),
             frames: FrameTimes::default(),
+            attach_dialog: None,
+            last_attach: AttachDialog::default(),
         }
     }
 
@@ -138,6 +145,9 @@ impl PalavriadoApp {
         }
         if o.run {
             self.start_run();
+        }
+        if let Some(addr) = &o.attach {
+            self.session.attach(addr.clone());
         }
     }
 
@@ -291,6 +301,7 @@ impl PalavriadoApp {
             || !self.exporting.is_empty()
             || self.controls.is_picking()
             || self.opening.is_some()
+            || self.attach_dialog.is_some()
     }
 }
 
@@ -303,6 +314,7 @@ impl eframe::App for PalavriadoApp {
         self.dropped_files(ui);
         self.top_bar(ui);
         self.status_bar(ui);
+        self.attach_window(ui.ctx());
         egui::Panel::left("controls")
             .resizable(false)
             .exact_size(300.0)

@@ -30,6 +30,17 @@ impl PalavriadoApp {
                         self.save_run(self.session.runs.len() - 1);
                     }
                     if ui
+                        .add_enabled(!self.session.is_busy(), egui::Button::new("Attach…"))
+                        .on_hover_text(
+                            "Follow a program that profiles its own pipeline with palavriado's \
+                             library, live",
+                        )
+                        .on_disabled_hover_text("Stop the run (or detach) first")
+                        .clicked()
+                    {
+                        self.attach_dialog = Some(self.last_attach.clone());
+                    }
+                    if ui
                         .button("Open run…")
                         .on_hover_text(
                             "Open a recorded run (.json.gz); you can also drop one on the window",

@@ -6,6 +6,7 @@
 //! happens on background threads.
 
 mod app;
+mod attach;
 mod bars;
 pub mod chart_data;
 pub mod charts;
@@ -59,6 +60,8 @@ pub struct AppOptions {
     pub fps: Option<u32>,
     /// Press Run as soon as the window opens.
     pub run: bool,
+    /// Attach to the program serving at this address as soon as the window opens.
+    pub attach: Option<String>,
 }
 
 /// Starts the app window (set up as `options` say); returns when it is closed.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::chart_data::ChartData;
 use crate::control::RunControl;
 use crate::diagnosis::Diagnosis;
+use crate::live::Attachment;
 use crate::probe::StageSnapshot;
 use crate::probe::timeline::Timeline;
 use crate::run::{RunReport, RunSettings};
@@ -46,6 +47,8 @@ pub enum RunSource {
         /// Each stage's counters at the end.
         stages: Vec<StageSnapshot>,
     },
+    /// A program of the user's, followed live (or what was seen of it, once it ended).
+    Attached(Arc<Attachment>),
 }
 
 impl RunEntry {
@@ -61,6 +64,7 @@ impl RunEntry {
                 ctl.progress.bytes_read.load(Relaxed) as f64 / self.total_bytes.max(1) as f64
             }
             RunSource::Recorded { .. } => 1.0,
+            RunSource::Attached(_) => f64::from(u8::from(!self.is_running())),
         }
     }
 
@@ -69,6 +73,15 @@ impl RunEntry {
         match &self.source {
             RunSource::Live(ctl) => ctl.stages().iter().map(|s| s.snapshot()).collect(),
             RunSource::Recorded { stages, .. } => stages.clone(),
+            RunSource::Attached(a) => a.stages(),
+        }
+    }
+
+    /// The program followed, if it is one.
+    pub fn attachment(&self) -> Option<&Arc<Attachment>> {
+        match &self.source {
+            RunSource::Attached(a) => Some(a),
+            _ => None,
         }
     }
 
@@ -85,6 +98,7 @@ impl RunEntry {
     pub fn diagnoses(&self) -> Vec<Diagnosis> {
         match (&self.source, &self.report) {
             (RunSource::Live(ctl), None) => ctl.diagnoses(),
+            (RunSource::Attached(a), None) => a.diagnoses(),
             (_, Some(r)) => r.diagnoses.clone(),
             (_, None) => Vec::new(),
         }
@@ -94,7 +108,7 @@ impl RunEntry {
     pub fn recorded_from(&self) -> Option<&Path> {
         match &self.source {
             RunSource::Recorded { path, .. } => Some(path),
-            RunSource::Live(_) => None,
+            RunSource::Live(_) | RunSource::Attached(_) => None,
         }
     }
 
@@ -106,6 +120,9 @@ impl RunEntry {
         } else {
             format!(", delay {}", crate::format::delay(delay))
         };
-        format!("#{} {}{delay}", self.number, self.settings.strategy)
+        match self.attachment() {
+            Some(a) => format!("#{} {}", self.number, a.hello().program),
+            None => format!("#{} {}{delay}", self.number, self.settings.strategy),
+        }
     }
 }

@@ -14,6 +14,7 @@ use crate::probe::timeline::Timeline;
 
 pub use super::chart_data::ChartData;
 pub use super::run_entry::{RunEntry, RunSource};
+use crate::live::{Attachment, Ended};
 use crate::recording::Recording;
 use crate::run::{MemoryLimit, Run, RunReport, RunSettings};
 
@@ -84,6 +85,7 @@ pub struct Session {
     /// Scanned corpora.
     pub infos: Vec<(CorpusChoice, Result<CorpusInfo, String>)>,
     opening: Vec<Receiver<Result<(PathBuf, Recording), String>>>,
+    attaching: Option<Receiver<Result<Attachment, String>>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -132,9 +134,39 @@ impl Session {
         });
     }
 
-    /// True while a run is starting or running.
+    /// True while a run is starting or running, or a program is being attached to or followed.
     pub fn is_busy(&self) -> bool {
-        self.pending.is_some()
+        self.pending.is_some() || self.attaching.is_some() || self.following().is_some()
+    }
+
+    /// The program being followed live, if one is.
+    pub fn following(&self) -> Option<&Arc<Attachment>> {
+        self.running()?.attachment()
+    }
+
+    /// True while connecting to a program.
+    pub fn is_attaching(&self) -> bool {
+        self.attaching.is_some()
+    }
+
+    /// Attaches to the program serving at `addr` in the background; it joins the session's
+    /// runs and every view follows it live (or its one-line error shows).
+    pub fn attach(&mut self, addr: String) {
+        if self.is_busy() {
+            self.error = Some(format!(
+                "Stop the run (or detach) before attaching to '{addr}'"
+            ));
+            return;
+        }
+        self.error = None;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name("attaching".into())
+            .spawn(move || {
+                let _ = tx.send(Attachment::connect(&addr));
+            })
+            .expect("spawning the attaching thread");
+        self.attaching = Some(rx);
     }
 
     /// The current (newest) run.
@@ -150,12 +182,16 @@ impl Session {
     fn running_control(&self) -> Option<&Arc<RunControl>> {
         match &self.running()?.source {
             RunSource::Live(ctl) => Some(ctl),
-            RunSource::Recorded { .. } => None,
+            RunSource::Recorded { .. } | RunSource::Attached(_) => None,
         }
     }
 
-    /// Asks the running run to stop (it finishes in the background).
+    /// Asks the running run to stop (it finishes in the background), or detaches from the
+    /// program followed.
     pub fn stop(&self) {
+        if let Some(a) = self.following() {
+            a.detach();
+        }
         if let Some(ctl) = self.running_control() {
             ctl.request_stop(crate::StopReason::Cancelled);
         }
@@ -201,6 +237,7 @@ impl Session {
         let stages = match &run.source {
             RunSource::Live(ctl) => ctl.stages_to_record(),
             RunSource::Recorded { stages, .. } => stages.clone(),
+            RunSource::Attached(a) => a.stages(),
         };
         Some(Recording::new(
             report,
@@ -237,6 +274,60 @@ impl Session {
             data: ChartData::from_timeline(&r.timeline),
             report: Some(rec.report),
         });
+    }
+
+    /// Takes a new attachment in, and ends the followed one's entry when its connection ended
+    /// (its last report becomes the entry's: what was seen stays).
+    fn poll_attachment(&mut self) {
+        if let Some(rx) = &self.attaching {
+            match rx.try_recv() {
+                Ok(Ok(a)) => {
+                    self.attaching = None;
+                    let mut settings = RunSettings::new(crate::Strategy::Program);
+                    settings.sample_hz = a.hello().sample_hz;
+                    self.runs.push(RunEntry {
+                        number: self.runs.len() + 1,
+                        settings,
+                        corpus: a.hello().program.clone(),
+                        total_bytes: 0,
+                        timeline: a.timeline().clone(),
+                        source: RunSource::Attached(Arc::new(a)),
+                        data: ChartData::default(),
+                        report: None,
+                    });
+                }
+                Ok(Err(e)) => {
+                    self.attaching = None;
+                    self.error = Some(e);
+                }
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => self.attaching = None,
+            }
+        }
+        let Some(a) = self.following().cloned() else {
+            return;
+        };
+        let Some(ended) = a.ended() else {
+            return;
+        };
+        let entry = self.runs.last_mut().expect("following the last run");
+        entry.data.refresh(&entry.timeline);
+        if let Ended::Failed(why) = &ended {
+            self.error = Some(format!("{} at {}: {why}", a.hello().program, a.addr()));
+        }
+        match a.report() {
+            Some(r) => entry.report = Some(Arc::new(r)),
+            None => {
+                // Not one report arrived: nothing to show or save.
+                self.runs.pop();
+                if ended == Ended::Detached {
+                    self.error = Some(format!(
+                        "detached from {} before it sent anything",
+                        a.hello().program
+                    ));
+                }
+            }
+        }
     }
 
     /// Scans a corpus (files, bytes, lines) in the background, once.
@@ -291,6 +382,7 @@ impl Session {
                 Err(e) => self.error = Some(e),
             }
         }
+        self.poll_attachment();
         self.scans.retain(|(choice, rx)| match rx.try_recv() {
             Ok(info) => {
                 self.infos.push((choice.clone(), info));

@@ -192,12 +192,20 @@ impl Controls {
             if run.on_hover_text("Start (F5)").clicked() {
                 events.push(ControlEvent::Run);
             }
+            let following = session.following().is_some();
+            let (label, hover) = if following {
+                (
+                    "⏏ Detach",
+                    "Stop following the program; what was seen stays (Esc)",
+                )
+            } else {
+                ("■ Stop", "Stop (Esc)")
+            };
             let stop = ui.add_enabled(
                 session.running().is_some(),
-                egui::Button::new(RichText::new("■ Stop").size(17.0))
-                    .min_size(egui::vec2(90.0, 32.0)),
+                egui::Button::new(RichText::new(label).size(17.0)).min_size(egui::vec2(90.0, 32.0)),
             );
-            if stop.on_hover_text("Stop (Esc)").clicked() {
+            if stop.on_hover_text(hover).clicked() {
                 events.push(ControlEvent::Stop);
             }
         });

@@ -274,6 +274,13 @@ impl Controls {
 
 /// Progress of the shown run: a bar, words/s, time left, how it ended.
 pub(super) fn progress(ui: &mut Ui, session: &Session) {
+    if session.is_attaching() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Attaching…");
+        });
+        return;
+    }
     if session.is_busy() && session.running().is_none() {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -284,6 +291,10 @@ pub(super) fn progress(ui: &mut Ui, session: &Session) {
     let Some(run) = session.current() else {
         return;
     };
+    if run.attachment().is_some() {
+        crate::ui::attach::attached_status(ui, run);
+        return;
+    }
     let p = run.progress().min(1.0) as f32;
     ui.add(egui::ProgressBar::new(p).show_percentage());
     // Live: the rate over the last second; once finished, the run's mean rate (the last

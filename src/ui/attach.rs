@@ -1,0 +1,120 @@
+//! Attaching to a program of the user's: the "Attach…" window, and what the controls show
+//! while a program is followed (who, how far behind, what was dropped).
+
+use egui::{RichText, Ui};
+
+use super::app::PalavriadoApp;
+use super::run_entry::RunEntry;
+use crate::format::thousands;
+use crate::live::wire::DEFAULT_ADDR;
+
+/// The "Attach…" window's state: the address being typed.
+#[derive(Clone, Debug)]
+pub struct AttachDialog {
+    /// The address to attach to.
+    pub addr: String,
+}
+
+impl Default for AttachDialog {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR.into(),
+        }
+    }
+}
+
+impl PalavriadoApp {
+    /// Draws the "Attach…" window while it is open; Attach (or Enter) starts attaching.
+    pub(super) fn attach_window(&mut self, ctx: &egui::Context) {
+        let Some(dialog) = &mut self.attach_dialog else {
+            return;
+        };
+        let mut open = true;
+        let mut go = false;
+        let mut cancel = false;
+        egui::Window::new("Attach to a program")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+            .show(ctx, |ui| {
+                ui.label(
+                    "Follow a program that profiles its pipeline with palavriado's library \
+                     (Profiler::new(…).serve(…)) live, in every view.",
+                );
+                ui.horizontal(|ui| {
+                    ui.label("Address");
+                    let field = ui.add(
+                        egui::TextEdit::singleline(&mut dialog.addr)
+                            .desired_width(220.0)
+                            .hint_text(DEFAULT_ADDR),
+                    );
+                    if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                        go = true;
+                    }
+                });
+                ui.label(
+                    RichText::new(format!(
+                        "e.g. `cargo run --release --example log_analyser -- --serve` serves on {DEFAULT_ADDR}"
+                    ))
+                    .weak(),
+                );
+                ui.horizontal(|ui| {
+                    go |= ui.button("Attach").clicked();
+                    cancel = ui.button("Cancel").clicked();
+                });
+            });
+        if go {
+            let addr = dialog.addr.trim().to_string();
+            self.attach_dialog = None;
+            self.last_attach = AttachDialog { addr: addr.clone() };
+            self.session.attach(addr);
+            self.status = None;
+        } else if cancel || !open {
+            self.attach_dialog = None;
+        }
+    }
+}
+
+/// What the controls show for a followed program (in place of a run's progress).
+pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
+    let Some(a) = run.attachment() else {
+        return;
+    };
+    let hello = a.hello();
+    let live = run.is_running();
+    let head = if live {
+        format!("● Attached to {}", hello.program)
+    } else {
+        format!("Was attached to {}", hello.program)
+    };
+    ui.label(RichText::new(head).strong());
+    ui.label(RichText::new(format!("pid {} at {}", hello.pid, a.addr())).weak());
+    if live {
+        let behind = a
+            .behind()
+            .map_or("-".into(), |b| format!("{:.0} ms", b.as_secs_f64() * 1e3));
+        ui.label(format!("newest sample {behind} old"))
+            .on_hover_text("How long ago the program took the newest sample shown");
+    }
+    let dropped = a.dropped_rows();
+    if dropped > 0 {
+        ui.label(format!(
+            "{} samples dropped (this viewer was too slow)",
+            thousands(dropped)
+        ));
+    }
+    if let Some(r) = &run.report {
+        let text = match (&a.ended(), r.stop_reason) {
+            (Some(crate::live::Ended::Finished), None) => {
+                format!("Finished in {:.2} s", r.wall_ms / 1e3)
+            }
+            (Some(crate::live::Ended::Finished), Some(reason)) => {
+                format!("Stopped ({}) after {:.2} s", reason.name(), r.wall_ms / 1e3)
+            }
+            (Some(crate::live::Ended::Detached), _) => "Detached: what was seen is kept".into(),
+            _ => "Connection ended: what was seen is kept".into(),
+        };
+        ui.label(RichText::new(text).strong());
+    }
+}
