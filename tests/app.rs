@@ -357,3 +357,109 @@ fn a_preset_sets_up_the_talks_scenario_and_runs_it() {
         a.session.current().is_some_and(|r| r.report.is_some())
     });
 }
+
+/// A program of the test's own, profiled and serving on a free local port: a pipeline that
+/// runs until `stop` is set, then finishes its profiler.
+fn serving_program(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (String, std::thread::JoinHandle<u64>) {
+    use palavriado::profiler::Profiler;
+    use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
+    use std::sync::atomic::Ordering::Relaxed;
+    let profiler = Profiler::new("test program")
+        .serve("127.0.0.1:0")
+        .start()
+        .unwrap();
+    let addr = profiler.local_addr().unwrap().to_string();
+    let program = std::thread::spawn(move || {
+        let ctl = profiler.control();
+        let items = std::iter::from_fn(move || {
+            std::thread::sleep(Duration::from_micros(200));
+            (!stop.load(Relaxed)).then_some(1u64)
+        });
+        let mut numbers = Producer::from_iter(ctl, "numbers", items, Dispatch::Demand);
+        let mut sum = Consumer::new(ctl, "sum", 0u64, |t: &mut u64, x: u64| *t += x);
+        sum.subscribe(&mut numbers, Subscription::new().max_demand(10))
+            .unwrap();
+        let (numbers, sum) = (numbers.start(), sum.start());
+        let total = sum.join().unwrap();
+        numbers.join();
+        profiler.finish().unwrap();
+        total
+    });
+    (addr, program)
+}
+
+#[test]
+fn attach_follows_a_program_live_and_keeps_what_was_seen() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let (addr, program) = serving_program(stop.clone());
+    let mut h = plain_app();
+    h.state_mut().last_attach = palavriado::ui::AttachDialog { addr: addr.clone() };
+    h.run_steps(2);
+    h.get_by_label("Attach…").click();
+    h.run_steps(2);
+    h.get_by_label("Attach").click();
+    step_until(&mut h, "the program to be followed", |a| {
+        a.session.following().is_some()
+    });
+    h.run_steps(1);
+    h.get_by_label("● Attached to test program");
+    // Live in every view: its stages in Processes, its samples in the charts.
+    step_until(&mut h, "samples to arrive", |a| {
+        a.session.current().is_some_and(|r| r.data.rows.len() > 5)
+    });
+    h.get_by_label("Processes").click();
+    h.run_steps(2);
+    h.get_by_label("numbers");
+    h.get_by_label("sum");
+    assert!(h.state().session.is_busy(), "Run waits while a program is followed");
+
+    // The program finishes: what was seen stays, with its final report.
+    stop.store(true, Relaxed);
+    let total = program.join().unwrap();
+    step_until(&mut h, "the program's end", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("Finished in");
+    let run = h.state().session.current().unwrap();
+    let report = run.report.as_ref().unwrap();
+    assert_eq!(report.program.as_deref(), Some("test program"));
+    assert_eq!(report.stages[1].events_in, total, "the final counts arrived");
+    assert!(!h.state().session.is_busy());
+    h.get_by_label("numbers");
+}
+
+#[test]
+fn attaching_to_something_else_says_so_and_keeps_the_app_alive() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            use std::io::Write;
+            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let mut h = plain_app();
+    h.state_mut().last_attach = palavriado::ui::AttachDialog { addr: addr.clone() };
+    h.run_steps(2);
+    h.get_by_label("Attach…").click();
+    h.run_steps(2);
+    h.get_by_label("Attach").click();
+    step_until(&mut h, "the refusal", |a| {
+        a.status.as_ref().is_some_and(|s| s.error)
+    });
+    let status = h.state().status.clone().unwrap();
+    assert!(
+        status.text.contains("not a palavriado program") && status.text.contains(&addr),
+        "{}",
+        status.text
+    );
+    assert!(h.state().session.runs.is_empty());
+    assert!(!h.state().session.is_busy(), "Run is available again");
+    h.run_steps(2);
+    h.get_by_label("▶ Run");
+}

@@ -75,6 +75,12 @@ impl Attachment {
     /// Connects to the program serving at `addr` and reads its greeting (blocking, at most a
     /// few seconds); then a background thread follows it. Errors are one line naming `addr`.
     pub fn connect(addr: &str) -> Result<Attachment, String> {
+        Self::connect_with(addr, SILENCE)
+    }
+
+    /// [`Attachment::connect`], giving up after `silence` without a frame (instead of
+    /// [`SILENCE`]).
+    pub fn connect_with(addr: &str, silence: Duration) -> Result<Attachment, String> {
         let fail = |e: &dyn std::fmt::Display| format!("cannot attach to '{addr}': {e}");
         let target = addr
             .to_socket_addrs()
@@ -89,7 +95,7 @@ impl Attachment {
             }
         })?;
         stream
-            .set_read_timeout(Some(SILENCE))
+            .set_read_timeout(Some(silence.max(Duration::from_millis(1))))
             .map_err(|e| fail(&e))?;
         let mut r = BufReader::new(stream.try_clone().map_err(|e| fail(&e))?);
         wire::read_header(&mut r).map_err(|e| fail(&e))?;

@@ -43,12 +43,14 @@ impl PalavriadoApp {
                      (Profiler::new(…).serve(…)) live, in every view.",
                 );
                 ui.horizontal(|ui| {
-                    ui.label("Address");
-                    let field = ui.add(
-                        egui::TextEdit::singleline(&mut dialog.addr)
-                            .desired_width(220.0)
-                            .hint_text(DEFAULT_ADDR),
-                    );
+                    let label = ui.label("Address");
+                    let field = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut dialog.addr)
+                                .desired_width(220.0)
+                                .hint_text(DEFAULT_ADDR),
+                        )
+                        .labelled_by(label.id);
                     if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                         go = true;
                     }

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use app::{PalavriadoApp, Status, setup_fonts};
+pub use attach::AttachDialog;
 pub use repaint::{FrameTimes, MAX_FPS, Repaint, SOFTWARE_FPS};
 pub use views::Tab;
 

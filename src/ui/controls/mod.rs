@@ -195,7 +195,7 @@ impl Controls {
             let following = session.following().is_some();
             let (label, hover) = if following {
                 (
-                    "⏏ Detach",
+                    "■ Detach",
                     "Stop following the program; what was seen stays (Esc)",
                 )
             } else {
