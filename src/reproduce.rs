@@ -129,7 +129,7 @@ pub fn reproduce(
             },
             stages: rec.stages.clone(),
             report: Some(report.clone()),
-            demand_driven: sc.strategy.default_max_demand().is_some(),
+            demand_driven: sc.strategy.uses_demand(),
         };
         let mut images = Vec::new();
         let stats = out.join(format!("{}_stats.png", sc.name));

@@ -414,7 +414,10 @@ fn attach_follows_a_program_live_and_keeps_what_was_seen() {
     h.run_steps(2);
     h.get_by_label("numbers");
     h.get_by_label("sum");
-    assert!(h.state().session.is_busy(), "Run waits while a program is followed");
+    assert!(
+        h.state().session.is_busy(),
+        "Run waits while a program is followed"
+    );
 
     // The program finishes: what was seen stays, with its final report.
     stop.store(true, Relaxed);
@@ -427,7 +430,10 @@ fn attach_follows_a_program_live_and_keeps_what_was_seen() {
     let run = h.state().session.current().unwrap();
     let report = run.report.as_ref().unwrap();
     assert_eq!(report.program.as_deref(), Some("test program"));
-    assert_eq!(report.stages[1].events_in, total, "the final counts arrived");
+    assert_eq!(
+        report.stages[1].events_in, total,
+        "the final counts arrived"
+    );
     assert!(!h.state().session.is_busy());
     h.get_by_label("numbers");
 }

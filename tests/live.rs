@@ -91,7 +91,10 @@ fn an_attached_viewer_sees_every_sample_and_the_final_report() {
     let program_timeline = profiler.timeline().clone();
     let report = profiler.finish().unwrap();
     let program_rows = program_timeline.len();
-    assert_eq!(viewer.wait(Some(Duration::from_secs(10))), Some(Ended::Finished));
+    assert_eq!(
+        viewer.wait(Some(Duration::from_secs(10))),
+        Some(Ended::Finished)
+    );
     let seen = viewer.report().unwrap();
     assert_eq!(seen.program.as_deref(), Some("squares"));
     assert_eq!(seen.stages[2].events_in, 300_000);
@@ -104,7 +107,10 @@ fn an_attached_viewer_sees_every_sample_and_the_final_report() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("seen.json.gz");
     viewer.recording().unwrap().save(&path).unwrap();
-    assert_eq!(Recording::open(&path).unwrap().report.stages[2].events_in, 300_000);
+    assert_eq!(
+        Recording::open(&path).unwrap().report.stages[2].events_in,
+        300_000
+    );
 }
 
 #[test]
@@ -136,7 +142,10 @@ fn a_late_viewer_gets_the_history_and_a_slow_one_is_told_what_it_missed() {
         t.elapsed() < Duration::from_secs(4),
         "a stuck viewer does not hold the program's end"
     );
-    assert_eq!(late.wait(Some(Duration::from_secs(10))), Some(Ended::Finished));
+    assert_eq!(
+        late.wait(Some(Duration::from_secs(10))),
+        Some(Ended::Finished)
+    );
     drop(stuck);
 }
 
@@ -187,7 +196,10 @@ fn samples() -> Vec<u8> {
     let report = Profiler::new("fake").start().unwrap().finish().unwrap();
     let frame = Samples {
         new_series: vec!["stage/a/msgq".into(), "stage/b/msgq".into()],
-        rows: vec![(0.02, vec![Some(1.0), None]), (0.04, vec![Some(2.0), Some(3.0)])],
+        rows: vec![
+            (0.02, vec![Some(1.0), None]),
+            (0.04, vec![Some(2.0), Some(3.0)]),
+        ],
         report: Some(report.to_json(0)),
         ..Samples::default()
     };
@@ -201,7 +213,10 @@ fn peers_that_are_not_palavriado_programs_are_refused_in_one_line() {
     let hold = Duration::from_millis(500);
     let http = peer(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(), hold);
     let e = Attachment::connect(&http).unwrap_err();
-    assert!(e.contains("not a palavriado program") && e.contains(&http), "{e}");
+    assert!(
+        e.contains("not a palavriado program") && e.contains(&http),
+        "{e}"
+    );
     let mut newer = wire::MAGIC.to_vec();
     newer.extend(7u32.to_be_bytes());
     let e = Attachment::connect(&peer(newer, hold)).unwrap_err();

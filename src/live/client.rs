@@ -162,9 +162,13 @@ impl Attachment {
         self.state.lock().diagnoses.clone()
     }
 
-    /// The latest report (the final one once the program finished); `None` before the first.
+    /// The latest report (the final one once the program finished; until then, or if it
+    /// never does, `completed` is false); `None` before the first.
     pub fn report(&self) -> Option<RunReport> {
-        self.state.lock().report.clone()
+        let st = self.state.lock();
+        let mut r = st.report.clone()?;
+        r.completed &= st.ended == Some(Ended::Finished);
+        Some(r)
     }
 
     /// Why it ended, once it has.

@@ -125,6 +125,12 @@ impl Strategy {
         }
     }
 
+    /// True when its stages hand events over on demand (the Pipeline view draws demand
+    /// arrows): Pull and Flow, and a program's own stages (the stage runtime's protocol).
+    pub fn uses_demand(self) -> bool {
+        self.default_max_demand().is_some() || self == Strategy::Program
+    }
+
     /// Runs the strategy to completion or until `job.ctl` is stopped; returns the counts so far.
     pub fn run(self, job: &Job) -> WordCounts {
         match self {

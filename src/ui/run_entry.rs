@@ -112,6 +112,14 @@ impl RunEntry {
         }
     }
 
+    /// What ran: the strategy's name, or the program's (for titles and file names).
+    pub fn what(&self) -> String {
+        match self.attachment() {
+            Some(a) => a.hello().program.clone(),
+            None => self.settings.strategy.name().to_string(),
+        }
+    }
+
     /// A label like `#3 pull, delay 1 ms`.
     pub fn label(&self) -> String {
         let delay = self.delay();
@@ -121,8 +129,8 @@ impl RunEntry {
             format!(", delay {}", crate::format::delay(delay))
         };
         match self.attachment() {
-            Some(a) => format!("#{} {}", self.number, a.hello().program),
-            None => format!("#{} {}{delay}", self.number, self.settings.strategy),
+            Some(_) => format!("#{} {}", self.number, self.what()),
+            None => format!("#{} {}{delay}", self.number, self.what()),
         }
     }
 }

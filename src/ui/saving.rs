@@ -24,21 +24,30 @@ impl PalavriadoApp {
             .max_demand
             .map(|d| format!(", max_demand {d}"))
             .unwrap_or_default();
-        Some(Scene {
-            title: format!(
+        let title = match run.attachment() {
+            Some(a) => format!(
+                "{} — a program's pipeline (pid {}), {} stages",
+                run.what(),
+                a.hello().pid,
+                run.stages().len()
+            ),
+            None => format!(
                 "{} — {} ×{}, {} workers {}{demand}, {delay}",
-                run.settings.strategy.name(),
+                run.what(),
                 run.corpus,
                 self.repeat_of(run),
                 run.settings.workers,
                 run.settings.runtime_label()
             ),
+        };
+        Some(Scene {
+            title,
             data: run.data.clone(),
             events: run.timeline.events(),
             opts: self.chart_opts,
             stages: run.stages(),
             report: run.report.clone(),
-            demand_driven: run.settings.strategy.default_max_demand().is_some(),
+            demand_driven: run.settings.strategy.uses_demand(),
         })
     }
 
@@ -54,12 +63,7 @@ impl PalavriadoApp {
             return self.nothing_to_export();
         };
         let run = self.session.current().expect("a scene has a run");
-        let name = export::file_name(
-            run.settings.strategy.name(),
-            had_delay(run),
-            picture.slug(),
-            "png",
-        );
+        let name = export::file_name(&run.what(), had_delay(run), picture.slug(), "png");
         self.spawn_export(&name, move |path| {
             export::save_png(path, &picture, &scene)
                 .map(|(w, h)| format!("Saved {} ({w}×{h})", path.display()))
@@ -71,12 +75,7 @@ impl PalavriadoApp {
         let Some(run) = self.session.current() else {
             return self.nothing_to_export();
         };
-        let name = export::file_name(
-            run.settings.strategy.name(),
-            had_delay(run),
-            "timeline",
-            "csv",
-        );
+        let name = export::file_name(&run.what(), had_delay(run), "timeline", "csv");
         let timeline = run.timeline.clone();
         self.spawn_export(&name, move |path| {
             export::save_csv(path, &timeline).map(|_| format!("Saved {}", path.display()))
@@ -93,12 +92,7 @@ impl PalavriadoApp {
             return;
         };
         let run = &self.session.runs[index];
-        let name = export::file_name(
-            run.settings.strategy.name(),
-            had_delay(run),
-            "run",
-            recording::EXTENSION,
-        );
+        let name = export::file_name(&run.what(), had_delay(run), "run", recording::EXTENSION);
         self.spawn_export(&name, move |path| {
             recording
                 .save(path)

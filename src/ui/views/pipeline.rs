@@ -285,7 +285,7 @@ pub struct PipelineView;
 impl View for PipelineView {
     fn ui(&mut self, ui: &mut Ui, cx: &mut ViewContext<'_>) -> Option<ViewAction> {
         let rows = ProcessRow::collect(cx.run.stages(), &cx.run.data);
-        let demand_driven = cx.run.settings.strategy.default_max_demand().is_some();
+        let demand_driven = cx.run.settings.strategy.uses_demand();
         pipeline(ui, &rows, demand_driven, cx.selected);
         None
     }

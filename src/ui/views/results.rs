@@ -10,13 +10,72 @@ use crate::run::RunReport;
 use crate::ui::chart_data::ChartData;
 use crate::ui::charts::{self, ChartOptions, Unit};
 
+/// How a run ended, coloured: completed, stopped (why), or seen until detached.
+fn status_text(r: &RunReport) -> RichText {
+    match (r.stop_reason, r.completed) {
+        (None, true) => RichText::new("completed").color(Color32::from_rgb(46, 160, 67)),
+        (None, false) => RichText::new("seen until detached").color(Color32::from_rgb(200, 120, 0)),
+        (Some(reason), _) => RichText::new(format!("stopped: {}", reason.name()))
+            .color(Color32::from_rgb(200, 120, 0)),
+    }
+}
+
+/// The summary of a program's own pipeline: its totals and where each stage's time went.
+fn program_summary(ui: &mut Ui, r: &RunReport, program: &str) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(program).strong().size(16.0));
+        ui.label(RichText::new("a program's pipeline").weak());
+        ui.label(status_text(r));
+    });
+    egui::Grid::new("totals")
+        .spacing(Vec2::new(16.0, 4.0))
+        .show(ui, |ui| {
+            let rows = [
+                ("Stages", r.stages.len().to_string()),
+                ("Messages", thousands(r.messages)),
+                ("Wall time", format!("{:.2} s", r.wall_ms / 1e3)),
+                (
+                    "Peak resident memory",
+                    format!("{:.1} MB", r.peak_rss_bytes as f64 / 1e6),
+                ),
+                ("Largest mailbox", thousands(r.max_mailbox_len)),
+                ("Context switches", thousands(r.context_switches)),
+            ];
+            for (k, v) in rows {
+                ui.label(k);
+                ui.label(RichText::new(v).monospace());
+                ui.end_row();
+            }
+        });
+    ui.add_space(6.0);
+    ui.label(RichText::new("Where each stage's time went (ms)").strong());
+    egui::Grid::new("stage times").striped(true).show(ui, |ui| {
+        for h in ["Stage", "In", "Out", "Busy", "Backpressured", "Idle"] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for s in &r.stages {
+            ui.label(&s.name);
+            for v in [
+                thousands(s.events_in),
+                thousands(s.events_out),
+                format!("{:.0}", s.busy_ms),
+                format!("{:.0}", s.backpressured_ms),
+                format!("{:.0}", s.idle_ms),
+            ] {
+                ui.label(RichText::new(v).monospace());
+            }
+            ui.end_row();
+        }
+    });
+}
+
 /// Totals, fingerprint and the top words by length of one finished run.
 pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
-    let status = match r.stop_reason {
-        None => RichText::new("completed").color(Color32::from_rgb(46, 160, 67)),
-        Some(reason) => RichText::new(format!("stopped: {}", reason.name()))
-            .color(Color32::from_rgb(200, 120, 0)),
-    };
+    if let Some(program) = &r.program {
+        return program_summary(ui, r, program);
+    }
+    let status = status_text(r);
     ui.horizontal(|ui| {
         ui.label(
             RichText::new(format!(
@@ -137,7 +196,7 @@ impl View for ResultsView {
                                     self.compare.retain(|&j| j != i);
                                 }
                             }
-                            let name = format!("#{} {}", run.number, run.settings.strategy);
+                            let name = format!("#{} {}", run.number, run.what());
                             match run.recorded_from() {
                                 Some(path) => {
                                     ui.label(format!("{name} (recorded)"))
@@ -154,9 +213,10 @@ impl View for ResultsView {
                                     ui.label(format!("{:.2} s", r.wall_ms / 1e3));
                                     ui.label(format!("{:.0} MB", r.peak_rss_bytes as f64 / 1e6));
                                     ui.label(thousands(r.max_mailbox_len));
-                                    ui.label(match r.stop_reason {
-                                        None => "completed".to_string(),
-                                        Some(s) => s.name().to_string(),
+                                    ui.label(match (r.stop_reason, r.completed) {
+                                        (None, true) => "completed".to_string(),
+                                        (None, false) => "detached".to_string(),
+                                        (Some(s), _) => s.name().to_string(),
                                     });
                                     if ui
                                         .small_button("Save…")
