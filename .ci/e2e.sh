@@ -28,4 +28,22 @@ if [ "$colors" -lt 50 ] || awk "BEGIN{exit !($stddev < 0.05)}"; then
   echo "e2e: the screenshot is blank"
   exit 1
 fi
-echo "e2e: 1 passed, 0 failed"
+
+# A program of one's own, attached to: the log analyser example serves live samples and
+# records its run; `attach --record` follows it to the end; both recordings must be the same.
+cargo build --quiet --example log_analyser
+bin="${CARGO_TARGET_DIR:-target}/debug"
+"$bin/examples/log_analyser" --lines 3000000 --serve 127.0.0.1:7399 \
+  --record "$out/program.json.gz" >"$out/program.log" 2>&1 &
+program=$!
+for _ in $(seq 1 50); do
+  sleep 0.2
+  "$bin/palavriado" attach 127.0.0.1:7399 --record "$out/attached.json.gz" >"$out/attach.log" 2>&1 && break
+done
+wait $program
+cat "$out/attach.log"
+"$bin/palavriado" show "$out/attached.json.gz" | grep -q "^program log_analyser: completed" \
+  || { echo "e2e: the attached recording does not show the finished program"; exit 1; }
+cmp "$out/program.json.gz" "$out/attached.json.gz" \
+  || { echo "e2e: what the viewer recorded differs from the program's own recording"; exit 1; }
+echo "e2e: 2 passed, 0 failed"

@@ -21,7 +21,7 @@ use crate::probe::StageSnapshot;
 use crate::probe::timeline::{Row, Timeline};
 use crate::run::RunReport;
 
-/// How long a program may send nothing (it sends ten times a second) before the viewer gives up.
+/// How long a program may send nothing (it sends twenty times a second) before the viewer gives up.
 pub const SILENCE: Duration = Duration::from_secs(5);
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -62,6 +62,8 @@ pub struct Attachment {
     detach: Arc<AtomicBool>,
     stream: TcpStream,
     reader: Mutex<Option<JoinHandle<()>>>,
+    /// How old the newest sample was each time a viewer showed it (s).
+    shown: Mutex<VecDeque<f64>>,
 }
 
 /// Seconds since the Unix epoch now.
@@ -134,6 +136,7 @@ impl Attachment {
             detach,
             stream,
             reader: Mutex::new(Some(reader)),
+            shown: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -189,14 +192,8 @@ impl Attachment {
     /// Median time from a sample being taken in the program to it arriving here, over the last
     /// rows received (`None` before any).
     pub fn median_latency(&self) -> Option<Duration> {
-        let st = self.state.lock();
-        let mut l: Vec<f64> = st.latencies.iter().copied().collect();
-        drop(st);
-        if l.is_empty() {
-            return None;
-        }
-        l.sort_by(f64::total_cmp);
-        Some(Duration::from_secs_f64(l[l.len() / 2].max(0.0)))
+        let l: Vec<f64> = self.state.lock().latencies.iter().copied().collect();
+        median(l)
     }
 
     /// How far behind the program the newest sample here is, now.
@@ -221,6 +218,24 @@ impl Attachment {
             self.hello.sample_hz,
             None,
         ))
+    }
+
+    /// Notes that a viewer has just shown the newest sample (the app calls it every frame it
+    /// draws while following): what [`Attachment::median_shown_latency`] reports.
+    pub fn note_shown(&self) {
+        if let Some(b) = self.behind() {
+            let mut shown = self.shown.lock();
+            shown.push_back(b.as_secs_f64());
+            while shown.len() > LATENCIES_KEPT {
+                shown.pop_front();
+            }
+        }
+    }
+
+    /// Median age of the newest sample when it was shown, over the last frames: the
+    /// sample-to-screen latency.
+    pub fn median_shown_latency(&self) -> Option<Duration> {
+        median(self.shown.lock().iter().copied().collect())
     }
 
     /// Stops following the program; what was received stays.
@@ -252,6 +267,14 @@ impl Drop for Attachment {
     fn drop(&mut self) {
         self.detach();
     }
+}
+
+fn median(mut l: Vec<f64>) -> Option<Duration> {
+    if l.is_empty() {
+        return None;
+    }
+    l.sort_by(f64::total_cmp);
+    Some(Duration::from_secs_f64(l[l.len() / 2].max(0.0)))
 }
 
 /// Reads frames until the connection ends; returns why.

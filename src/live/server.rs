@@ -20,7 +20,7 @@ use crate::probe::StageSnapshot;
 use crate::probe::timeline::Timeline;
 
 /// How often a viewer is sent what is new.
-pub const SEND_PERIOD: Duration = Duration::from_millis(100);
+pub const SEND_PERIOD: Duration = Duration::from_millis(50);
 /// How long a write to a viewer may take before the viewer is dropped.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Viewers served at once; more are turned away.

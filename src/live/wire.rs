@@ -3,7 +3,7 @@
 //! A connection starts with the 16 bytes `palavriado-live\n` and the protocol version as a
 //! big-endian `u32`, then carries frames: a big-endian `u32` length followed by that many bytes
 //! of JSON, one [`Frame`] each (at most [`MAX_FRAME`] bytes). The first frame is a
-//! [`Frame::Hello`]; then [`Frame::Samples`] about ten times a second, and a last
+//! [`Frame::Hello`]; then [`Frame::Samples`] about twenty times a second, and a last
 //! [`Frame::Finished`] when the program's pipeline ends. The viewer sends nothing.
 //!
 //! ```

@@ -93,11 +93,19 @@ pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
     ui.label(RichText::new(head).strong());
     ui.label(RichText::new(format!("pid {} at {}", hello.pid, a.addr())).weak());
     if live {
-        let behind = a
-            .behind()
-            .map_or("-".into(), |b| format!("{:.0} ms", b.as_secs_f64() * 1e3));
-        ui.label(format!("newest sample {behind} old"))
-            .on_hover_text("How long ago the program took the newest sample shown");
+        a.note_shown();
+        let ms = |d: Option<std::time::Duration>| {
+            d.map_or("-".into(), |b| format!("{:.0} ms", b.as_secs_f64() * 1e3))
+        };
+        ui.label(format!(
+            "newest sample {} old (median {})",
+            ms(a.behind()),
+            ms(a.median_shown_latency())
+        ))
+        .on_hover_text(
+            "How long ago the program took the newest sample shown: now, and the median over \
+             the last frames (the sample-to-screen latency)",
+        );
     }
     let dropped = a.dropped_rows();
     if dropped > 0 {
