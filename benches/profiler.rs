@@ -46,9 +46,7 @@ fn pipeline(ctl: &Arc<RunControl>, lines: u64) -> u64 {
         .collect();
     let aggregators: Vec<_> = (0..3)
         .map(|j| {
-            let mut a = Consumer::new(ctl, format!("aggregator {}", j + 1), 0u64, |n, _r| {
-                *n += 1
-            });
+            let mut a = Consumer::new(ctl, format!("aggregator {}", j + 1), 0u64, |n, _r| *n += 1);
             for p in &mut parsers {
                 a.subscribe(p, sub().partition(j)).unwrap();
             }
@@ -140,7 +138,11 @@ fn main() {
     // `cargo test --benches` runs benches with `--bench`-less args: keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
     let rounds = if quick { 1 } else { arg("--rounds", 9) } as usize;
-    let lines = if quick { 20_000 } else { arg("--lines", 3_000_000) };
+    let lines = if quick {
+        20_000
+    } else {
+        arg("--lines", 3_000_000)
+    };
     let setups = [Setup::Bare, Setup::Profiled, Setup::Attached];
     let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); setups.len()];
     let mut cpus: Vec<Vec<Duration>> = vec![Vec::new(); setups.len()];

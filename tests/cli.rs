@@ -328,3 +328,63 @@ fn a_recorded_run_shows_exactly_as_it_ran() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn attach_records_a_running_program_and_refuses_nothing_in_one_line() {
+    use palavriado::profiler::Profiler;
+    use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
+
+    // Nothing listening: exit 2, one line naming the address.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let out = palavriado(&["attach", &free, "--record", "x.json.gz"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(&free), "{err}");
+
+    // A program of the test's own, serving; `attach --record` follows it to its end.
+    let profiler = Profiler::new("cli test")
+        .serve("127.0.0.1:0")
+        .start()
+        .unwrap();
+    let addr = profiler.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("seen.json.gz");
+    let attach = Command::new(env!("CARGO_BIN_EXE_palavriado"))
+        .args(["attach", &addr, "--record", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the viewer is attached before the pipeline runs.
+    let t = std::time::Instant::now();
+    while profiler.viewers() == 0 {
+        assert!(t.elapsed().as_secs() < 60, "the viewer never attached");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let ctl = profiler.control();
+    let mut numbers = Producer::from_iter(ctl, "numbers", 0..100_000u64, Dispatch::Demand);
+    let mut sum = Consumer::new(ctl, "sum", 0u64, |t: &mut u64, x: u64| *t += x);
+    sum.subscribe(&mut numbers, Subscription::new().max_demand(50))
+        .unwrap();
+    let (numbers, sum) = (numbers.start(), sum.start());
+    assert_eq!(sum.join(), Some(4_999_950_000));
+    numbers.join();
+    profiler.finish().unwrap();
+    let out = attach.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("the program finished"), "{said}");
+    let shown = palavriado(&["show", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.starts_with("program cli test: completed"), "{text}");
+    assert!(text.contains("100,000"), "{text}");
+}
