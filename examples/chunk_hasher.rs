@@ -10,8 +10,11 @@
 //! cargo run --release --example chunk_hasher -- --chunk-kib 1 --max-demand 1    # small_demand
 //! cargo run --release --example chunk_hasher -- --chunk-kib 1 --max-demand 100
 //! cargo run --release --example chunk_hasher -- --hashers 1 --runtime threads
-//! cargo run --release --example chunk_hasher -- --chunks 200000 --serve    # palavriado attach
+//! cargo run --release --example chunk_hasher -- --chunks 300000     # long enough to attach
 //! ```
+//!
+//! Like `log_analyser` it serves live samples on `127.0.0.1:7341` (`--serve ADDR`,
+//! `--no-serve`) and records with `--record FILE`.
 //!
 //! With one hasher on the `scheduler` runtime the reader and the hasher take turns on one
 //! scheduler thread (tokio wakes a task its neighbour woke in a slot other schedulers cannot
@@ -27,8 +30,10 @@ use std::time::Instant;
 use palavriado::event::Event;
 use palavriado::executor::{Runtime, default_schedulers};
 use palavriado::format::thousands;
-use palavriado::live::wire::DEFAULT_ADDR;
 use palavriado::profiler::Profiler;
+
+mod common;
+use common::{arg, start_profiler, value_of};
 use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 use sha2::{Digest as _, Sha256};
 
@@ -75,32 +80,11 @@ fn hash(c: Chunk, out: &mut Vec<Digest>) {
     });
 }
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| {
-            v.parse().unwrap_or_else(|_| {
-                eprintln!("chunk_hasher: {name} wants a number, got '{v}'");
-                std::process::exit(2)
-            })
-        })
-        .unwrap_or(default)
-}
-
-/// `Some(value)` when `--name value` was given, `Some(None)` for a bare `--name`.
-fn value_of(name: &str) -> Option<Option<String>> {
-    let args: Vec<String> = std::env::args().collect();
-    let i = args.iter().position(|a| a == name)?;
-    Some(args.get(i + 1).filter(|v| !v.starts_with("--")).cloned())
-}
-
 fn main() {
-    let chunks = arg("--chunks", 60_000);
-    let chunk_len = arg("--chunk-kib", 64).max(1) as usize * 1024;
-    let hashers = arg("--hashers", 1).max(1);
-    let max_demand = arg("--max-demand", 8).max(1);
+    let chunks = arg("chunk_hasher", "--chunks", 60_000);
+    let chunk_len = arg("chunk_hasher", "--chunk-kib", 64).max(1) as usize * 1024;
+    let hashers = arg("chunk_hasher", "--hashers", 1).max(1);
+    let max_demand = arg("chunk_hasher", "--max-demand", 8).max(1);
 
     let runtime = match value_of("--runtime").flatten().as_deref() {
         None | Some("scheduler") => Runtime::Scheduler,
@@ -110,22 +94,12 @@ fn main() {
             std::process::exit(2)
         }
     };
-    let mut profiler = Profiler::new("chunk_hasher")
-        .max_demand(max_demand as usize)
-        .runtime(runtime, default_schedulers());
-    if let Some(addr) = value_of("--serve") {
-        profiler = profiler.serve(addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()));
-    }
-    if let Some(path) = value_of("--record").flatten() {
-        profiler = profiler.record_to(path);
-    }
-    let profiler = profiler.start().unwrap_or_else(|e| {
-        eprintln!("chunk_hasher: {e}");
-        std::process::exit(2)
-    });
-    if let Some(addr) = profiler.local_addr() {
-        eprintln!("serving live samples on {addr}: `palavriado attach {addr}`");
-    }
+    let profiler = start_profiler(
+        "chunk_hasher",
+        Profiler::new("chunk_hasher")
+            .max_demand(max_demand as usize)
+            .runtime(runtime, default_schedulers()),
+    );
     let ctl = profiler.control().clone();
     fn sub<E>(max_demand: u64) -> Subscription<E> {
         Subscription::new()

@@ -4,16 +4,15 @@
 //! At the end it prints the result, where each stage's time went and the diagnoses.
 //!
 //! ```text
+//! cargo run --release --example log_analyser        # 30 M lines, served live: palavriado attach
 //! cargo run --release --example log_analyser -- --lines 2000000 --max-demand 10
 //! cargo run --release --example log_analyser -- --lines 2000000 --max-demand 1000
-//! cargo run --release --example log_analyser -- --serve          # then: palavriado attach
 //! cargo run --release --example log_analyser -- --record run.json.gz --trace run.csv
 //! ```
 //!
-//! `--serve [ADDR]` serves live samples (default `127.0.0.1:7341`; `palavriado attach` or the
-//! app's "Attach…" follow it), `--record FILE` records the run for `palavriado show` and the
-//! app, `--trace FILE` writes every sample as CSV (`--lines 30000000` runs long enough to
-//! watch live).
+//! It serves live samples on `127.0.0.1:7341` (`--serve ADDR` for another address,
+//! `--no-serve` not to): `palavriado attach` or the app's "Attach…" follow it. `--record FILE`
+//! records the run for `palavriado show` and the app, `--trace FILE` writes every sample as CSV.
 //!
 //! Small demand shows as `small_demand` and a lot of time backpressured; raising it moves the
 //! cost back into the stages' own work.
@@ -22,8 +21,10 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use palavriado::format::thousands;
-use palavriado::live::wire::DEFAULT_ADDR;
 use palavriado::profiler::Profiler;
+
+mod common;
+use common::{arg, start_profiler, value_of};
 use palavriado::stage::{Consumer, Dispatch, Event, Producer, ProducerConsumer, Subscription};
 
 /// One parsed request: what flows from the parsers to the aggregators.
@@ -81,51 +82,22 @@ fn parse(line: &str) -> Option<Request> {
     })
 }
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| {
-            v.parse().unwrap_or_else(|_| {
-                eprintln!("log_analyser: {name} wants a number, got '{v}'");
-                std::process::exit(2)
-            })
-        })
-        .unwrap_or(default)
-}
-
 type Totals = HashMap<(u16, Box<str>), (u64, u64)>;
 
 fn main() {
-    let lines = arg("--lines", 1_000_000);
-    let max_demand = arg("--max-demand", 100).max(2);
-    let parsers = arg("--parsers", 2).max(1) as usize;
+    let lines = arg("log_analyser", "--lines", 30_000_000);
+    let max_demand = arg("log_analyser", "--max-demand", 100).max(2);
+    let parsers = arg("log_analyser", "--parsers", 2).max(1) as usize;
     let aggregators = 3;
-    let value_of = |name: &str| {
-        let args: Vec<String> = std::env::args().collect();
-        let i = args.iter().position(|a| a == name)?;
-        Some(args.get(i + 1).filter(|v| !v.starts_with("--")).cloned())
-    };
     let trace = value_of("--trace").flatten().map(std::path::PathBuf::from);
 
-    // The profiler: samples every stage at 50 Hz, diagnoses the pipeline, records it and
-    // serves it live when asked. Its control block runs the stages (tasks on one scheduler per
+    // The profiler: samples every stage at 50 Hz, diagnoses the pipeline, serves it live and
+    // records it when asked. Its control block runs the stages (tasks on one scheduler per
     // core).
-    let mut profiler = Profiler::new("log_analyser").max_demand(max_demand as usize);
-    if let Some(addr) = value_of("--serve") {
-        profiler = profiler.serve(addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()));
-    }
-    if let Some(path) = value_of("--record").flatten() {
-        profiler = profiler.record_to(path);
-    }
-    let profiler = profiler.start().unwrap_or_else(|e| {
-        eprintln!("log_analyser: {e}");
-        std::process::exit(2)
-    });
-    if let Some(addr) = profiler.local_addr() {
-        eprintln!("serving live samples on {addr}: `palavriado attach {addr}`");
-    }
+    let profiler = start_profiler(
+        "log_analyser",
+        Profiler::new("log_analyser").max_demand(max_demand as usize),
+    );
     let ctl = profiler.control().clone();
     fn sub<E>(max_demand: u64) -> Subscription<E> {
         Subscription::new()

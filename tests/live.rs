@@ -322,3 +322,29 @@ proptest! {
         prop_assert!(!ok);
     }
 }
+
+#[test]
+fn a_programs_memory_limit_stops_its_pipeline_cleanly() {
+    // A limit far below any process's resident memory: the first sample stops the pipeline.
+    let profiler = Profiler::new("greedy")
+        .memory_limit(1 << 20)
+        .start()
+        .unwrap();
+    let ctl = profiler.control();
+    let mut numbers = Producer::from_iter(ctl, "numbers", 0u64.., Dispatch::Demand);
+    let mut sum = Consumer::new(ctl, "sum", 0u64, |t: &mut u64, x: u64| {
+        *t = t.wrapping_add(x)
+    });
+    sum.subscribe(&mut numbers, Subscription::new().max_demand(100))
+        .unwrap();
+    let (numbers, sum) = (numbers.start(), sum.start());
+    sum.join();
+    numbers.join();
+    let report = profiler.finish().unwrap();
+    assert_eq!(
+        report.stop_reason,
+        Some(palavriado::StopReason::MemoryLimit)
+    );
+    assert!(!report.completed);
+    assert_eq!(report.memory_limit_bytes, Some(1 << 20));
+}

@@ -1,0 +1,53 @@
+//! What the examples share: reading their options, and setting up their profiler the same way
+//! (serving live samples unless told not to, recording when asked).
+
+use palavriado::live::wire::DEFAULT_ADDR;
+use palavriado::profiler::{Profiler, ProfilerBuilder};
+
+/// The number after `--name`, or `default`; exits with a one-line error if it is not a number.
+pub(crate) fn arg(program: &str, name: &str, default: u64) -> u64 {
+    value_of(name)
+        .flatten()
+        .map(|v| {
+            v.parse().unwrap_or_else(|_| {
+                eprintln!("{program}: {name} wants a number, got '{v}'");
+                std::process::exit(2)
+            })
+        })
+        .unwrap_or(default)
+}
+
+/// `Some(Some(value))` for `--name value`, `Some(None)` for a bare `--name`, `None` without it.
+pub(crate) fn value_of(name: &str) -> Option<Option<String>> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    Some(args.get(i + 1).filter(|v| !v.starts_with("--")).cloned())
+}
+
+/// Starts `builder`: serving live samples on `--serve ADDR` (default `127.0.0.1:7341`; when
+/// that default is taken, it runs without serving and says so), not at all with `--no-serve`;
+/// recording to `--record FILE` when given.
+pub(crate) fn start_profiler(program: &str, builder: ProfilerBuilder) -> Profiler {
+    let builder = match value_of("--record").flatten() {
+        Some(path) => builder.record_to(path),
+        None => builder,
+    };
+    let profiler = match (value_of("--no-serve"), value_of("--serve")) {
+        (Some(_), _) => builder.start(),
+        (None, Some(Some(addr))) => builder.serve(addr).start(),
+        (None, _) => builder.clone().serve(DEFAULT_ADDR).start().or_else(|e| {
+            eprintln!("{program}: not serving live samples ({e})");
+            builder.start()
+        }),
+    };
+    let profiler = profiler.unwrap_or_else(|e| {
+        eprintln!("{program}: {e}");
+        std::process::exit(2)
+    });
+    if let Some(addr) = profiler.local_addr() {
+        eprintln!(
+            "{program}: serving live samples on {addr}: watch with `palavriado attach {addr}`"
+        );
+    }
+    profiler
+}
