@@ -107,6 +107,9 @@ pub struct StageWindow {
     /// Its subscribers' demand now and queues on average over the window (a producer with a
     /// dispatcher).
     pub subscriptions: Vec<SubscriptionDemand>,
+    /// It takes its input from a channel of the program's own, not by demand (in a pipeline
+    /// of subscriptions, a stage no producer feeds): demand settings do not apply to it.
+    pub fed_by_channel: bool,
 }
 
 /// The last few seconds of a run, as the checks see them.
@@ -179,6 +182,7 @@ impl Window {
                     name: s.name.clone(),
                     kind: Some(s.kind),
                     upstream: Vec::new(),
+                    fed_by_channel: false,
                     time: TimeShares {
                         busy: m(StageMetric::BusyPerS),
                         backpressured: m(StageMetric::BackpressuredPerS),
@@ -218,6 +222,11 @@ impl Window {
                         windows[j].upstream.push(i);
                     }
                 }
+            }
+        }
+        if linked {
+            for (w, s) in windows.iter_mut().zip(stages) {
+                w.fed_by_channel = w.upstream.is_empty() && s.kind != StageKind::Producer;
             }
         }
         if !linked {
@@ -412,8 +421,10 @@ impl Check for SmallDemand {
                     return None;
                 }
                 let advice = match w.max_demand {
-                    Some(d) => format!("raise max_demand (now {d}) to hand over larger batches"),
-                    None => "send events in batches".to_string(),
+                    Some(d) if !s.fed_by_channel => {
+                        format!("raise max_demand (now {d}) to hand over larger batches")
+                    }
+                    _ => "send events in batches".to_string(),
                 };
                 Some(Finding {
                     kind: self.kind(),
@@ -646,6 +657,14 @@ mod tests {
             "{}",
             found[0].summary
         );
+        // A stage fed through a channel of the program's is not told about max_demand.
+        w.stages[1].fed_by_channel = true;
+        let found = SmallDemand.check(&w);
+        assert!(
+            found[0].summary.ends_with("send events in batches"),
+            "{}",
+            found[0].summary
+        );
         w.stages[1].events_per_s = 5_000_000.0;
         assert!(SmallDemand.check(&w).is_empty());
     }
@@ -706,6 +725,9 @@ mod tests {
         let w = Window::from_rows(&[], &[], &stages, None, None);
         assert_eq!(w.stages[1].upstream, [0]);
         assert!(w.stages[2].upstream.is_empty());
+        // `y` is fed by something else than a subscription: a channel of the program's.
+        let fed: Vec<bool> = w.stages.iter().map(|s| s.fed_by_channel).collect();
+        assert_eq!(fed, [false, false, true]);
         let stages = [
             info("reader", StageKind::Producer, &[]),
             info("x", StageKind::ProducerConsumer, &[]),
@@ -715,5 +737,6 @@ mod tests {
         let w = Window::from_rows(&[], &[], &stages, None, None);
         assert_eq!(w.stages[1].upstream, [0]);
         assert_eq!(w.stages[3].upstream, [1]);
+        assert!(w.stages.iter().all(|s| !s.fed_by_channel));
     }
 }
