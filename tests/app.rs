@@ -419,6 +419,19 @@ fn attach_follows_a_program_live_and_keeps_what_was_seen() {
         "Run waits while a program is followed"
     );
 
+    // Exports work on a program followed live as on a run.
+    let export = tempfile::tempdir().unwrap();
+    h.state_mut().export_dir = export.path().to_path_buf();
+    h.get_by_label("Export data").click();
+    step_until(&mut h, "the CSV export", |a| {
+        a.status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("Saved"))
+    });
+    let csv = std::fs::read_to_string(export.path().join("test program_timeline.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("stage/numbers/msgq"));
+    assert!(csv.lines().count() > 5);
+
     // The program finishes: what was seen stays, with its final report.
     stop.store(true, Relaxed);
     let total = program.join().unwrap();
@@ -436,6 +449,23 @@ fn attach_follows_a_program_live_and_keeps_what_was_seen() {
     );
     assert!(!h.state().session.is_busy());
     h.get_by_label("numbers");
+
+    // Saved as a recording, it opens again as the program's run.
+    h.state_mut().status = None;
+    h.get_by_label("Save run…").click();
+    step_until(&mut h, "the recording", |a| {
+        a.status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("Saved"))
+    });
+    let saved = export.path().join("test program_run.json.gz");
+    h.state_mut().session.open_recording(saved);
+    step_until(&mut h, "the recording to open", |a| {
+        a.session.runs.len() == 2
+    });
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("#2 test program (recorded)");
 }
 
 #[test]

@@ -114,9 +114,13 @@ impl RunEntry {
 
     /// What ran: the strategy's name, or the program's (for titles and file names).
     pub fn what(&self) -> String {
-        match self.attachment() {
-            Some(a) => a.hello().program.clone(),
-            None => self.settings.strategy.name().to_string(),
+        match (
+            self.attachment(),
+            self.report.as_ref().and_then(|r| r.program.as_ref()),
+        ) {
+            (Some(a), _) => a.hello().program.clone(),
+            (None, Some(program)) => program.clone(),
+            (None, None) => self.settings.strategy.name().to_string(),
         }
     }
 
