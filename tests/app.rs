@@ -51,6 +51,26 @@ fn step_until(
     }
 }
 
+/// Steps until the status line shows an error; returns its text.
+fn error_status(h: &mut Harness<'static, PalavriadoApp>) -> String {
+    step_until(h, "an error in the status line", |a| {
+        a.status.as_ref().is_some_and(|s| s.error)
+    });
+    h.state().status.clone().unwrap().text
+}
+
+/// Attaches to `addr` the way a user does: "Attach…", then "Attach" in its window (the address
+/// set as the one remembered).
+fn attach_through_the_window(h: &mut Harness<'static, PalavriadoApp>, addr: &str) {
+    h.state_mut().last_attach = palavriado::ui::AttachDialog {
+        addr: addr.to_string(),
+    };
+    h.run_steps(2);
+    h.get_by_label("Attach…").click();
+    h.run_steps(2);
+    h.get_by_label("Attach").click();
+}
+
 #[test]
 fn run_watch_toggle_delay_stop_and_export() {
     let mut h = app();
@@ -182,19 +202,16 @@ fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
     h.get_by_label("Use").click();
     h.run_steps(1);
     h.get_by_label("▶ Run").click();
-    step_until(&mut h, "the error", |a| {
-        a.status.as_ref().is_some_and(|s| s.error)
-    });
-    let status = h.state().status.clone().unwrap();
+    let status = error_status(&mut h);
     assert!(
-        status.text.contains("/no/such/corpus") && status.text.contains("does not exist"),
+        status.contains("/no/such/corpus") && status.contains("does not exist"),
         "{}",
-        status.text
+        status
     );
     assert_eq!(h.state().session.runs.len(), 1, "the previous run is kept");
     h.run_steps(2);
     // Shown in the status bar (and under the corpus picker).
-    assert!(h.query_all_by_label(&status.text).count() >= 1);
+    assert!(h.query_all_by_label(&status).count() >= 1);
 }
 
 #[test]
@@ -396,11 +413,7 @@ fn attach_follows_a_program_live_and_keeps_what_was_seen() {
     let stop = std::sync::Arc::new(AtomicBool::new(false));
     let (addr, program) = serving_program(stop.clone());
     let mut h = plain_app();
-    h.state_mut().last_attach = palavriado::ui::AttachDialog { addr: addr.clone() };
-    h.run_steps(2);
-    h.get_by_label("Attach…").click();
-    h.run_steps(2);
-    h.get_by_label("Attach").click();
+    attach_through_the_window(&mut h, &addr);
     step_until(&mut h, "the program to be followed", |a| {
         a.session.following().is_some()
     });
@@ -480,19 +493,11 @@ fn attaching_to_something_else_says_so_and_keeps_the_app_alive() {
         }
     });
     let mut h = plain_app();
-    h.state_mut().last_attach = palavriado::ui::AttachDialog { addr: addr.clone() };
-    h.run_steps(2);
-    h.get_by_label("Attach…").click();
-    h.run_steps(2);
-    h.get_by_label("Attach").click();
-    step_until(&mut h, "the refusal", |a| {
-        a.status.as_ref().is_some_and(|s| s.error)
-    });
-    let status = h.state().status.clone().unwrap();
+    attach_through_the_window(&mut h, &addr);
+    let status = error_status(&mut h);
     assert!(
-        status.text.contains("not a palavriado program") && status.text.contains(&addr),
-        "{}",
-        status.text
+        status.contains("not a palavriado program") && status.contains(&addr),
+        "{status}"
     );
     assert!(h.state().session.runs.is_empty());
     assert!(!h.state().session.is_busy(), "Run is available again");

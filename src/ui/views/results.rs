@@ -20,6 +20,35 @@ fn status_text(r: &RunReport) -> RichText {
     }
 }
 
+/// The totals grid: `first` (what this kind of run counts), then what every report has, then
+/// `more` rows.
+fn totals<const N: usize>(
+    ui: &mut Ui,
+    r: &RunReport,
+    first: [(&str, String); N],
+    more: impl FnOnce(&mut Ui),
+) {
+    let every = [
+        ("Wall time", format!("{:.2} s", r.wall_ms / 1e3)),
+        (
+            "Peak resident memory",
+            format!("{:.1} MB", r.peak_rss_bytes as f64 / 1e6),
+        ),
+        ("Largest mailbox", thousands(r.max_mailbox_len)),
+        ("Context switches", thousands(r.context_switches)),
+    ];
+    egui::Grid::new("totals")
+        .spacing(Vec2::new(16.0, 4.0))
+        .show(ui, |ui| {
+            for (k, v) in first.into_iter().chain(every) {
+                ui.label(k);
+                ui.label(RichText::new(v).monospace());
+                ui.end_row();
+            }
+            more(ui);
+        });
+}
+
 /// The summary of a program's own pipeline: its totals and where each stage's time went.
 fn program_summary(ui: &mut Ui, r: &RunReport, program: &str) {
     ui.horizontal(|ui| {
@@ -27,26 +56,15 @@ fn program_summary(ui: &mut Ui, r: &RunReport, program: &str) {
         ui.label(RichText::new("a program's pipeline").weak());
         ui.label(status_text(r));
     });
-    egui::Grid::new("totals")
-        .spacing(Vec2::new(16.0, 4.0))
-        .show(ui, |ui| {
-            let rows = [
-                ("Stages", r.stages.len().to_string()),
-                ("Messages", thousands(r.messages)),
-                ("Wall time", format!("{:.2} s", r.wall_ms / 1e3)),
-                (
-                    "Peak resident memory",
-                    format!("{:.1} MB", r.peak_rss_bytes as f64 / 1e6),
-                ),
-                ("Largest mailbox", thousands(r.max_mailbox_len)),
-                ("Context switches", thousands(r.context_switches)),
-            ];
-            for (k, v) in rows {
-                ui.label(k);
-                ui.label(RichText::new(v).monospace());
-                ui.end_row();
-            }
-        });
+    totals(
+        ui,
+        r,
+        [
+            ("Stages", r.stages.len().to_string()),
+            ("Messages", thousands(r.messages)),
+        ],
+        |_| {},
+    );
     ui.add_space(6.0);
     ui.label(RichText::new("Where each stage's time went (ms)").strong());
     egui::Grid::new("stage times").striped(true).show(ui, |ui| {
@@ -89,30 +107,20 @@ pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
         );
         ui.label(status);
     });
-    egui::Grid::new("totals")
-        .spacing(Vec2::new(16.0, 4.0))
-        .show(ui, |ui| {
-            let rows = [
-                ("Words", thousands(r.total_words)),
-                ("Distinct words", thousands(r.distinct_words as u64)),
-                ("Lines", thousands(r.lines)),
-                ("Wall time", format!("{:.2} s", r.wall_ms / 1e3)),
-                (
-                    "Peak resident memory",
-                    format!("{:.1} MB", r.peak_rss_bytes as f64 / 1e6),
-                ),
-                ("Largest mailbox", thousands(r.max_mailbox_len)),
-                ("Context switches", thousands(r.context_switches)),
-            ];
-            for (k, v) in rows {
-                ui.label(k);
-                ui.label(RichText::new(v).monospace());
-                ui.end_row();
-            }
+    totals(
+        ui,
+        r,
+        [
+            ("Words", thousands(r.total_words)),
+            ("Distinct words", thousands(r.distinct_words as u64)),
+            ("Lines", thousands(r.lines)),
+        ],
+        |ui| {
             ui.label("counts_sha256");
             ui.label(RichText::new(&r.counts_sha256).monospace().small());
             ui.end_row();
-        });
+        },
+    );
     for w in r.warnings.iter().take(5) {
         ui.colored_label(Color32::from_rgb(200, 120, 0), format!("Warning: {w}"));
     }
