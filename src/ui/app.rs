@@ -314,7 +314,11 @@ impl eframe::App for PalavriadoApp {
         self.dropped_files(ui);
         self.top_bar(ui);
         self.status_bar(ui);
-        self.attach_window(ui.ctx());
+        if let Some(addr) = super::attach::attach_window(ui.ctx(), &mut self.attach_dialog) {
+            self.last_attach = AttachDialog { addr: addr.clone() };
+            self.session.attach(addr);
+            self.status = None;
+        }
         egui::Panel::left("controls")
             .resizable(false)
             .exact_size(300.0)

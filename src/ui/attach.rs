@@ -3,7 +3,6 @@
 
 use egui::{RichText, Ui};
 
-use super::app::PalavriadoApp;
 use super::run_entry::RunEntry;
 use crate::format::thousands;
 use crate::live::wire::DEFAULT_ADDR;
@@ -23,59 +22,55 @@ impl Default for AttachDialog {
     }
 }
 
-impl PalavriadoApp {
-    /// Draws the "Attach…" window while it is open; Attach (or Enter) starts attaching.
-    pub(super) fn attach_window(&mut self, ctx: &egui::Context) {
-        let Some(dialog) = &mut self.attach_dialog else {
-            return;
-        };
-        let mut open = true;
-        let mut go = false;
-        let mut cancel = false;
-        egui::Window::new("Attach to a program")
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
-            .show(ctx, |ui| {
-                ui.label(
-                    "Follow a program that profiles its pipeline with palavriado's library \
-                     (Profiler::new(…).serve(…)) live, in every view.",
-                );
-                ui.horizontal(|ui| {
-                    let label = ui.label("Address");
-                    let field = ui
-                        .add(
-                            egui::TextEdit::singleline(&mut dialog.addr)
-                                .desired_width(220.0)
-                                .hint_text(DEFAULT_ADDR),
-                        )
-                        .labelled_by(label.id);
-                    if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                        go = true;
-                    }
-                });
-                ui.label(
-                    RichText::new(format!(
-                        "e.g. `cargo run --release --example log_analyser -- --serve` serves on {DEFAULT_ADDR}"
-                    ))
-                    .weak(),
-                );
-                ui.horizontal(|ui| {
-                    go |= ui.button("Attach").clicked();
-                    cancel = ui.button("Cancel").clicked();
-                });
+/// Draws the "Attach…" window while `dialog` is open; returns the address to attach to when
+/// the user presses Attach (or Enter). Cancel or closing the window closes it.
+pub(super) fn attach_window(
+    ctx: &egui::Context,
+    dialog: &mut Option<AttachDialog>,
+) -> Option<String> {
+    let d = dialog.as_mut()?;
+    let mut open = true;
+    let mut go = false;
+    let mut cancel = false;
+    egui::Window::new("Attach to a program")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+        .show(ctx, |ui| {
+            ui.label(
+                "Follow a program that profiles its pipeline with palavriado's library \
+                 (Profiler::new(…).serve(…)) live, in every view.",
+            );
+            ui.horizontal(|ui| {
+                let label = ui.label("Address");
+                let field = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut d.addr)
+                            .desired_width(220.0)
+                            .hint_text(DEFAULT_ADDR),
+                    )
+                    .labelled_by(label.id);
+                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    go = true;
+                }
             });
-        if go {
-            let addr = dialog.addr.trim().to_string();
-            self.attach_dialog = None;
-            self.last_attach = AttachDialog { addr: addr.clone() };
-            self.session.attach(addr);
-            self.status = None;
-        } else if cancel || !open {
-            self.attach_dialog = None;
-        }
+            ui.label(
+                RichText::new(format!(
+                    "e.g. `cargo run --release --example log_analyser` serves on {DEFAULT_ADDR}"
+                ))
+                .weak(),
+            );
+            ui.horizontal(|ui| {
+                go |= ui.button("Attach").clicked();
+                cancel = ui.button("Cancel").clicked();
+            });
+        });
+    let addr = d.addr.trim().to_string();
+    if go || cancel || !open {
+        *dialog = None;
     }
+    go.then_some(addr)
 }
 
 /// What the controls show for a followed program (in place of a run's progress).
