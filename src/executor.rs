@@ -196,7 +196,12 @@ impl Executor {
         self.handle.get_or_init(|| {
             let next = Arc::new(AtomicUsize::new(1));
             let tids = self.scheduler_tids.clone();
-            let rt = tokio::runtime::Builder::new_multi_thread()
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            // Built with `--cfg tokio_unstable`: a task woken by its neighbour goes to the run
+            // queue other schedulers steal from, not to the unstealable LIFO slot.
+            #[cfg(tokio_unstable)]
+            builder.disable_lifo_slot();
+            let rt = builder
                 .worker_threads(self.schedulers)
                 .thread_name_fn(move || format!("scheduler {}", next.fetch_add(1, Relaxed)))
                 .on_thread_start(move || {
