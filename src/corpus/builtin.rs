@@ -186,12 +186,16 @@ pub fn generate_builtin(dir: &Path) -> io::Result<()> {
     }
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
+    // One temporary folder per call: two threads of one process (the app scanning the corpus
+    // while a run starts) may generate at once, and neither may remove the other's.
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = parent.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         dir.file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("builtin"),
-        std::process::id()
+        std::process::id(),
+        CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&tmp);
     let vocab = Vocabulary::new();
@@ -224,6 +228,31 @@ mod tests {
         assert_eq!(roman(1), "I");
         assert_eq!(roman(14), "XIV");
         assert_eq!(roman(49), "XLIX");
+    }
+
+    #[test]
+    fn threads_of_one_process_generate_at_once() {
+        let base = std::env::temp_dir().join(format!("palavriado-gen-{}", std::process::id()));
+        let dir = base.join("builtin-v1");
+        let _ = std::fs::remove_dir_all(&base);
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let dir = dir.clone();
+                std::thread::spawn(move || generate_builtin(&dir))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        let files = walkdir::WalkDir::new(&dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file())
+            .count();
+        assert_eq!(files, FILES);
+        // No temporary folder is left behind.
+        assert_eq!(std::fs::read_dir(&base).unwrap().count(), 1);
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
