@@ -33,8 +33,8 @@ use palavriado::format::thousands;
 use palavriado::profiler::Profiler;
 
 mod common;
-use common::{arg, start_profiler, value_of};
-use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+use common::{arg, start_profiler, sub, value_of};
+use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer};
 use sha2::{Digest as _, Sha256};
 
 /// A chunk of data to hash.
@@ -101,12 +101,6 @@ fn main() {
             .runtime(runtime, default_schedulers()),
     );
     let ctl = profiler.control().clone();
-    fn sub<E>(max_demand: u64) -> Subscription<E> {
-        Subscription::new()
-            .max_demand(max_demand)
-            .min_demand(max_demand / 2)
-    }
-
     // The program's own writer thread, fed through an instrumented channel: its queue shows in
     // Processes and Queues like any stage's mailbox.
     let (to_writer, from_hashers) = profiler.channel::<Digest>("writer");

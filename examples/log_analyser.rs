@@ -24,8 +24,8 @@ use palavriado::format::thousands;
 use palavriado::profiler::Profiler;
 
 mod common;
-use common::{arg, start_profiler, value_of};
-use palavriado::stage::{Consumer, Dispatch, Event, Producer, ProducerConsumer, Subscription};
+use common::{arg, start_profiler, sub, value_of};
+use palavriado::stage::{Consumer, Dispatch, Event, Producer, ProducerConsumer};
 
 /// One parsed request: what flows from the parsers to the aggregators.
 struct Request {
@@ -99,12 +99,6 @@ fn main() {
         Profiler::new("log_analyser").max_demand(max_demand as usize),
     );
     let ctl = profiler.control().clone();
-    fn sub<E>(max_demand: u64) -> Subscription<E> {
-        Subscription::new()
-            .max_demand(max_demand)
-            .min_demand(max_demand / 2)
-    }
-
     let started = Instant::now();
     let mut reader =
         Producer::from_iter(&ctl, "reader", (0..lines).map(log_line), Dispatch::Demand);

@@ -601,8 +601,7 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
     let Some(recording) = a.recording() else {
         eprintln!(
             "palavriado: nothing to record: the program at '{}' sent no report ({})",
-            args.addr,
-            describe_end(&ended)
+            args.addr, ended
         );
         return 1;
     };
@@ -618,20 +617,12 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
         a.timeline().len(),
         hello.program,
         path.display(),
-        describe_end(&ended),
+        ended,
         a.dropped_rows()
     );
     match ended {
         crate::live::Ended::Failed(_) => 1,
         _ => 0,
-    }
-}
-
-fn describe_end(e: &crate::live::Ended) -> String {
-    match e {
-        crate::live::Ended::Finished => "the program finished".into(),
-        crate::live::Ended::Detached => "detached".into(),
-        crate::live::Ended::Failed(why) => why.clone(),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use palavriado::live::wire::DEFAULT_ADDR;
 use palavriado::profiler::{Profiler, ProfilerBuilder};
+use palavriado::stage::Subscription;
 
 /// The number after `--name`, or `default`; exits with a one-line error if it is not a number.
 pub(crate) fn arg(program: &str, name: &str, default: u64) -> u64 {
@@ -50,4 +51,12 @@ pub(crate) fn start_profiler(program: &str, builder: ProfilerBuilder) -> Profile
         );
     }
     profiler
+}
+
+/// A subscription asking for `max_demand` events, and for more at half of it (GenStage's
+/// default `min_demand`).
+pub(crate) fn sub<E>(max_demand: u64) -> Subscription<E> {
+    Subscription::new()
+        .max_demand(max_demand)
+        .min_demand(max_demand / 2)
 }

@@ -39,6 +39,16 @@ pub enum Ended {
     Failed(String),
 }
 
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ended::Finished => f.write_str("the program finished"),
+            Ended::Detached => f.write_str("detached"),
+            Ended::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
 /// What has been received so far.
 #[derive(Debug, Default)]
 struct State {

@@ -216,13 +216,14 @@ fn serve(
             dropped_total.fetch_add(first - seq, Relaxed);
         }
         seq = next;
-        let names = p.timeline.names();
+        let mut new_series = p.timeline.names_from(names_sent);
         let events = p.ctl.events();
         let chunks: Vec<&[crate::probe::timeline::Row]> = if rows.is_empty() {
             vec![&[]]
         } else {
             rows.chunks(HISTORY_ROWS).collect()
         };
+        names_sent += new_series.len();
         for chunk in chunks {
             let report = if reported.is_none_or(|r| r.elapsed() >= REPORT_PERIOD) {
                 reported = Some(Instant::now());
@@ -231,7 +232,8 @@ fn serve(
                 None
             };
             let frame = Samples {
-                new_series: names[names_sent.min(names.len())..].to_vec(),
+                // New series go out once, with the first chunk.
+                new_series: std::mem::take(&mut new_series),
                 rows: chunk
                     .iter()
                     .map(|r| {
@@ -245,7 +247,6 @@ fn serve(
                 events: (events.len() != events_sent).then(|| events.clone()),
                 report,
             };
-            names_sent = names.len();
             events_sent = events.len();
             wire::write_frame(&mut w, &Frame::Samples(frame))?;
         }

@@ -128,7 +128,15 @@ impl Timeline {
 
     /// Series names, in column order.
     pub fn names(&self) -> Vec<String> {
-        self.inner.read().names.clone()
+        self.names_from(0)
+    }
+
+    /// The names of the series from column `first` on (those a reader has not seen yet).
+    pub fn names_from(&self, first: usize) -> Vec<String> {
+        let r = self.inner.read();
+        r.names
+            .get(first..)
+            .map_or_else(Vec::new, <[String]>::to_vec)
     }
 
     /// Rows kept.

@@ -64,7 +64,9 @@ impl RunEntry {
                 ctl.progress.bytes_read.load(Relaxed) as f64 / self.total_bytes.max(1) as f64
             }
             RunSource::Recorded { .. } => 1.0,
-            RunSource::Attached(_) => f64::from(u8::from(!self.is_running())),
+            // A program's input is its own: all of it is read once it has ended.
+            RunSource::Attached(_) if self.is_running() => 0.0,
+            RunSource::Attached(_) => 1.0,
         }
     }
 
@@ -132,9 +134,6 @@ impl RunEntry {
         } else {
             format!(", delay {}", crate::format::delay(delay))
         };
-        match self.attachment() {
-            Some(_) => format!("#{} {}", self.number, self.what()),
-            None => format!("#{} {}{delay}", self.number, self.what()),
-        }
+        format!("#{} {}{delay}", self.number, self.what())
     }
 }

@@ -18,6 +18,22 @@ use crate::live::{Attachment, Ended};
 use crate::recording::Recording;
 use crate::run::{MemoryLimit, Run, RunReport, RunSettings};
 
+/// Runs `work` on a thread of its own named `name`; its result arrives on the receiver (which
+/// the UI polls, so it never waits).
+fn in_background<T: Send + 'static>(
+    name: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Receiver<T> {
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .expect("spawning a background thread");
+    rx
+}
+
 /// Which corpus to count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CorpusChoice {
@@ -159,14 +175,9 @@ impl Session {
             return;
         }
         self.error = None;
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        std::thread::Builder::new()
-            .name("attaching".into())
-            .spawn(move || {
-                let _ = tx.send(Attachment::connect(&addr));
-            })
-            .expect("spawning the attaching thread");
-        self.attaching = Some(rx);
+        self.attaching = Some(in_background("attaching", move || {
+            Attachment::connect(&addr)
+        }));
     }
 
     /// The current (newest) run.
@@ -214,14 +225,10 @@ impl Session {
             ));
             return;
         }
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        std::thread::Builder::new()
-            .name("recording reader".into())
-            .spawn(move || {
-                let _ = tx.send(Recording::open(&path).map(|r| (path, r)));
-            })
-            .expect("spawning the recording reader");
-        self.opening.push(rx);
+        self.opening
+            .push(in_background("recording reader", move || {
+                Recording::open(&path).map(|r| (path, r))
+            }));
     }
 
     /// True while a recording is being read.
@@ -337,10 +344,9 @@ impl Session {
         {
             return;
         }
-        let (tx, rx) = crossbeam_channel::bounded(1);
         let path = choice.path().map(|p| p.to_path_buf());
-        std::thread::spawn(move || {
-            let info = Corpus::open_or_builtin(path.as_deref(), 1)
+        let rx = in_background("corpus scan", move || {
+            Corpus::open_or_builtin(path.as_deref(), 1)
                 .map_err(|e| e.to_string())
                 .map(|c| {
                     let lines = c
@@ -354,8 +360,7 @@ impl Session {
                         bytes: c.bytes_once(),
                         lines,
                     }
-                });
-            let _ = tx.send(info);
+                })
         });
         self.scans.push((choice.clone(), rx));
     }
