@@ -7,8 +7,12 @@ use palavriado::cli::Cli;
 use palavriado::cli::{Command, bench_command, parse_args, run_command};
 use palavriado::probe::heap::CountingAlloc;
 
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+static ALLOC: CountingAlloc<mimalloc::MiMalloc> = CountingAlloc(mimalloc::MiMalloc);
+#[cfg(not(feature = "mimalloc"))]
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc(std::alloc::System);
 
 fn main() {
     CountingAlloc::activate();

@@ -14,7 +14,7 @@ use palavriado::run::{Run, RunSettings};
 use palavriado::{Corpus, RunControl, Runtime, StopReason, Strategy};
 
 #[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+static ALLOC: CountingAlloc = CountingAlloc(std::alloc::System);
 
 /// The heap counters and per-core CPU are process-wide: under `cargo test`, which runs this
 /// file's tests as threads of one process, each test holds this lock so none reads another's

@@ -21,9 +21,10 @@ thread_local! {
     static PENDING: Cell<i64> = const { Cell::new(0) };
 }
 
-/// The system allocator, counting live bytes.
+/// An allocator (the system's by default) counting live bytes: `CountingAlloc(System)`, or
+/// any other [`GlobalAlloc`] the program prefers.
 #[derive(Debug)]
-pub struct CountingAlloc;
+pub struct CountingAlloc<A = System>(pub A);
 
 #[inline(always)]
 fn account(delta: i64) {
@@ -51,11 +52,12 @@ fn account(delta: i64) {
     }
 }
 
-// SAFETY: every call is forwarded to `System` unchanged; the counting has no effect on memory.
-unsafe impl GlobalAlloc for CountingAlloc {
+// SAFETY: every call is forwarded to the inner allocator unchanged; the counting has no effect
+// on memory.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { self.0.alloc(layout) };
         if !p.is_null() {
             account(layout.size() as i64);
         }
@@ -64,7 +66,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { self.0.alloc_zeroed(layout) };
         if !p.is_null() {
             account(layout.size() as i64);
         }
@@ -73,13 +75,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { self.0.dealloc(ptr, layout) };
         account(-(layout.size() as i64));
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             account(new_size as i64 - layout.size() as i64);
         }

@@ -38,7 +38,16 @@ struct StagePrev {
     cpu_ms: f64,
     cpu_owed_ms: f64,
     sched: ThreadSched,
+    /// The stage's series' columns, looked up on first use (in the order the sampler writes
+    /// them, so a trace's columns keep their order): a run of 512 stages would otherwise format
+    /// and look up thousands of names per sample.
+    columns: [Option<usize>; STAGE_METRICS],
+    /// The `queued_upstream` column of each of its subscribers, by subscription index.
+    subscriber_columns: Vec<usize>,
 }
+
+/// How many [`M`] there are (the last one's index plus one).
+const STAGE_METRICS: usize = M::QueuedUpstream as usize + 1;
 
 struct Sampler {
     ctl: Arc<RunControl>,
@@ -120,6 +129,7 @@ impl Sampler {
             self.ctl.delay().as_secs_f64() * 1e3,
         ));
         let mut queued = 0u64;
+        let mut queued_upstream: std::collections::BTreeMap<usize, u64> = Default::default();
         // Every thread's scheduler counters, read once per sample (a thread that has ended
         // keeps its last reading): the stages' threads and the whole process come from them.
         for tid in thread_ids() {
@@ -138,7 +148,10 @@ impl Sampler {
         for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
             let s = stage.snapshot();
             queued += s.queued_bytes;
-            let col = |m: M| tl.column(&series::stage(&s.name, m));
+            let columns = &mut prev.columns;
+            let mut col = |m: M| {
+                *columns[m as usize].get_or_insert_with(|| tl.column(&series::stage(&s.name, m)))
+            };
             let sched = if s.tid != 0 {
                 self.threads.get(&s.tid).copied().unwrap_or(prev.sched)
             } else {
@@ -225,10 +238,14 @@ impl Sampler {
             ));
             prev.messages_taken = taken;
             values.push((col(M::QueuedBytes), s.queued_bytes as f64));
-            for sub in stage.subscriptions() {
-                let column = tl.column(&series::stage(&sub.subscriber, M::QueuedUpstream));
-                values.push((column, sub.queued as f64));
-            }
+            let columns = &mut prev.subscriber_columns;
+            stage.for_each_subscription(|i, sub| {
+                if i == columns.len() {
+                    columns.push(tl.column(&series::stage(&sub.subscriber, M::QueuedUpstream)));
+                }
+                // A stage subscribed to several producers waits on all their queues.
+                *queued_upstream.entry(columns[i]).or_insert(0) += sub.queued;
+            });
             stage.note_queued_bytes(s.queued_bytes);
             prev.events_in = s.events_in;
             prev.polls = s.polls;
@@ -295,6 +312,7 @@ impl Sampler {
             values.push((tl.column(&series::scheduler(i)), used / dt * 100.0));
             *prev = *now;
         }
+        values.extend(queued_upstream.into_iter().map(|(c, n)| (c, n as f64)));
         values.push((tl.column(series::QUEUED), queued as f64));
         values.push((tl.column(series::PROFILER), tl.heap_bytes() as f64));
         let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);

@@ -92,7 +92,7 @@ pub enum StageMetric {
     QueuedBytes,
     /// Messages taken from its mailbox per second (hand-offs to it).
     MessagesPerS,
-    /// Events waiting for it in its producer's partition (or broadcast) queue.
+    /// Events waiting for it in its producers' partition (or broadcast) queues, summed over them.
     QueuedUpstream,
 }
 

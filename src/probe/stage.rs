@@ -207,6 +207,18 @@ pub struct MailboxCounters {
     pub taken: CachePadded<MailboxTotals>,
 }
 
+/// Which sends do the occasional extra work.
+#[derive(Debug)]
+struct SendMasks {
+    /// A message is stamped when its send index has these bits clear (the sampler widens it as
+    /// traffic grows, keeping stamps to about a thousand a second).
+    stamp: AtomicU64,
+    /// The mailbox's length is compared with its largest when the send index has these bits
+    /// clear: every send while traffic is light (exact), one in up to 64 under heavy traffic
+    /// (reading the owner's counter costs a cache miss per send).
+    max: AtomicU64,
+}
+
 /// Live counters of one stage. Cheap to update from the hot loop, readable from anywhere.
 #[derive(Debug)]
 pub struct StageProbe {
@@ -237,19 +249,16 @@ pub struct StageProbe {
     /// Time the stage was ready to run but waited for a scheduler (estimated from a sample of
     /// its wake-ups), in ns.
     sched_wait_ns: AtomicU64,
-    /// Wakes the stage when a message arrives, the run stops or the delay changes.
-    bell: Doorbell,
+    /// Wakes the stage when a message arrives, the run stops or the delay changes. On a line
+    /// of its own: senders read it on every send, the owner writes it when it waits.
+    bell: CachePadded<Doorbell>,
     /// Time spent in each [`StageState`] before the current one, in ns.
     state_ns: [AtomicU64; 6],
     /// When the current state began ([`clock_ns`]; 0 before the first).
     state_since: AtomicU64,
-    /// A message is stamped when its send index has these bits clear (the sampler widens it as
-    /// traffic grows, keeping stamps to about a thousand a second).
-    stamp_mask: AtomicU64,
-    /// The mailbox's length is compared with its largest when the send index has these bits
-    /// clear: every send while traffic is light (exact), one in up to 64 under heavy traffic
-    /// (reading the owner's counter costs a cache miss per send).
-    max_mask: AtomicU64,
+    /// What senders read on every send and the sampler rarely changes, on a line of its own
+    /// (beside the owner's counters, every send would fetch a line the owner just wrote).
+    masks: CachePadded<SendMasks>,
     /// Send index of the oldest stamped message still waiting (`u64::MAX`: none), so the owner
     /// looks at the stamps only when that message comes out.
     next_stamped: AtomicU64,
@@ -333,11 +342,13 @@ impl StageProbe {
             busy_ns: Default::default(),
             polls: AtomicU64::new(0),
             sched_wait_ns: AtomicU64::new(0),
-            bell: Doorbell::default(),
+            bell: Default::default(),
             state_ns: Default::default(),
             state_since: AtomicU64::new(0),
-            stamp_mask: AtomicU64::new(63),
-            max_mask: AtomicU64::new(0),
+            masks: CachePadded::new(SendMasks {
+                stamp: AtomicU64::new(63),
+                max: AtomicU64::new(0),
+            }),
             next_stamped: AtomicU64::new(u64::MAX),
             stamps: Mutex::new(Stamps::default()),
             waits: Box::new(std::array::from_fn(|_| AtomicU64::new(0))),
@@ -387,6 +398,13 @@ impl StageProbe {
         }
     }
 
+    /// Visits each subscription's demand (with its index) without copying the list.
+    pub fn for_each_subscription(&self, mut visit: impl FnMut(usize, &SubscriptionDemand)) {
+        for (i, s) in self.subscriptions.lock().iter().enumerate() {
+            visit(i, s);
+        }
+    }
+
     /// Per-subscription outstanding demand.
     pub fn subscriptions(&self) -> Vec<SubscriptionDemand> {
         self.subscriptions.lock().clone()
@@ -428,8 +446,8 @@ impl StageProbe {
     /// 64 sends.
     pub fn set_stamp_every(&self, every: u64) {
         let mask = every.max(1).next_power_of_two() - 1;
-        self.stamp_mask.store(mask, Relaxed);
-        self.max_mask.store(mask.min(63), Relaxed);
+        self.masks.stamp.store(mask, Relaxed);
+        self.masks.max.store(mask.min(63), Relaxed);
     }
 
     /// The time-in-mailbox histogram so far (counts per bucket, see [`wait_quantile_us`]).
@@ -488,13 +506,13 @@ impl StageProbe {
         if bytes != 0 {
             sent.bytes.fetch_add(bytes, Relaxed);
         }
-        if total & self.max_mask.load(Relaxed) == 0 {
+        if total & self.masks.max.load(Relaxed) == 0 {
             let len = total.saturating_sub(self.mailbox.taken.messages.load(Relaxed));
             if len > self.max_mailbox.load(Relaxed) {
                 self.max_mailbox.fetch_max(len, Relaxed);
             }
         }
-        if total & self.stamp_mask.load(Relaxed) == 0 {
+        if total & self.masks.stamp.load(Relaxed) == 0 {
             self.stamp(total);
         }
     }
