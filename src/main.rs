@@ -7,10 +7,6 @@ use palavriado::cli::Cli;
 use palavriado::cli::{Command, bench_command, parse_args, run_command};
 use palavriado::probe::heap::CountingAlloc;
 
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOC: CountingAlloc<mimalloc::MiMalloc> = CountingAlloc(mimalloc::MiMalloc);
-#[cfg(not(feature = "mimalloc"))]
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc(std::alloc::System);
 
