@@ -46,6 +46,9 @@ struct StagePrev {
     subscriber_columns: Vec<usize>,
 }
 
+/// Messages stamped per second over all mailboxes, for their time-in-mailbox quantiles.
+const STAMPS_PER_SECOND: f64 = 16_000.0;
+
 /// How many [`M`] there are (the last one's index plus one).
 const STAGE_METRICS: usize = M::QueuedUpstream as usize + 1;
 
@@ -145,6 +148,10 @@ impl Sampler {
         let mut polled_ms = 0.0;
         let stages = self.ctl.stages();
         self.stage_prev.resize(stages.len(), StagePrev::default());
+        // A thousand stamps a second per mailbox for a few stages; fewer each when there are
+        // hundreds (stamping takes a lock), at least 50 so each stage's quantiles stay drawn.
+        let stamps_per_mailbox =
+            (STAMPS_PER_SECOND / stages.len().max(1) as f64).clamp(50.0, 1000.0);
         for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
             let s = stage.snapshot();
             queued += s.queued_bytes;
@@ -226,10 +233,10 @@ impl Sampler {
                     wait_quantile_us(&recent, q).unwrap_or(f64::NAN),
                 ));
             }
-            // Stamp about a thousand messages a second, whatever the traffic.
+            // Stamp a bounded number of messages a second, whatever the traffic.
             let sent = stage.mailbox.sent.messages.load(Relaxed);
             let rate = sent.saturating_sub(prev.messages_sent) as f64 / dt;
-            stage.set_stamp_every((rate / 1000.0) as u64);
+            stage.set_stamp_every((rate / stamps_per_mailbox) as u64);
             prev.messages_sent = sent;
             let taken = stage.messages_received();
             values.push((

@@ -157,9 +157,11 @@ pub(crate) struct Dispatcher<E> {
     is_touched: Vec<bool>,
 }
 
-/// The first `k` events of `queue`; the whole buffer, without a copy, when that is all of it.
+/// The first `k` events of `queue`; the whole buffer, without a copy, when that is all of it and
+/// the buffer is not much larger (a partition queue that grew once keeps its room rather than
+/// sending it away with one event and allocating anew).
 pub(super) fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Vec<E> {
-    if k == queue.len() {
+    if k == queue.len() && queue.capacity() <= 2 * k + 8 {
         Vec::from(std::mem::take(queue))
     } else {
         // Popping into an exactly sized vector is cheaper than a drain for the small batches

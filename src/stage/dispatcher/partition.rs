@@ -42,10 +42,6 @@ impl<E: Event> Dispatcher<E> {
         self.buffered_bytes += batch_bytes(events);
         // Every event goes to its partition's queue; each queue then sends what its
         // subscriber's demand covers (the whole queue, without a copy, when it all fits).
-        let share = events.len() / partitions + 16;
-        for &s in &self.partition_subs {
-            self.subs[s].queue.reserve(share);
-        }
         for e in events.drain(..) {
             let h = hash(&e);
             let p = match mask {
