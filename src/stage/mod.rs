@@ -26,12 +26,14 @@
 //! # Ok::<(), palavriado::stage::SubscribeError>(())
 //! ```
 
+mod batch;
 mod consumer;
 mod dispatcher;
 mod producer;
 mod producer_consumer;
 mod subscription;
 
+pub use batch::{Batch, BatchIter};
 pub use consumer::Consumer;
 pub use dispatcher::{Dispatch, Filter, PartitionFn};
 pub use producer::Producer;
@@ -60,7 +62,7 @@ pub enum Msg<E> {
         /// Index of the subscription in the receiver's upstream list.
         from: usize,
         /// The events.
-        events: Vec<E>,
+        events: Batch<E>,
         /// Their bytes, computed once by the sender.
         bytes: u64,
     },

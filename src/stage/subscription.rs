@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::dispatcher::{Filter, Outlet};
-use super::{AskHandle, Msg, OutletSpec, Source};
+use super::{AskHandle, BatchIter, Msg, OutletSpec, Source};
 use crate::control::{Pacer, RunControl};
 use crate::event::{Event, event_bytes};
 use crate::mailbox::{MailboxReceiver, MailboxSender, mailbox};
@@ -175,7 +175,7 @@ pub(super) struct Input<In: Event> {
     own_tx: Option<MailboxSender<Msg<In>>>,
     /// Received messages not yet fully handled: the subscription they came from, their events
     /// and those events' bytes.
-    queue: VecDeque<(usize, std::vec::IntoIter<In>, u64)>,
+    queue: VecDeque<(usize, BatchIter<In>, u64)>,
     pub(super) queued: u64,
     pub(super) queued_bytes: u64,
     /// Upstream subscriptions that have completed, and the sum of their pending demand (kept
@@ -431,7 +431,7 @@ mod tests {
             .receive(Msg::Events {
                 from: 0,
                 bytes: 0,
-                events,
+                events: events.into(),
             })
             .unwrap();
         let mut sizes = Vec::new();
@@ -477,7 +477,7 @@ mod tests {
         let too_many = Msg::Events {
             from: 0,
             bytes: 0,
-            events: (0..11).collect(),
+            events: (0..11).collect::<Vec<u64>>().into(),
         };
         assert!(
             input

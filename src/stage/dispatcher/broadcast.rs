@@ -13,7 +13,8 @@ impl<E: Event> Dispatcher<E> {
             return;
         }
         let events = take_front(&mut self.buffer, k);
-        self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(&events));
+        let events = events.as_slice();
+        self.buffered_bytes = self.buffered_bytes.saturating_sub(batch_bytes(events));
         for i in 0..self.subs.len() {
             let mine: Vec<E> = match &self.subs[i].outlet.filter {
                 Some(f) => events.iter().filter(|e| f(e)).map(clone).collect(),
@@ -22,7 +23,7 @@ impl<E: Event> Dispatcher<E> {
             // Events a subscriber filters out do not use its demand (otherwise it
             // would wait for events it was charged for but never sent).
             if !mine.is_empty() {
-                self.send(i, mine, None);
+                self.send(i, mine.into(), None);
             }
         }
     }

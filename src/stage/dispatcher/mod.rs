@@ -9,7 +9,7 @@ mod partition;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::Msg;
+use super::{Batch, Msg};
 use crate::control::RunControl;
 use crate::event::{Event, batch_bytes, event_bytes};
 use crate::mailbox::MailboxSender;
@@ -160,15 +160,19 @@ pub(crate) struct Dispatcher<E> {
 /// The first `k` events of `queue`; the whole buffer, without a copy, when that is all of it and
 /// the buffer is not much larger (a partition queue that grew once keeps its room rather than
 /// sending it away with one event and allocating anew).
-pub(super) fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Vec<E> {
-    if k == queue.len() && queue.capacity() <= 2 * k + 8 {
-        Vec::from(std::mem::take(queue))
+pub(super) fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Batch<E> {
+    if k == 1 {
+        Batch::One(queue.pop_front().expect("k is at most the queue's length"))
+    } else if k == queue.len() && queue.capacity() <= 2 * k + 8 {
+        Batch::Many(Vec::from(std::mem::take(queue)))
     } else {
         // Popping into an exactly sized vector is cheaper than a drain for the small batches
         // fine-grained demand asks for.
-        (0..k)
-            .map(|_| queue.pop_front().expect("k is at most the queue's length"))
-            .collect()
+        Batch::Many(
+            (0..k)
+                .map(|_| queue.pop_front().expect("k is at most the queue's length"))
+                .collect(),
+        )
     }
 }
 
@@ -363,7 +367,7 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Sends `events` (weighing `bytes`, or unweighed when `None`) to subscriber `sub`.
-    pub(super) fn send(&mut self, sub: usize, events: Vec<E>, bytes: Option<u64>) {
+    pub(super) fn send(&mut self, sub: usize, events: Batch<E>, bytes: Option<u64>) {
         let len = events.len() as u64;
         self.touch(sub);
         self.demand_total -= len;
@@ -372,7 +376,7 @@ impl<E: Event> Dispatcher<E> {
         if s.gone {
             return;
         }
-        let bytes = bytes.unwrap_or_else(|| batch_bytes(&events));
+        let bytes = bytes.unwrap_or_else(|| batch_bytes(events.as_slice()));
         let msg = Msg::Events {
             from: s.outlet.upstream_index,
             events,
@@ -385,8 +389,8 @@ impl<E: Event> Dispatcher<E> {
     }
 
     /// Sends events taken out of a buffer (they stop counting as buffered).
-    pub(super) fn send_buffered(&mut self, sub: usize, batch: Vec<E>) {
-        let bytes = batch_bytes(&batch);
+    pub(super) fn send_buffered(&mut self, sub: usize, batch: Batch<E>) {
+        let bytes = batch_bytes(batch.as_slice());
         self.buffered_bytes = self.buffered_bytes.saturating_sub(bytes);
         self.send(sub, batch, Some(bytes));
     }
