@@ -158,12 +158,12 @@ pub(crate) struct Dispatcher<E> {
 }
 
 /// The first `k` events of `queue`; the whole buffer, without a copy, when that is all of it and
-/// the buffer is not much larger (a partition queue that grew once keeps its room rather than
-/// sending it away with one event and allocating anew).
+/// it is a large batch or the buffer is not much larger (a partition queue that grew once keeps
+/// its room rather than sending it away with a few events and allocating anew).
 pub(super) fn take_front<E>(queue: &mut VecDeque<E>, k: usize) -> Batch<E> {
     if k == 1 {
         Batch::One(queue.pop_front().expect("k is at most the queue's length"))
-    } else if k == queue.len() && queue.capacity() <= 2 * k + 8 {
+    } else if k == queue.len() && (k >= 64 || queue.capacity() <= 2 * k + 8) {
         Batch::Many(Vec::from(std::mem::take(queue)))
     } else {
         // Popping into an exactly sized vector is cheaper than a drain for the small batches
