@@ -174,6 +174,20 @@ impl Window {
             .map(|(i, s)| (s.name.as_str(), i))
             .collect();
         let linked = stages.iter().any(|s| !s.subscriptions.is_empty());
+        // A subscriber's queue upstream, averaged over the window (a snapshot catches bursts a
+        // dispatch clears at once): one series per subscriber, the sum over its producers,
+        // so each is read once however many producers it has.
+        let mut upstream_means: HashMap<&str, Option<u64>> = HashMap::new();
+        for sub in stages.iter().flat_map(|s| &s.subscriptions) {
+            upstream_means
+                .entry(sub.subscriber.as_str())
+                .or_insert_with(|| {
+                    let p = points(&series::stage(&sub.subscriber, StageMetric::QueuedUpstream));
+                    (!p.is_empty()).then(|| {
+                        (p.iter().map(|(_, v)| v).sum::<f64>() / p.len() as f64).round() as u64
+                    })
+                });
+        }
         let mut windows: Vec<StageWindow> = stages
             .iter()
             .map(|s| {
@@ -192,24 +206,12 @@ impl Window {
                     mailbox: points(&series::stage(&s.name, StageMetric::Msgq)),
                     messages_per_s: mean(&series::stage(&s.name, StageMetric::MessagesPerS)),
                     events_per_s: mean(&series::stage(&s.name, StageMetric::InPerS)),
-                    // A partition's queue, averaged over the window (a snapshot catches
-                    // bursts a dispatch clears at once).
                     subscriptions: s
                         .subscriptions
                         .iter()
-                        .map(|sub| {
-                            let name = series::stage(&sub.subscriber, StageMetric::QueuedUpstream);
-                            let p = points(&name);
-                            let queued = if p.is_empty() {
-                                sub.queued
-                            } else {
-                                (p.iter().map(|(_, v)| v).sum::<f64>() / p.len() as f64).round()
-                                    as u64
-                            };
-                            SubscriptionDemand {
-                                queued,
-                                ..sub.clone()
-                            }
+                        .map(|sub| SubscriptionDemand {
+                            queued: upstream_means[sub.subscriber.as_str()].unwrap_or(sub.queued),
+                            ..sub.clone()
                         })
                         .collect(),
                 }

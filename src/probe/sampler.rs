@@ -41,16 +41,16 @@ struct StagePrev {
     /// The stage's series' columns, looked up on first use (in the order the sampler writes
     /// them, so a trace's columns keep their order): a run of 512 stages would otherwise format
     /// and look up thousands of names per sample.
-    columns: [Option<usize>; STAGE_METRICS],
+    columns: [Option<usize>; M::COUNT],
     /// The `queued_upstream` column of each of its subscribers, by subscription index.
     subscriber_columns: Vec<usize>,
 }
 
+/// Marks a column of [`Sampler::upstream_sums`] that is no subscriber's.
+const NOT_A_SUBSCRIBER: u64 = u64::MAX;
+
 /// Messages stamped per second over all mailboxes, for their time-in-mailbox quantiles.
 const STAMPS_PER_SECOND: f64 = 16_000.0;
-
-/// How many [`M`] there are (the last one's index plus one).
-const STAGE_METRICS: usize = M::QueuedUpstream as usize + 1;
 
 struct Sampler {
     ctl: Arc<RunControl>,
@@ -61,6 +61,9 @@ struct Sampler {
     last_bytes: u64,
     last_words: u64,
     stage_prev: Vec<StagePrev>,
+    /// Events queued upstream of each subscriber this sample, by its `queued_upstream` column
+    /// ([`NOT_A_SUBSCRIBER`] elsewhere); kept between samples for its room.
+    upstream_sums: Vec<u64>,
     events_seen: usize,
     /// Each core's ticks at the previous sample.
     ticks_prev: Vec<CoreTicks>,
@@ -132,7 +135,8 @@ impl Sampler {
             self.ctl.delay().as_secs_f64() * 1e3,
         ));
         let mut queued = 0u64;
-        let mut queued_upstream: std::collections::BTreeMap<usize, u64> = Default::default();
+        let mut upstream_sums = std::mem::take(&mut self.upstream_sums);
+        upstream_sums.clear();
         // Every thread's scheduler counters, read once per sample (a thread that has ended
         // keeps its last reading): the stages' threads and the whole process come from them.
         for tid in thread_ids() {
@@ -251,7 +255,16 @@ impl Sampler {
                     columns.push(tl.column(&series::stage(&sub.subscriber, M::QueuedUpstream)));
                 }
                 // A stage subscribed to several producers waits on all their queues.
-                *queued_upstream.entry(columns[i]).or_insert(0) += sub.queued;
+                let c = columns[i];
+                if c >= upstream_sums.len() {
+                    upstream_sums.resize(c + 1, NOT_A_SUBSCRIBER);
+                }
+                let sum = &mut upstream_sums[c];
+                *sum = if *sum == NOT_A_SUBSCRIBER {
+                    sub.queued
+                } else {
+                    *sum + sub.queued
+                };
             });
             stage.note_queued_bytes(s.queued_bytes);
             prev.events_in = s.events_in;
@@ -319,7 +332,14 @@ impl Sampler {
             values.push((tl.column(&series::scheduler(i)), used / dt * 100.0));
             *prev = *now;
         }
-        values.extend(queued_upstream.into_iter().map(|(c, n)| (c, n as f64)));
+        values.extend(
+            upstream_sums
+                .iter()
+                .enumerate()
+                .filter(|&(_, &n)| n != NOT_A_SUBSCRIBER)
+                .map(|(c, &n)| (c, n as f64)),
+        );
+        self.upstream_sums = upstream_sums;
         values.push((tl.column(series::QUEUED), queued as f64));
         values.push((tl.column(series::PROFILER), tl.heap_bytes() as f64));
         let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
@@ -395,6 +415,7 @@ pub fn spawn(
                 last_bytes: 0,
                 last_words: 0,
                 stage_prev: Vec::new(),
+                upstream_sums: Vec::new(),
                 events_seen: 0,
                 scheduler_prev: Vec::new(),
                 ticks_prev: core_ticks().unwrap_or_default(),

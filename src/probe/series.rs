@@ -97,6 +97,9 @@ pub enum StageMetric {
 }
 
 impl StageMetric {
+    /// How many metrics there are (`QueuedUpstream` is the last), for tables indexed by them.
+    pub const COUNT: usize = StageMetric::QueuedUpstream as usize + 1;
+
     /// The series' last path segment.
     pub const fn as_str(self) -> &'static str {
         match self {

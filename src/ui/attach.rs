@@ -66,11 +66,11 @@ pub(super) fn attach_window(
                 cancel = ui.button("Cancel").clicked();
             });
         });
-    let addr = d.addr.trim().to_string();
+    let addr = go.then(|| d.addr.trim().to_string());
     if go || cancel || !open {
         *dialog = None;
     }
-    go.then_some(addr)
+    addr
 }
 
 /// What the controls show for a followed program (in place of a run's progress).
