@@ -174,20 +174,25 @@ impl Window {
             .map(|(i, s)| (s.name.as_str(), i))
             .collect();
         let linked = stages.iter().any(|s| !s.subscriptions.is_empty());
-        // A subscriber's queue upstream, averaged over the window (a snapshot catches bursts a
-        // dispatch clears at once): one series per subscriber, the sum over its producers,
-        // so each is read once however many producers it has.
-        let mut upstream_means: HashMap<&str, Option<u64>> = HashMap::new();
+        // A partition's queue, averaged over the window (a snapshot catches bursts a dispatch
+        // clears at once). The series is one per subscriber, the sum over its producers, so
+        // each producer's partition is taken to hold an equal share of it; each series is read
+        // once however many producers the subscriber has.
+        let mut producers: HashMap<&str, u64> = HashMap::new();
         for sub in stages.iter().flat_map(|s| &s.subscriptions) {
-            upstream_means
-                .entry(sub.subscriber.as_str())
-                .or_insert_with(|| {
-                    let p = points(&series::stage(&sub.subscriber, StageMetric::QueuedUpstream));
-                    (!p.is_empty()).then(|| {
-                        (p.iter().map(|(_, v)| v).sum::<f64>() / p.len() as f64).round() as u64
-                    })
-                });
+            *producers.entry(sub.subscriber.as_str()).or_insert(0) += 1;
         }
+        let upstream_means: HashMap<&str, Option<u64>> = producers
+            .into_iter()
+            .map(|(subscriber, n)| {
+                let p = points(&series::stage(subscriber, StageMetric::QueuedUpstream));
+                let share = (!p.is_empty()).then(|| {
+                    (p.iter().map(|(_, v)| v).sum::<f64>() / p.len() as f64 / n as f64).round()
+                        as u64
+                });
+                (subscriber, share)
+            })
+            .collect();
         let mut windows: Vec<StageWindow> = stages
             .iter()
             .map(|s| {
