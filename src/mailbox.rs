@@ -314,6 +314,20 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_mailbox_reads_empty_with_a_message_left_in_it() {
+        // An ask that arrives after the stage drained its mailbox, before it ended: the stage
+        // is done, and its MsgQ (live and in snapshots) says nothing waits.
+        let probe = Arc::new(StageProbe::new("stage", StageKind::Consumer));
+        let (tx, rx) = mailbox::<String>(probe.clone());
+        tx.send("late".to_string()).unwrap();
+        assert_eq!(probe.snapshot().mailbox_messages, 1);
+        drop(rx);
+        assert_eq!(probe.mailbox_len(), 0);
+        assert_eq!(probe.snapshot().mailbox_messages, 0);
+        assert_eq!(probe.snapshot().mailbox_events, 0);
+    }
+
+    #[test]
     fn a_send_to_a_gone_stage_is_not_counted() {
         let probe = Arc::new(StageProbe::new("stage", StageKind::Consumer));
         let (tx, rx) = mailbox::<String>(probe.clone());

@@ -686,7 +686,7 @@ impl StageProbe {
         StageSnapshot {
             name: self.name.clone(),
             kind: self.kind,
-            mailbox_messages: self.waiting(|t| &t.messages),
+            mailbox_messages: self.mailbox_len(),
             mailbox_events: self.mailbox_events(),
             queued_bytes: self.queued_bytes(),
             events_in: self.events_in(),
