@@ -9,7 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use palavriado::corpus::Corpus;
 use palavriado::counts::WordCounts;
 use palavriado::words::SplitMode;
-use palavriado::{RunControl, Runtime};
+use palavriado::{Pipeline, Runtime};
 
 /// One pass of a corpus as text: the talk's corpus when `PALAVRIADO_MACHADO` is set, else the
 /// built-in one.
@@ -65,9 +65,14 @@ fn route(i: u64) -> usize {
 fn palavriado_mailbox(runtime: Runtime) -> u64 {
     use palavriado::mailbox::{Received, mailbox};
     use palavriado::probe::{StageKind, StageState};
-    let ctl = RunControl::with_runtime(std::time::Duration::ZERO, runtime, 2);
+    let ctl = Pipeline::builder().runtime(runtime, 2).build();
     let boxes: Vec<_> = (0..2)
-        .map(|i| mailbox::<u64>(ctl.register_stage(format!("receiver {i}"), StageKind::Consumer)))
+        .map(|i| {
+            mailbox::<u64>(
+                ctl.control()
+                    .register_stage(format!("receiver {i}"), StageKind::Consumer),
+            )
+        })
         .collect();
     let senders: Vec<_> = boxes.iter().map(|(tx, _)| tx.clone()).collect();
     let receivers: Vec<_> = boxes
@@ -75,9 +80,11 @@ fn palavriado_mailbox(runtime: Runtime) -> u64 {
         .map(|(tx, rx)| {
             drop(tx);
             let c = ctl.clone();
-            ctl.spawn(rx.probe().clone(), async move {
+            ctl.control().spawn(rx.probe().clone(), async move {
                 let mut sum = 0u64;
-                while let Received::Message(m) = rx.recv(&c, StageState::WaitingForEvents).await {
+                while let Received::Message(m) =
+                    rx.recv(c.control(), StageState::WaitingForEvents).await
+                {
                     sum = sum.wrapping_add(m);
                 }
                 sum
@@ -87,8 +94,10 @@ fn palavriado_mailbox(runtime: Runtime) -> u64 {
     let workers: Vec<_> = (0..2u64)
         .map(|s| {
             let to = senders.clone();
-            let probe = ctl.register_stage(format!("sender {s}"), StageKind::Producer);
-            ctl.spawn(probe, async move {
+            let probe = ctl
+                .control()
+                .register_stage(format!("sender {s}"), StageKind::Producer);
+            ctl.control().spawn(probe, async move {
                 for i in (s..MESSAGES).step_by(2) {
                     let _ = to[route(i)].send(i);
                     if i % TURN < 2 {

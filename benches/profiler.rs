@@ -6,16 +6,15 @@
 //!
 //! `cargo bench --bench profiler` (`-- --rounds N --lines N` to change the load).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use palavriado::RunControl;
+use palavriado::Pipeline;
 use palavriado::live::Attachment;
 use palavriado::profiler::Profiler;
 use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 
 /// One pass of the pipeline on `ctl`; returns the number of records aggregated.
-fn pipeline(ctl: &Arc<RunControl>, lines: u64) -> u64 {
+fn pipeline(ctl: &Pipeline, lines: u64) -> u64 {
     fn sub<E>() -> Subscription<E> {
         Subscription::new().max_demand(100).min_demand(50)
     }
@@ -76,7 +75,7 @@ enum Setup {
 
 /// The pipeline's wall time on `ctl` (its throughput: the profiler's start and finish, once
 /// per program, are not in it).
-fn timed(ctl: &Arc<RunControl>, lines: u64) -> Duration {
+fn timed(ctl: &Pipeline, lines: u64) -> Duration {
     let t = Instant::now();
     let n = pipeline(ctl, lines);
     let wall = t.elapsed();
@@ -103,17 +102,17 @@ fn run(setup: Setup, lines: u64) -> (Duration, Duration, Option<Duration>) {
 
 fn run_setup(setup: Setup, lines: u64) -> (Duration, Option<Duration>) {
     match setup {
-        Setup::Bare => (timed(&RunControl::new(Duration::ZERO), lines), None),
+        Setup::Bare => (timed(&Pipeline::new(), lines), None),
         Setup::Profiled => {
             let p = Profiler::new("bench").start().unwrap();
-            let wall = timed(p.control(), lines);
+            let wall = timed(p.pipeline(), lines);
             p.finish().unwrap();
             (wall, None)
         }
         Setup::Attached => {
             let p = Profiler::new("bench").serve("127.0.0.1:0").start().unwrap();
             let viewer = Attachment::connect(&p.local_addr().unwrap().to_string()).unwrap();
-            let wall = timed(p.control(), lines);
+            let wall = timed(p.pipeline(), lines);
             p.finish().unwrap();
             viewer.wait(Some(Duration::from_secs(10)));
             (wall, viewer.median_latency())

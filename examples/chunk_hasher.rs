@@ -100,7 +100,7 @@ fn main() {
             .max_demand(max_demand as usize)
             .runtime(runtime, default_schedulers()),
     );
-    let ctl = profiler.control().clone();
+    let ctl = profiler.pipeline().clone();
     // The program's own writer thread, fed through an instrumented channel: its queue shows in
     // Processes and Queues like any stage's mailbox.
     let (to_writer, from_hashers) = profiler.channel::<Digest>("writer");

@@ -98,7 +98,7 @@ fn main() {
         "log_analyser",
         Profiler::new("log_analyser").max_demand(max_demand as usize),
     );
-    let ctl = profiler.control().clone();
+    let ctl = profiler.pipeline().clone();
     let started = Instant::now();
     let mut reader =
         Producer::from_iter(&ctl, "reader", (0..lines).map(log_line), Dispatch::Demand);
@@ -186,7 +186,7 @@ fn main() {
 
     // Where each stage's time went, and what the diagnoses say.
     println!("stage               busy  backpressured  idle   (ms)   messages");
-    for (s, probe) in report.stages.iter().zip(ctl.stages()) {
+    for (s, probe) in report.stages.iter().zip(ctl.control().stages()) {
         println!(
             "  {:<16} {:>6.0} {:>14.0} {:>6.0} {:>16}",
             s.name,

@@ -348,3 +348,124 @@ impl Pacer {
         probe.set_state(before);
     }
 }
+
+/// One pipeline's stages and what they share: where they run, the stop signal and the
+/// simulated delay. Stages are made with it ([`crate::Producer::from_iter`]…); a clone is
+/// the same pipeline, so stage code can keep one to look at the stop signal or the delay.
+///
+/// ```
+/// use palavriado::{Consumer, Dispatch, Pipeline, Producer, Runtime, Subscription};
+/// let pipeline = Pipeline::builder().runtime(Runtime::Threads, 1).build();
+/// let mut numbers = Producer::from_iter(&pipeline, "numbers", 1..=100u64, Dispatch::Demand);
+/// let mut sum = Consumer::new(&pipeline, "sum", 0u64, |acc: &mut u64, n: u64| *acc += n);
+/// sum.subscribe(&mut numbers, Subscription::new().max_demand(10))?;
+/// numbers.start();
+/// assert_eq!(sum.start().join(), Some(5050));
+/// # Ok::<(), palavriado::SubscribeError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    ctl: Arc<RunControl>,
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline whose stages run as tasks on one scheduler thread per core, with no delay.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Chooses where the stages run and the simulated delay.
+    pub fn builder() -> PipelineBuilder {
+        PipelineBuilder {
+            runtime: Runtime::Scheduler,
+            schedulers: default_schedulers(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Asks every stage to stop: each checks at least once per message and per delay, keeps
+    /// what it has, and ends; joining a stage then gives its state so far.
+    pub fn stop(&self) {
+        self.ctl.request_stop(StopReason::Cancelled);
+    }
+
+    /// True once [`Pipeline::stop`] was called (or a stage failed, or a limit was reached).
+    pub fn is_stopped(&self) -> bool {
+        self.ctl.is_stopped()
+    }
+
+    /// Why the pipeline stopped, if it did.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.ctl.stop_reason()
+    }
+
+    /// The simulated delay each paced stage waits before each event (zero: none).
+    pub fn delay(&self) -> Duration {
+        self.ctl.delay()
+    }
+
+    /// Changes the simulated delay, at once, for every paced stage (even one asleep in it).
+    pub fn set_delay(&self, delay: Duration) {
+        self.ctl.set_delay(delay);
+    }
+
+    /// Failures so far: a stage that panicked, a subscription that could not be served.
+    pub fn errors(&self) -> Vec<String> {
+        self.ctl.errors()
+    }
+
+    /// Things that went wrong without failing (a producer's buffer dropped events).
+    pub fn warnings(&self) -> Vec<String> {
+        self.ctl.warnings()
+    }
+
+    /// The control block behind it: for palavriado's own front ends and tests, not part of
+    /// the API.
+    #[doc(hidden)]
+    pub fn control(&self) -> &Arc<RunControl> {
+        &self.ctl
+    }
+
+    /// The pipeline of a control block.
+    pub(crate) fn of(ctl: &Arc<RunControl>) -> Self {
+        Self { ctl: ctl.clone() }
+    }
+}
+
+/// Where a [`Pipeline`]'s stages run and its delay; made by [`Pipeline::builder`].
+#[derive(Clone, Copy, Debug)]
+#[must_use = "a builder does nothing until `build`"]
+pub struct PipelineBuilder {
+    runtime: Runtime,
+    schedulers: usize,
+    delay: Duration,
+}
+
+impl PipelineBuilder {
+    /// Where the stages run: tasks on `schedulers` scheduler threads, or a thread each
+    /// (`schedulers` is then unused).
+    pub fn runtime(mut self, runtime: Runtime, schedulers: usize) -> Self {
+        self.runtime = runtime;
+        self.schedulers = schedulers.max(1);
+        self
+    }
+
+    /// A simulated delay before each event of every paced stage (the talk's 1 ms).
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// The pipeline; its scheduler threads start with its first stage.
+    pub fn build(self) -> Pipeline {
+        Pipeline {
+            ctl: RunControl::with_runtime(self.delay, self.runtime, self.schedulers),
+        }
+    }
+}

@@ -39,14 +39,18 @@ impl Doorbell {
             .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Wakes the owner if it armed the bell (cheap when it did not: one load).
+    /// Wakes the owner if it armed the bell (cheap when it did not: one load); true when it
+    /// woke it.
     #[inline]
-    pub fn ring(&self) {
+    pub fn ring(&self) -> bool {
         // On x86 the sender's push ends with a locked instruction, a full fence already.
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         std::sync::atomic::fence(SeqCst);
         if self.waiting.load(SeqCst) && self.waiting.swap(false, SeqCst) {
             self.waker.wake();
+            true
+        } else {
+            false
         }
     }
 

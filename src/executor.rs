@@ -100,14 +100,45 @@ pub fn on_own_thread() -> bool {
     OWN_THREAD.with(|c| c.get())
 }
 
-/// Gives other stages a turn: the task goes to the back of its scheduler's queue, or, on a
+/// Gives other stages a turn: the task goes to the back of its scheduler's run queue, or, on a
 /// thread of its own, the thread yields its core. Never blocks.
 pub async fn yield_now() {
     if on_own_thread() {
         std::thread::yield_now();
     } else {
-        tokio::task::yield_now().await;
+        requeue().await;
     }
+}
+
+/// Lets a stage this task has just woken start on another scheduler thread before this task
+/// goes on handling. Without it, the woken stage waits in tokio's LIFO slot of this thread,
+/// which no other thread may take, until this task's poll ends: a consumer's refill would reach
+/// its producer only after the rest of its message, however long that takes (GenStage's
+/// producer, a process of its own, runs at once). A no-op on a thread of its own.
+pub(crate) async fn hand_off() {
+    if !on_own_thread() {
+        requeue().await;
+    }
+}
+
+/// Puts the task at the back of its scheduler thread's run queue, which idle scheduler threads
+/// steal from (one of them is notified), and lets this thread run what waits in its LIFO slot
+/// first. The task wakes itself and returns `Pending` once: tokio queues a task woken during
+/// its own poll as a yield. (`tokio::task::yield_now` instead defers the task until this thread
+/// runs out of work, where no other thread can take it: a yielding stage would wait for as
+/// long as the stage run after it keeps the thread.)
+async fn requeue() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Events a stage handles between turns it gives to others on the scheduler, like the BEAM's
@@ -126,7 +157,7 @@ impl Reductions {
         if self.0 >= REDUCTIONS {
             self.0 = 0;
             if !on_own_thread() {
-                tokio::task::yield_now().await;
+                requeue().await;
             }
         }
     }
@@ -197,8 +228,8 @@ impl Executor {
             let next = Arc::new(AtomicUsize::new(1));
             let tids = self.scheduler_tids.clone();
             let mut builder = tokio::runtime::Builder::new_multi_thread();
-            // Built with `--cfg tokio_unstable`: a task woken by its neighbour goes to the run
-            // queue other schedulers steal from, not to the unstealable LIFO slot.
+            // Only for measuring: with `RUSTFLAGS="--cfg tokio_unstable"` every woken task goes
+            // to the stealable run queue. The default build needs no flag ([`hand_off`]).
             #[cfg(tokio_unstable)]
             builder.disable_lifo_slot();
             let rt = builder

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::control::RunControl;
+use crate::control::{Pipeline, RunControl};
 use crate::probe::os::logical_cores;
 use crate::stage::{
     Consumer, DEFAULT_MAX_DEMAND, Dispatch, Event, Handler, PartitionFn, Producer,
@@ -172,11 +172,11 @@ impl<S, T, O> std::fmt::Debug for Flow<S, T, O> {
 impl<S: Event> Flow<S, S> {
     /// A flow over the items of `iter` (Flow's `from_enumerable`).
     pub fn from_iter(
-        ctl: &Arc<RunControl>,
+        pipeline: &Pipeline,
         iter: impl IntoIterator<Item = S, IntoIter: Send + 'static>,
     ) -> Self {
         Flow {
-            ctl: ctl.clone(),
+            ctl: pipeline.control().clone(),
             source: Box::new(iter.into_iter()),
             ops: Identity,
             settings: Settings {
@@ -299,12 +299,13 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
     ) -> (Vec<crate::executor::Worker<()>>, D) {
         let settings = self.settings;
         let ctl = self.ctl.clone();
+        let pipe = Pipeline::of(&ctl);
         let ops = Arc::new(self.ops);
-        let mut producer = Producer::from_iter(&ctl, "producer", self.source, Dispatch::Demand);
+        let mut producer = Producer::from_iter(&pipe, "producer", self.source, Dispatch::Demand);
         let mut mappers: Vec<_> = (1..=settings.stages)
             .map(|i| {
                 let mut m = ProducerConsumer::new(
-                    &ctl,
+                    &pipe,
                     format!("mapper {i}"),
                     MapperHandler(ops.clone()),
                     dispatch(),
@@ -327,11 +328,13 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
     pub fn collect(self) -> Vec<T> {
         let settings = self.settings;
         let ctl = self.ctl.clone();
+        let pipe = Pipeline::of(&ctl);
         if settings.refused(&ctl) {
             return Vec::new();
         }
-        let mut collector =
-            Consumer::new(&ctl, "collector", Vec::new(), |v: &mut Vec<T>, t| v.push(t));
+        let mut collector = Consumer::new(&pipe, "collector", Vec::new(), |v: &mut Vec<T>, t| {
+            v.push(t)
+        });
         let (workers, ()) = self.mappers(
             || Dispatch::Demand,
             |mappers| {
@@ -511,13 +514,15 @@ where
         } = self.partitioned;
         let settings = flow.settings;
         let ctl = flow.ctl.clone();
+        let pipe = Pipeline::of(&ctl);
         if settings.refused(&ctl) {
             return Vec::new();
         }
         let salvage = Arc::new(Mutex::new(Vec::new()));
         let reduce_ops = Arc::new(reduce_ops);
-        let mut collector =
-            Consumer::new(&ctl, "collector", Vec::new(), |v: &mut Vec<A>, a| v.push(a));
+        let mut collector = Consumer::new(&pipe, "collector", Vec::new(), |v: &mut Vec<A>, a| {
+            v.push(a)
+        });
         let (mappers, reducers) = flow.mappers(
             // The flow's own key function, not a closure calling it (one dynamic call per
             // event, not two).
@@ -529,7 +534,7 @@ where
                 (0..partitions)
                     .map(|p| {
                         let mut r = ProducerConsumer::new(
-                            &ctl,
+                            &pipe,
                             format!("reducer {}", p + 1),
                             Reducer {
                                 acc: Some((self.init)()),

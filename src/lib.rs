@@ -33,10 +33,16 @@ pub mod strategy;
 pub mod ui;
 pub mod words;
 
-pub use control::{RunControl, StopReason};
+pub use control::{Pipeline, PipelineBuilder, RunControl, StopReason};
 pub use corpus::{Corpus, CorpusError};
 pub use counts::WordCounts;
 pub use executor::Runtime;
+pub use flow::Flow;
+pub use profiler::{Profiler, ProfilerBuilder};
 pub use run::{Run, RunReport, RunSettings};
+pub use stage::{
+    Consumer, Dispatch, Event, Handler, Producer, ProducerConsumer, SubscribeError, Subscription,
+    Worker,
+};
 pub use strategy::Strategy;
 pub use words::SplitMode;

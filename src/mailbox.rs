@@ -131,13 +131,16 @@ impl<T: Weigh> MailboxSender<T> {
     /// Queues a message (never blocks); returns it back if the receiver is gone.
     #[inline]
     pub fn send(&self, msg: T) -> Result<(), T> {
+        self.send_waking(msg).map(drop)
+    }
+
+    /// [`MailboxSender::send`], telling whether the message woke its waiting owner.
+    #[inline]
+    pub fn send_waking(&self, msg: T) -> Result<bool, T> {
         let (e, b) = weight(&msg);
         self.probe.mailbox_push(e, b);
         match self.tx.send(msg) {
-            Ok(()) => {
-                self.probe.doorbell().ring();
-                Ok(())
-            }
+            Ok(()) => Ok(self.probe.doorbell().ring()),
             Err(err) => {
                 self.probe.mailbox_unpush(e, b);
                 Err(err.into_inner())

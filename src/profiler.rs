@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::control::RunControl;
+use crate::control::{Pipeline, RunControl};
 use crate::executor::{Runtime, default_schedulers};
 use crate::live::Server;
 use crate::live::server::Publication;
@@ -140,6 +140,7 @@ impl ProfilerBuilder {
         );
         Ok(Profiler {
             builder: self,
+            pipeline: Pipeline::of(&ctl),
             ctl,
             timeline,
             sampler: Some(sampler),
@@ -155,6 +156,7 @@ impl ProfilerBuilder {
 pub struct Profiler {
     builder: ProfilerBuilder,
     ctl: Arc<RunControl>,
+    pipeline: Pipeline,
     timeline: Arc<Timeline>,
     sampler: Option<JoinHandle<()>>,
     server: Option<Server>,
@@ -191,10 +193,10 @@ impl Profiler {
         }
     }
 
-    /// The run's control block: pass it to the stages' constructors
-    /// ([`crate::stage::Producer`], [`crate::flow::Flow`], …) so they are sampled.
-    pub fn control(&self) -> &Arc<RunControl> {
-        &self.ctl
+    /// The profiled pipeline: make the program's stages with it ([`crate::Producer`],
+    /// [`crate::Flow`], …) so they are sampled.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// Everything sampled so far.

@@ -389,7 +389,7 @@ fn serving_program(
         .unwrap();
     let addr = profiler.local_addr().unwrap().to_string();
     let program = std::thread::spawn(move || {
-        let ctl = profiler.control();
+        let ctl = profiler.pipeline();
         let items = std::iter::from_fn(move || {
             std::thread::sleep(Duration::from_micros(200));
             (!stop.load(Relaxed)).then_some(1u64)

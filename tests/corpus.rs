@@ -3,12 +3,11 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::corpus_dir;
 use palavriado::corpus::{Corpus, CorpusError, MAX_LINE_BYTES};
 use palavriado::run::{Run, RunSettings};
-use palavriado::{RunControl, SplitMode, Strategy};
+use palavriado::{Pipeline, SplitMode, Strategy};
 
 #[test]
 fn finds_txt_files_recursively_in_sorted_order() {
@@ -41,11 +40,12 @@ fn single_file_and_repeat() {
     let c = Arc::new(Corpus::open(&dir.path().join("um.txt"), 3).unwrap());
     assert_eq!(c.files.len(), 1);
     assert_eq!(c.total_bytes(), 14 * 3);
-    let ctl = RunControl::new(Duration::ZERO);
-    let lines: Vec<String> = c.lines(ctl.clone()).map(|l| l.to_string()).collect();
+    let ctl = Pipeline::new();
+    let lines: Vec<String> = c.lines(&ctl).map(|l| l.to_string()).collect();
     assert_eq!(lines, ["casa casa", "mar"].repeat(3));
     assert_eq!(
-        ctl.progress
+        ctl.control()
+            .progress
             .bytes_read
             .load(std::sync::atomic::Ordering::Relaxed),
         42
@@ -67,8 +67,8 @@ fn lines_come_out_whole_and_in_order_across_read_blocks() {
     b.extend_from_slice(&[b'z'; 100]);
     let dir = corpus_dir(&[("a.txt", a.as_bytes()), ("b.txt", &b)]);
     let c = Arc::new(Corpus::open(dir.path(), 2).unwrap());
-    let ctl = RunControl::new(Duration::ZERO);
-    let got: Vec<_> = c.lines(ctl.clone()).collect();
+    let ctl = Pipeline::new();
+    let got: Vec<_> = c.lines(&ctl).collect();
     let b_text = String::from_utf8_lossy(&b).into_owned();
     let want: Vec<&str> = a.split('\n').take(1_503).chain([b_text.as_str()]).collect();
     assert_eq!(got.len(), want.len() * 2);
@@ -79,7 +79,8 @@ fn lines_come_out_whole_and_in_order_across_read_blocks() {
     assert_eq!(total, 2 * want.iter().map(|w| w.len() as u64).sum::<u64>());
     drop(got);
     assert_eq!(
-        ctl.progress
+        ctl.control()
+            .progress
             .bytes_read
             .load(std::sync::atomic::Ordering::Relaxed),
         2 * (a.len() + b.len()) as u64
@@ -170,8 +171,8 @@ fn one_huge_line_is_streamed_in_pieces_without_losing_words() {
     let text = unit.repeat(n);
     let dir = corpus_dir(&[("one.txt", text.as_bytes())]);
     let corpus = Arc::new(Corpus::open(dir.path(), 1).unwrap());
-    let ctl = RunControl::new(Duration::ZERO);
-    let longest = corpus.lines(ctl.clone()).map(|l| l.len()).max().unwrap();
+    let ctl = Pipeline::new();
+    let longest = corpus.lines(&ctl).map(|l| l.len()).max().unwrap();
     assert!(longest <= MAX_LINE_BYTES, "{longest}");
     assert!(ctl.warnings().iter().any(|w| w.contains("read in pieces")));
     for report in run_all(corpus) {
@@ -191,8 +192,8 @@ fn a_word_longer_than_a_piece_is_cut_on_a_character_boundary() {
     let text = "é".repeat(MAX_LINE_BYTES); // 2 bytes each, no separator at all
     let dir = corpus_dir(&[("w.txt", text.as_bytes())]);
     let corpus = Arc::new(Corpus::open(dir.path(), 1).unwrap());
-    let ctl = RunControl::new(Duration::ZERO);
-    let pieces: Vec<String> = corpus.lines(ctl.clone()).map(|l| l.to_string()).collect();
+    let ctl = Pipeline::new();
+    let pieces: Vec<String> = corpus.lines(&ctl).map(|l| l.to_string()).collect();
     assert!(pieces.len() >= 2);
     assert_eq!(pieces.concat(), text, "no byte lost or replaced");
     assert!(ctl.warnings().iter().all(|w| !w.contains("UTF-8")));

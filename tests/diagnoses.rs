@@ -8,7 +8,7 @@ use palavriado::probe::Timeline;
 use palavriado::probe::sampler;
 use palavriado::run::{Run, RunReport, RunSettings};
 use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
-use palavriado::{Corpus, RunControl, Runtime, Strategy};
+use palavriado::{Corpus, Pipeline, Runtime, Strategy};
 
 fn run(strategy: Strategy, repeat: u32, delay_ms: u64, seconds: u64) -> RunReport {
     let corpus = Arc::new(Corpus::builtin(repeat).unwrap());
@@ -90,14 +90,16 @@ fn one_word_per_message_is_small_demand_and_flows_batches_are_not() {
 }
 
 /// Runs `body`'s stages with the sampler (and so the diagnoser) at 50 Hz; returns what it found.
-fn diagnosed(schedulers: usize, body: impl FnOnce(&Arc<RunControl>)) -> Vec<Diagnosis> {
-    let ctl = RunControl::with_runtime(Duration::ZERO, Runtime::Scheduler, schedulers);
+fn diagnosed(schedulers: usize, body: impl FnOnce(&Pipeline)) -> Vec<Diagnosis> {
+    let ctl = Pipeline::builder()
+        .runtime(Runtime::Scheduler, schedulers)
+        .build();
     let timeline = Arc::new(Timeline::default());
-    let sampler = sampler::spawn(ctl.clone(), timeline, 50, None, None);
+    let sampler = sampler::spawn(ctl.control().clone(), timeline, 50, None, None);
     body(&ctl);
-    ctl.mark_finished();
+    ctl.control().mark_finished();
     sampler.join().unwrap();
-    ctl.diagnoses()
+    ctl.control().diagnoses()
 }
 
 fn spin(micros: u64) {
@@ -109,7 +111,7 @@ fn spin(micros: u64) {
 
 /// A producer of numbers → a transform spinning `work_us` per event → a consumer spinning
 /// `sink_us` per event, for about `seconds`.
-fn chain(ctl: &Arc<RunControl>, work_us: u64, sink_us: u64, seconds: f64) {
+fn chain(ctl: &Pipeline, work_us: u64, sink_us: u64, seconds: f64) {
     let per_event = work_us.max(sink_us).max(1) as f64;
     let n = (seconds * 1e6 / per_event) as u64;
     let mut p = Producer::from_iter(ctl, "numbers", 0..n, Dispatch::Demand);
@@ -161,13 +163,7 @@ fn a_sink_behind_a_busy_stage_is_starved_and_a_busy_sink_is_not() {
 
 /// A producer partitioning `n` numbers (spinning `make_us` for each) by `route` to three
 /// consumers asking 1,000 at a time; consumer `i` spins `work_us[i]` per event.
-fn partitioned(
-    ctl: &Arc<RunControl>,
-    route: fn(&u64) -> u64,
-    make_us: u64,
-    work_us: [u64; 3],
-    n: u64,
-) {
+fn partitioned(ctl: &Pipeline, route: fn(&u64) -> u64, make_us: u64, work_us: [u64; 3], n: u64) {
     let numbers = (0..n).inspect(move |_| spin(make_us));
     let mut p = Producer::from_iter(ctl, "numbers", numbers, Dispatch::partition_by(3, route));
     let consumers: Vec<_> = (0..3)

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 /// A three-stage pipeline of the test's own (numbers → squares → sum) on `profiler`; returns
 /// the sum.
 fn squares(profiler: &Profiler, n: u64) -> u64 {
-    let ctl = profiler.control();
+    let ctl = profiler.pipeline();
     let mut numbers = Producer::from_iter(ctl, "numbers", 1..=n, Dispatch::Demand);
     let mut square = ProducerConsumer::new(
         ctl,
@@ -295,17 +295,43 @@ fn a_peer_breaking_off_or_sending_garbage_ends_the_attachment_keeping_what_came(
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
-    /// Whatever bytes arrive, reading them gives frames or a named error: never a panic, never
-    /// a frame over the limit.
+    /// Whatever bytes arrive, reading them gives frames or a named, one-line error: never a
+    /// panic. Bytes after a real greeting are read as frames; without it, the greeting is
+    /// refused.
     #[test]
-    fn the_decoder_survives_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+    fn the_decoder_survives_any_bytes(
+        greet in any::<bool>(),
+        body in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        let mut bytes = Vec::new();
+        if greet {
+            wire::write_header(&mut bytes).unwrap();
+        }
+        bytes.extend(&body);
         let mut r = &bytes[..];
-        let _ = wire::read_header(&mut r);
-        let mut r = &bytes[..];
-        for _ in 0..8 {
-            if wire::read_frame(&mut r).is_err() {
-                break;
+        let header = wire::read_header(&mut r);
+        let one_line = |e: &wire::WireError| {
+            let m = e.to_string();
+            !m.is_empty() && !m.contains('\n')
+        };
+        match &header {
+            Ok(v) => prop_assert!(greet && *v == wire::VERSION),
+            Err(e) => {
+                prop_assert!(!greet, "a real greeting refused: {e}");
+                prop_assert!(one_line(e), "{e}");
             }
+        }
+        if header.is_ok() {
+            let mut ended = false;
+            for _ in 0..8 {
+                if let Err(e) = wire::read_frame(&mut r) {
+                    prop_assert!(one_line(&e), "{e}");
+                    ended = true;
+                    break;
+                }
+            }
+            // Random bytes never hold eight valid frames in a row.
+            prop_assert!(ended);
         }
     }
 
@@ -330,7 +356,7 @@ fn a_programs_memory_limit_stops_its_pipeline_cleanly() {
         .memory_limit(1 << 20)
         .start()
         .unwrap();
-    let ctl = profiler.control();
+    let ctl = profiler.pipeline();
     let mut numbers = Producer::from_iter(ctl, "numbers", 0u64.., Dispatch::Demand);
     let mut sum = Consumer::new(ctl, "sum", 0u64, |t: &mut u64, x: u64| {
         *t = t.wrapping_add(x)

@@ -11,7 +11,7 @@ use palavriado::probe::sampler;
 use palavriado::probe::series::{self, StageMetric};
 use palavriado::probe::{StageKind, Timeline};
 use palavriado::run::{Run, RunSettings};
-use palavriado::{Corpus, RunControl, Runtime, StopReason, Strategy};
+use palavriado::{Corpus, Pipeline, Runtime, StopReason, Strategy};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc(std::alloc::System);
@@ -24,18 +24,18 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn sampled(hz: u32, body: impl FnOnce(&Arc<RunControl>)) -> Arc<Timeline> {
+fn sampled(hz: u32, body: impl FnOnce(&Pipeline)) -> Arc<Timeline> {
     sampled_on(Runtime::Threads, hz, body)
 }
 
 /// Samples at `hz` while `body` runs stages on `runtime` (2 scheduler threads).
-fn sampled_on(runtime: Runtime, hz: u32, body: impl FnOnce(&Arc<RunControl>)) -> Arc<Timeline> {
+fn sampled_on(runtime: Runtime, hz: u32, body: impl FnOnce(&Pipeline)) -> Arc<Timeline> {
     CountingAlloc::activate();
-    let ctl = RunControl::with_runtime(Duration::ZERO, runtime, 2);
+    let ctl = Pipeline::builder().runtime(runtime, 2).build();
     let timeline = Arc::new(Timeline::default());
-    let sampler = sampler::spawn(ctl.clone(), timeline.clone(), hz, None, None);
+    let sampler = sampler::spawn(ctl.control().clone(), timeline.clone(), hz, None, None);
     body(&ctl);
-    ctl.mark_finished();
+    ctl.control().mark_finished();
     sampler.join().unwrap();
     timeline
 }
@@ -87,8 +87,9 @@ fn a_spinning_stage_shows_on_one_core_and_in_its_cpu_time() {
     let _serial = serial();
     let mut truth_ms = 0.0;
     let tl = sampled(50, |ctl| {
-        let probe = ctl.register_stage("spinner", StageKind::Consumer);
+        let probe = ctl.control().register_stage("spinner", StageKind::Consumer);
         truth_ms = ctl
+            .control()
             .spawn(probe, async {
                 // Spin until this thread has really used 1 s of CPU (other tests may share
                 // the cores), with a wall-clock bound.
@@ -140,8 +141,9 @@ fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
     let spin = Duration::from_millis(600);
     let mut inside_ms = 0.0;
     let tl = sampled_on(Runtime::Scheduler, 50, |ctl| {
-        let probe = ctl.register_stage("spinner", StageKind::Consumer);
+        let probe = ctl.control().register_stage("spinner", StageKind::Consumer);
         inside_ms = ctl
+            .control()
             .spawn(probe, async move {
                 // The time it spends between its turns, by its own clock.
                 let mut inside = Duration::ZERO;
@@ -185,47 +187,46 @@ fn a_spinning_task_shows_as_busy_time_and_a_full_scheduler() {
         (cpu_s * 1e3 - inside_ms).abs() < inside_ms * 0.15 + 20.0,
         "{cpu_s:.3} s of CPU for {inside_ms:.0} ms of spinning"
     );
-    // One scheduler ran the spin: its utilisation, integrated over the samples, is ≈ 600 ms.
-    let per_scheduler: Vec<f64> = (0..2)
-        .map(|i| {
-            let pts = tl.series(&series::scheduler(i));
-            pts.windows(2)
-                .map(|w| w[1].1 / 100.0 * (w[1].0 - w[0].0))
-                .sum::<f64>()
-        })
-        .collect();
-    let total: f64 = per_scheduler.iter().sum();
-    assert!(
-        (0.5..0.75).contains(&total),
-        "{per_scheduler:?} s of scheduler time"
-    );
-    assert!(
-        tl.series(&series::scheduler(0))
-            .iter()
-            .chain(tl.series(&series::scheduler(1)).iter())
-            .any(|(_, u)| *u > 90.0),
-        "no sample shows a full scheduler"
-    );
+    // The spin kept one scheduler's worth busy: the schedulers' utilisation, integrated over
+    // the samples, is ≈ 600 ms. (A stage that yields goes to the back of a run queue idle
+    // schedulers steal from, so the spin may move between them.)
+    let per_scheduler: Vec<Vec<(f64, f64)>> =
+        (0..2).map(|i| tl.series(&series::scheduler(i))).collect();
+    let integral = |pts: &[(f64, f64)]| -> f64 {
+        pts.windows(2)
+            .map(|w| w[1].1 / 100.0 * (w[1].0 - w[0].0))
+            .sum()
+    };
+    let total: f64 = per_scheduler.iter().map(|p| integral(p)).sum();
+    assert!((0.5..0.75).contains(&total), "{total} s of scheduler time");
+    // While it spins, the two together read one full scheduler.
+    let full = per_scheduler[0]
+        .iter()
+        .zip(&per_scheduler[1])
+        .filter(|((_, a), (_, b))| a + b > 90.0)
+        .count();
+    assert!(full >= 5, "only {full} samples show a full scheduler");
 }
 
 #[test]
 fn a_stage_that_sleeps_200_times_is_switched_in_about_200_times() {
     let _serial = serial();
     let tl = sampled(50, |ctl| {
-        let probe = ctl.register_stage("napper", StageKind::Consumer);
-        ctl.spawn(probe, async {
-            for _ in 0..200 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            // Stay alive, without sleeping, for a few sample periods, so samples are taken
-            // after the last sleep (an ended thread's counters can no longer be read).
-            let until = Instant::now() + Duration::from_millis(80);
-            while Instant::now() < until {
-                std::hint::spin_loop();
-            }
-        })
-        .join()
-        .unwrap();
+        let probe = ctl.control().register_stage("napper", StageKind::Consumer);
+        ctl.control()
+            .spawn(probe, async {
+                for _ in 0..200 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                // Stay alive, without sleeping, for a few sample periods, so samples are taken
+                // after the last sleep (an ended thread's counters can no longer be read).
+                let until = Instant::now() + Duration::from_millis(80);
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            })
+            .join()
+            .unwrap();
     });
     // Every sleep gives the core up and every wake-up switches the thread back in; being
     // preempted adds more, up to about as many again when the other tests load both cores.
@@ -294,11 +295,10 @@ fn memory_limit_stops_push_with_delay_cleanly() {
 }
 
 #[test]
+#[ignore = "reads the talk's corpus: run with --run-ignored only (CI does)"]
 fn talks_shapes_pull_stays_bounded_push_explodes() {
     let _serial = serial();
-    let Some(machado) = common::machado() else {
-        return;
-    };
+    let machado = common::machado();
     CountingAlloc::activate();
     let corpus = Arc::new(Corpus::open(&machado, 10).unwrap());
     let run = |s: Strategy| {
@@ -386,7 +386,7 @@ fn per_core_cpu_is_live_at_the_sample_rate() {
     let mut spin_started = 0.0;
     let tl = sampled(50, |ctl| {
         std::thread::sleep(Duration::from_millis(100));
-        spin_started = ctl.elapsed_secs();
+        spin_started = ctl.control().elapsed_secs();
         let until = Instant::now() + Duration::from_millis(400);
         let spinner = std::thread::spawn(move || {
             while Instant::now() < until {
@@ -429,8 +429,8 @@ fn palavriado_itself_is_the_process_but_the_run() {
     };
     for rt in Runtime::ALL {
         let tl = sampled_on(rt, 50, |ctl| {
-            let probe = ctl.register_stage("spinner", StageKind::Consumer);
-            let stage = ctl.spawn(probe, async move { spin(300.0) });
+            let probe = ctl.control().register_stage("spinner", StageKind::Consumer);
+            let stage = ctl.control().spawn(probe, async move { spin(300.0) });
             let ui = std::thread::spawn(move || spin(300.0));
             stage.join().unwrap();
             ui.join().unwrap();

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use palavriado::flow::Flow;
 use palavriado::probe::StageState;
 use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
-use palavriado::{RunControl, Runtime};
+use palavriado::{Pipeline, Runtime};
 use proptest::prelude::*;
 
 /// A run control whose stages run on `rt` (2 scheduler threads on the scheduler).
-fn ctl(rt: Runtime) -> Arc<RunControl> {
-    RunControl::with_runtime(Duration::ZERO, rt, 2)
+fn ctl(rt: Runtime) -> Pipeline {
+    Pipeline::builder().runtime(rt, 2).build()
 }
 
 fn spin(micros: u64) {
@@ -419,7 +419,7 @@ proptest! {
         for (i, v) in got.iter().enumerate() {
             prop_assert!(v.iter().all(|&e| route(e) == i));
         }
-        for s in ctl.stages() {
+        for s in ctl.control().stages() {
             prop_assert_eq!(s.state(), StageState::Done);
             prop_assert_eq!(s.mailbox_len(), 0);
         }
@@ -437,7 +437,7 @@ fn skew(e: &u64) -> u64 {
 
 /// A consumer of partition `i` that holds each event until `gate` opens.
 fn gated_consumer(
-    ctl: &Arc<RunControl>,
+    ctl: &Pipeline,
     p: &mut Producer<u64>,
     i: usize,
     gate: Arc<std::sync::atomic::AtomicBool>,
@@ -484,7 +484,7 @@ fn partition_producer_makes_exactly_the_sum_of_the_asks() {
     // 6 each and still want 4.
     for rt in Runtime::ALL {
         // Enough schedulers that the held consumers never hold the producer's.
-        let ctl = RunControl::with_runtime(Duration::ZERO, rt, 5);
+        let ctl = Pipeline::builder().runtime(rt, 5).build();
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut p =
             Producer::from_iter(&ctl, "producer", 0..100u64, Dispatch::partition_by(3, skew));
@@ -514,7 +514,7 @@ fn a_stalled_partition_slows_the_others_and_loses_nothing() {
     // others: the producer stops near 56 events (GenStage) instead of filling A's queue, and
     // when A resumes every one of its events is there.
     for rt in Runtime::ALL {
-        let ctl = RunControl::with_runtime(Duration::ZERO, rt, 3);
+        let ctl = Pipeline::builder().runtime(rt, 3).build();
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut p = Producer::from_iter(
             &ctl,
@@ -580,7 +580,10 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
     // One scheduler thread; one pipeline sleeps 20 ms before each event. Another pipeline on
     // the same scheduler still runs 100,000 events meanwhile: the delay is a timer, not a
     // blocked thread. Stop then ends the sleeping stage at once.
-    let ctl = RunControl::with_runtime(Duration::from_millis(20), Runtime::Scheduler, 1);
+    let ctl = Pipeline::builder()
+        .runtime(Runtime::Scheduler, 1)
+        .delay(Duration::from_millis(20))
+        .build();
     let mut slow_src = Producer::from_iter(&ctl, "slow source", 0..1_000u64, Dispatch::Demand);
     let mut slow =
         Consumer::new(&ctl, "slow", 0u64, |n: &mut u64, _| *n += 1).with_simulated_delay();
@@ -605,7 +608,8 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
     );
     assert!(handled < 1_000, "the fast pipeline waited for the slow one");
     let stop = Instant::now();
-    ctl.request_stop(palavriado::StopReason::Cancelled);
+    ctl.control()
+        .request_stop(palavriado::StopReason::Cancelled);
     assert!(slow.join().is_some());
     slow_src.join();
     assert!(
@@ -617,7 +621,7 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
 
 #[test]
 fn a_stage_panic_names_its_stage_on_one_scheduler_too() {
-    let ctl = RunControl::with_runtime(Duration::ZERO, Runtime::Scheduler, 1);
+    let ctl = Pipeline::builder().runtime(Runtime::Scheduler, 1).build();
     let mut p = Producer::from_iter(&ctl, "producer", 0..1_000u64, Dispatch::Demand);
     let mut c = Consumer::new(&ctl, "picky", 0u64, |n: &mut u64, e| {
         assert!(e != 7, "seven is not allowed");

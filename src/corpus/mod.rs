@@ -15,7 +15,7 @@ pub use line::Line;
 use line::{BlockBuilder, BlockLines};
 pub use lines::{LineReader, MAX_LINE_BYTES};
 
-use crate::control::RunControl;
+use crate::control::{Pipeline, RunControl};
 
 /// One file of a corpus.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,10 +208,10 @@ impl Corpus {
         (0..self.repeat).flat_map(move |pass| self.files.iter().map(move |f| (pass, f)))
     }
 
-    /// Streams every line of the run (without its `\n`), counting progress in `ctl` and
-    /// reporting file problems as warnings there; stops early once `ctl` is stopped.
-    pub fn lines(self: &Arc<Self>, ctl: Arc<RunControl>) -> Lines {
-        self.lines_share(ctl, 0, 1)
+    /// Streams every line of the run (without its `\n`), counting progress in `pipeline` and
+    /// reporting file problems as its warnings; stops early once `pipeline` is stopped.
+    pub fn lines(self: &Arc<Self>, pipeline: &Pipeline) -> Lines {
+        self.lines_share(pipeline, 0, 1)
     }
 
     /// Like [`Corpus::lines`], but only the lines of share `share` of `shares`: every
@@ -219,10 +219,11 @@ impl Corpus {
     /// every file exactly once).
     pub fn lines_share(
         self: &Arc<Self>,
-        ctl: Arc<RunControl>,
+        pipeline: &Pipeline,
         share: usize,
         shares: usize,
     ) -> Lines {
+        let ctl = pipeline.control().clone();
         Lines {
             corpus: self.clone(),
             next: share,

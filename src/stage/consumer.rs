@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::subscription::{Inlet, Running};
 use super::{Source, SubscribeError, Subscription};
-use crate::control::RunControl;
+use crate::control::Pipeline;
 use crate::event::Event;
-use crate::executor::{Reductions, Worker};
+use crate::executor::{Reductions, Worker, hand_off};
 use crate::mailbox::Received;
 use crate::probe::{StageKind, StageProbe, StageState};
 
@@ -27,9 +27,9 @@ impl<In: Event, S, F> std::fmt::Debug for Consumer<In, S, F> {
 
 impl<In: Event, S: Send + 'static, F: FnMut(&mut S, In) + Send + 'static> Consumer<In, S, F> {
     /// A consumer folding events into `state` with `handle`.
-    pub fn new(ctl: &Arc<RunControl>, name: impl Into<String>, state: S, handle: F) -> Self {
+    pub fn new(pipeline: &Pipeline, name: impl Into<String>, state: S, handle: F) -> Self {
         Self {
-            inlet: Inlet::new(ctl, name, StageKind::Consumer).0,
+            inlet: Inlet::new(pipeline.control(), name, StageKind::Consumer).0,
             state,
             handle,
         }
@@ -101,9 +101,12 @@ async fn consume<In: Event, S, F: FnMut(&mut S, In)>(
                 break;
             };
             probe.add_in(n);
-            input.handled(from, n);
+            let woke = input.handled(from, n);
             if ctl.is_stopped() {
                 break;
+            }
+            if woke && !(input.is_empty() && rx.looks_empty()) {
+                hand_off().await;
             }
             reductions.spend(n as u32).await;
         }

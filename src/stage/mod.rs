@@ -95,7 +95,8 @@ impl<E: Event> Weigh for Msg<E> {
     }
 }
 
-/// Sends demand to one producer on behalf of one subscription.
+/// Sends demand to one producer on behalf of one subscription; true when that woke the
+/// producer (it was waiting for demand).
 struct AskHandle(Box<dyn Fn(u64) -> bool + Send>);
 
 /// A stage others can subscribe to.
@@ -141,7 +142,7 @@ impl<E: Event, In: Event> Output<E, In> {
         let sub = self.dispatcher.subscribe(spec.0);
         let tx = self.own_tx.clone();
         AskHandleBox(AskHandle(Box::new(move |n| {
-            tx.send(Msg::Ask { sub, n }).is_ok()
+            tx.send_waking(Msg::Ask { sub, n }).unwrap_or(false)
         })))
     }
 }

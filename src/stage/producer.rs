@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::dispatcher::Dispatcher;
 use super::{AskHandleBox, DEFAULT_PRODUCER_BUFFER, Dispatch, Msg, OutletSpec, Output};
 use super::{PENDING_BURST, Source};
-use crate::control::RunControl;
+use crate::control::{Pipeline, RunControl};
 use crate::event::Event;
 use crate::executor::{Reductions, Worker};
 use crate::mailbox::{MailboxReceiver, Received, mailbox};
@@ -34,11 +34,12 @@ impl<E: Event> std::fmt::Debug for Producer<E> {
 impl<E: Event> Producer<E> {
     /// GenStage's `from_enumerable`: a producer of `iter`'s items, completing when it ends.
     pub fn from_iter(
-        ctl: &Arc<RunControl>,
+        pipeline: &Pipeline,
         name: impl Into<String>,
         iter: impl IntoIterator<Item = E, IntoIter: Send + 'static>,
         dispatch: Dispatch<E>,
     ) -> Self {
+        let ctl = pipeline.control();
         let probe = ctl.register_stage(name, StageKind::Producer);
         let (tx, rx) = mailbox(probe.clone());
         Self {

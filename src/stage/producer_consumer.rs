@@ -6,9 +6,9 @@ use super::dispatcher::Dispatcher;
 use super::subscription::{Inlet, Running};
 use super::{AskHandleBox, Dispatch, Msg, OutletSpec, Output, PENDING_BURST, Source};
 use super::{SubscribeError, Subscription};
-use crate::control::RunControl;
+use crate::control::Pipeline;
 use crate::event::Event;
-use crate::executor::{Reductions, Worker};
+use crate::executor::{Reductions, Worker, hand_off};
 use crate::mailbox::Received;
 use crate::probe::{StageKind, StageProbe, StageState};
 
@@ -71,12 +71,12 @@ impl<In: Event, Out: Event, H> std::fmt::Debug for ProducerConsumer<In, Out, H> 
 impl<In: Event, Out: Event, H: Handler<In, Out>> ProducerConsumer<In, Out, H> {
     /// A producer-consumer running `handler` on each event.
     pub fn new(
-        ctl: &Arc<RunControl>,
+        pipeline: &Pipeline,
         name: impl Into<String>,
         handler: H,
         dispatch: Dispatch<Out>,
     ) -> Self {
-        let (inlet, tx) = Inlet::new(ctl, name, StageKind::ProducerConsumer);
+        let (inlet, tx) = Inlet::new(pipeline.control(), name, StageKind::ProducerConsumer);
         Self {
             out: Output {
                 dispatcher: Dispatcher::new(dispatch, usize::MAX, inlet.probe.clone()),
@@ -179,7 +179,9 @@ async fn transform<In: Event, Out: Event, H: Handler<In, Out>>(
             };
             probe.add_in(n);
             dispatcher.dispatch(&mut emitted);
-            input.handled(from, n);
+            if input.handled(from, n) && !(input.is_empty() && rx.looks_empty()) {
+                hand_off().await;
+            }
             reductions.spend(n as u32).await;
         }
         probe.set_buffered(

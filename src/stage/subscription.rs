@@ -284,18 +284,23 @@ impl<In: Event> Input<In> {
         Some((from, k as u64))
     }
 
-    /// After handling a batch: GenStage's refill rule.
-    pub(super) fn handled(&mut self, from: usize, n: u64) {
+    /// After handling a batch: GenStage's refill rule. True when the refill woke its
+    /// producer: the stage should then [`crate::executor::hand_off`] before handling more, so
+    /// the producer runs meanwhile.
+    #[must_use]
+    pub(super) fn handled(&mut self, from: usize, n: u64) -> bool {
         let up = &mut self.ups[from];
         let before = up.pending;
         up.pending = up.pending.saturating_sub(n);
+        let mut woke = false;
         if up.pending <= up.min && !up.done {
             let ask = up.max - up.pending;
             up.pending = up.max;
             up.asked_total += ask;
-            (up.ask.0)(ask);
+            woke = (up.ask.0)(ask);
         }
         self.pending_total = self.pending_total - before + up.pending;
+        woke
     }
 
     /// Files a message from upstream; an error if a producer sent more than was asked.
@@ -440,7 +445,7 @@ mod tests {
             .unwrap();
         while let Some((from, n)) = rt.block_on(input.handle_batch(None, drop)) {
             sizes.push(n as usize);
-            input.handled(from, n);
+            let _ = input.handled(from, n);
         }
         sizes
     }

@@ -3,6 +3,7 @@
 //! written with [`crate::flow::Flow`] (one stage per worker, demand 1000/500).
 
 use super::{Job, count_word};
+use crate::control::Pipeline;
 use crate::corpus::Line;
 use crate::counts::WordCounts;
 use crate::flow::Flow;
@@ -10,8 +11,9 @@ use crate::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {
     let progress = job.ctl.clone();
+    let pipe = Pipeline::of(&job.ctl);
     let split = job.split;
-    let partials = Flow::from_iter(&job.ctl, job.corpus.lines(job.ctl.clone()))
+    let partials = Flow::from_iter(&pipe, job.corpus.lines(&pipe))
         .stages(job.workers.max(1))
         .max_demand(job.max_demand as u64)
         .with_simulated_delay()

@@ -11,7 +11,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::control::{Pacer, RunControl};
+use crate::control::{Pacer, Pipeline, RunControl};
 use crate::corpus::Corpus;
 use crate::counts::WordCounts;
 use crate::executor::{Reductions, Worker};
@@ -217,7 +217,10 @@ fn count_share(job: &Job, name: String, share: usize, shares: usize) -> Worker<W
         let mut scratch = String::new();
         let mut pacer = Pacer::new();
         let mut reductions = Reductions::default();
-        for line in job.corpus.lines_share(job.ctl.clone(), share, shares) {
+        for line in job
+            .corpus
+            .lines_share(&Pipeline::of(&job.ctl), share, shares)
+        {
             pacer.pause(&job.ctl, &probe).await;
             extract_into(&job, &probe, &line, &mut scratch, &mut counts);
             reductions.spend(1).await;

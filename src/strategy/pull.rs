@@ -19,19 +19,16 @@ pub(super) fn run(job: &Job) -> WordCounts {
 fn pipeline(job: &Job) -> Result<WordCounts, SubscribeError> {
     let n = job.workers.max(1);
     let ctl = &job.ctl;
+    let pipe = &crate::control::Pipeline::of(ctl);
     let demand = job.max_demand as u64;
-    let mut producer = Producer::from_iter(
-        ctl,
-        "producer",
-        job.corpus.lines(ctl.clone()),
-        Dispatch::Demand,
-    );
+    let mut producer =
+        Producer::from_iter(pipe, "producer", job.corpus.lines(pipe), Dispatch::Demand);
     let mut extractors: Vec<_> = (1..=n)
         .map(|i| {
             let job = job.clone();
             let mut scratch = String::new();
             let mut e = ProducerConsumer::new(
-                ctl,
+                pipe,
                 format!("extractor {i}"),
                 move |line: Line, out: &mut Vec<Word>| {
                     job.split
@@ -46,7 +43,7 @@ fn pipeline(job: &Job) -> Result<WordCounts, SubscribeError> {
         .collect::<Result<_, SubscribeError>>()?;
     let counters: Vec<_> = (0..n)
         .map(|i| {
-            let mut c = Consumer::new(ctl, format!("counter {}", i + 1), WordCounts::new(), {
+            let mut c = Consumer::new(pipe, format!("counter {}", i + 1), WordCounts::new(), {
                 let ctl = ctl.clone();
                 move |counts: &mut WordCounts, w: Word| count_word(&ctl, counts, &w)
             });

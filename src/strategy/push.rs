@@ -6,7 +6,7 @@
 //! measured is the messaging itself, not the allocator.
 
 use super::{Job, count_word};
-use crate::control::{Pacer, RunControl};
+use crate::control::{Pacer, Pipeline, RunControl};
 use crate::corpus::Line;
 use crate::counts::WordCounts;
 use crate::executor::{Reductions, yield_now};
@@ -102,7 +102,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
         ctl.spawn(reader_probe, async move {
             let mut next = 0;
             let mut reductions = Reductions::default();
-            for line in job.corpus.lines(job.ctl.clone()) {
+            for line in job.corpus.lines(&Pipeline::of(&job.ctl)) {
                 if job.ctl.check_memory() {
                     break;
                 }
