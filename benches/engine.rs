@@ -6,10 +6,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use palavriado::corpus::Corpus;
-use palavriado::counts::WordCounts;
-use palavriado::words::SplitMode;
-use palavriado::{Pipeline, Runtime};
+use palavriado::wordcount::Corpus;
+use palavriado::wordcount::SplitMode;
+use palavriado::wordcount::WordCounts;
+use palavriado::{Profiler, Runtime};
 
 /// One pass of a corpus as text: the talk's corpus when `PALAVRIADO_MACHADO` is set, else the
 /// built-in one.
@@ -61,57 +61,89 @@ fn route(i: u64) -> usize {
     (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 63) as usize
 }
 
-/// Our mailbox on the scheduler: 2 sender stages, 2 receiver stages, one `u64` per message.
+/// Our mailbox (a profiled program's channel, the same one the stages use), one `u64` per
+/// message: on a 2-thread tokio runtime (`Runtime::Scheduler`: tasks, as the stages run), or
+/// one OS thread per sender and receiver.
 fn palavriado_mailbox(runtime: Runtime) -> u64 {
-    use palavriado::mailbox::{Received, mailbox};
-    use palavriado::probe::{StageKind, StageState};
-    let ctl = Pipeline::builder().runtime(runtime, 2).build();
-    let boxes: Vec<_> = (0..2)
-        .map(|i| {
-            mailbox::<u64>(
-                ctl.control()
-                    .register_stage(format!("receiver {i}"), StageKind::Consumer),
-            )
-        })
-        .collect();
-    let senders: Vec<_> = boxes.iter().map(|(tx, _)| tx.clone()).collect();
-    let receivers: Vec<_> = boxes
-        .into_iter()
-        .map(|(tx, rx)| {
-            drop(tx);
-            let c = ctl.clone();
-            ctl.control().spawn(rx.probe().clone(), async move {
-                let mut sum = 0u64;
-                while let Received::Message(m) =
-                    rx.recv(c.control(), StageState::WaitingForEvents).await
-                {
-                    sum = sum.wrapping_add(m);
+    let profiler = Profiler::new("mailbox bench")
+        .sample_hz(1)
+        .start()
+        .expect("a profiler that does not serve");
+    let (txs, rxs): (Vec<_>, Vec<_>) = (0..2)
+        .map(|i| profiler.channel::<u64>(format!("receiver {i}")))
+        .unzip();
+    let total = match runtime {
+        Runtime::Scheduler => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let receivers: Vec<_> = rxs
+                    .into_iter()
+                    .map(|rx| {
+                        tokio::spawn(async move {
+                            let mut sum = 0u64;
+                            while let Some(m) = rx.recv().await {
+                                sum = sum.wrapping_add(m);
+                            }
+                            sum
+                        })
+                    })
+                    .collect();
+                let senders: Vec<_> = (0..2u64)
+                    .map(|s| {
+                        let to = txs.clone();
+                        tokio::spawn(async move {
+                            for i in (s..MESSAGES).step_by(2) {
+                                let _ = to[route(i)].send(i);
+                                if i % TURN < 2 {
+                                    tokio::task::yield_now().await;
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                drop(txs);
+                for s in senders {
+                    s.await.unwrap();
                 }
-                sum
-            })
-        })
-        .collect();
-    let workers: Vec<_> = (0..2u64)
-        .map(|s| {
-            let to = senders.clone();
-            let probe = ctl
-                .control()
-                .register_stage(format!("sender {s}"), StageKind::Producer);
-            ctl.control().spawn(probe, async move {
-                for i in (s..MESSAGES).step_by(2) {
-                    let _ = to[route(i)].send(i);
-                    if i % TURN < 2 {
-                        palavriado::executor::yield_now().await;
-                    }
+                let mut total = 0u64;
+                for r in receivers {
+                    total = total.wrapping_add(r.await.unwrap());
                 }
+                total
             })
-        })
-        .collect();
-    drop(senders);
-    workers.into_iter().for_each(|w| {
-        w.join();
-    });
-    receivers.into_iter().filter_map(|r| r.join()).sum()
+        }
+        Runtime::Threads => {
+            let receivers: Vec<_> = rxs
+                .into_iter()
+                .map(|rx| {
+                    std::thread::spawn(move || {
+                        std::iter::from_fn(|| rx.recv_blocking()).fold(0u64, u64::wrapping_add)
+                    })
+                })
+                .collect();
+            let senders: Vec<_> = (0..2u64)
+                .map(|s| {
+                    let to = txs.clone();
+                    std::thread::spawn(move || {
+                        for i in (s..MESSAGES).step_by(2) {
+                            let _ = to[route(i)].send(i);
+                        }
+                    })
+                })
+                .collect();
+            drop(txs);
+            senders.into_iter().for_each(|s| s.join().unwrap());
+            receivers
+                .into_iter()
+                .map(|r| r.join().unwrap())
+                .fold(0, u64::wrapping_add)
+        }
+    };
+    let _ = profiler.finish();
+    total
 }
 
 /// tokio's unbounded channel on a 2-thread runtime, the same load.

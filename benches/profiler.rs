@@ -8,10 +8,10 @@
 
 use std::time::{Duration, Instant};
 
+use palavriado::Attachment;
 use palavriado::Pipeline;
-use palavriado::live::Attachment;
-use palavriado::profiler::Profiler;
-use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+use palavriado::Profiler;
+use palavriado::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 
 /// One pass of the pipeline on `ctl`; returns the number of records aggregated.
 fn pipeline(ctl: &Pipeline, lines: u64) -> u64 {

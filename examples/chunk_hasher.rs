@@ -27,14 +27,14 @@
 use std::io::Write;
 use std::time::Instant;
 
-use palavriado::event::Event;
-use palavriado::executor::{Runtime, default_schedulers};
-use palavriado::format::thousands;
-use palavriado::profiler::Profiler;
+use palavriado::Event;
+use palavriado::Runtime;
+
+use palavriado::Profiler;
 
 mod common;
-use common::{arg, start_profiler, sub, value_of};
-use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer};
+use common::{arg, start_profiler, sub, thousands, value_of};
+use palavriado::{Consumer, Dispatch, Producer, ProducerConsumer};
 use sha2::{Digest as _, Sha256};
 
 /// A chunk of data to hash.
@@ -98,7 +98,7 @@ fn main() {
         "chunk_hasher",
         Profiler::new("chunk_hasher")
             .max_demand(max_demand as usize)
-            .runtime(runtime, default_schedulers()),
+            .runtime(runtime),
     );
     let ctl = profiler.pipeline().clone();
     // The program's own writer thread, fed through an instrumented channel: its queue shows in

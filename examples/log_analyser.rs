@@ -20,12 +20,11 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use palavriado::format::thousands;
-use palavriado::profiler::Profiler;
+use palavriado::Profiler;
 
 mod common;
-use common::{arg, start_profiler, sub, value_of};
-use palavriado::stage::{Consumer, Dispatch, Event, Producer, ProducerConsumer};
+use common::{arg, start_profiler, sub, thousands, value_of};
+use palavriado::{Consumer, Dispatch, Event, Producer, ProducerConsumer};
 
 /// One parsed request: what flows from the parsers to the aggregators.
 struct Request {

@@ -2,10 +2,10 @@
 
 #[cfg(not(feature = "gui"))]
 use clap::CommandFactory;
+use palavriado::CountingAlloc;
 #[cfg(not(feature = "gui"))]
-use palavriado::cli::Cli;
-use palavriado::cli::{Command, bench_command, parse_args, run_command};
-use palavriado::probe::heap::CountingAlloc;
+use palavriado::frontend::cli::Cli;
+use palavriado::frontend::cli::{Command, bench_command, parse_args, run_command};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc(std::alloc::System);
@@ -19,10 +19,10 @@ fn main() {
     let code = match &cli.command {
         Some(Command::Run(args)) => run_command(args),
         Some(Command::Bench(args)) => bench_command(args),
-        Some(Command::Show(args)) => palavriado::cli::show_command(args),
-        Some(Command::Attach(args)) => palavriado::cli::attach_command(args),
+        Some(Command::Show(args)) => palavriado::frontend::cli::show_command(args),
+        Some(Command::Attach(args)) => palavriado::frontend::cli::attach_command(args),
         #[cfg(feature = "gui")]
-        Some(Command::Reproduce(args)) => palavriado::cli::reproduce_command(args),
+        Some(Command::Reproduce(args)) => palavriado::frontend::cli::reproduce_command(args),
         #[cfg(feature = "gui")]
         Some(Command::App(args)) => open_app(args.clone()),
         #[cfg(feature = "gui")]
@@ -37,8 +37,8 @@ fn main() {
 }
 
 #[cfg(feature = "gui")]
-fn open_app(args: palavriado::cli::AppArgs) -> i32 {
-    match palavriado::ui::run_app(args.options()) {
+fn open_app(args: palavriado::frontend::cli::AppArgs) -> i32 {
+    match palavriado::frontend::app::run_app(args.options()) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!(

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use palavriado::Strategy;
-use palavriado::control::RunEventKind;
-use palavriado::ui::session::RunSource;
-use palavriado::ui::views::Column;
-use palavriado::ui::{PalavriadoApp, Tab};
+use palavriado::RunEventKind;
+use palavriado::frontend::app::session::RunSource;
+use palavriado::frontend::app::views::Column;
+use palavriado::frontend::app::{PalavriadoApp, Tab};
+use palavriado::wordcount::Strategy;
 
 fn app() -> Harness<'static, PalavriadoApp> {
     Harness::builder()
@@ -62,7 +62,7 @@ fn error_status(h: &mut Harness<'static, PalavriadoApp>) -> String {
 /// Attaches to `addr` the way a user does: "Attach…", then "Attach" in its window (the address
 /// set as the one remembered).
 fn attach_through_the_window(h: &mut Harness<'static, PalavriadoApp>, addr: &str) {
-    h.state_mut().last_attach = palavriado::ui::AttachDialog {
+    h.state_mut().last_attach = palavriado::frontend::app::AttachDialog {
         addr: addr.to_string(),
     };
     h.run_steps(2);
@@ -191,7 +191,7 @@ fn a_missing_corpus_shows_an_error_and_keeps_the_previous_run() {
     let mean = first.total_words as f64 / (first.wall_ms / 1e3);
     h.get_by_label(&format!(
         "{} words/s",
-        palavriado::format::thousands(mean as u64)
+        palavriado::frontend::thousands(mean as u64)
     ));
 
     // Type a path that does not exist and press Run again.
@@ -260,15 +260,15 @@ fn runtime_choice_sits_beside_workers_and_charts_scheduler_utilisation() {
 fn a_recorded_run_opens_like_a_live_one_and_its_diagnoses_select_stages() {
     use std::sync::Arc;
 
-    use palavriado::recording::Recording;
-    use palavriado::run::{Run, RunSettings};
+    use palavriado::Recording;
+    use palavriado::{Run, RunSettings};
 
     // Record Pull with the delay: its extractors are the bottleneck.
     let mut st = RunSettings::new(Strategy::Pull);
     st.workers = 2;
     st.delay = Duration::from_millis(1);
     st.duration = Some(Duration::from_millis(2500));
-    let corpus = Arc::new(palavriado::Corpus::builtin(1).unwrap());
+    let corpus = Arc::new(palavriado::wordcount::Corpus::builtin(1).unwrap());
     let run = Run::start(corpus, st);
     let ctl = run.control().clone();
     let report = Arc::new(run.wait());
@@ -380,8 +380,8 @@ fn a_preset_sets_up_the_talks_scenario_and_runs_it() {
 fn serving_program(
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> (String, std::thread::JoinHandle<u64>) {
-    use palavriado::profiler::Profiler;
-    use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
+    use palavriado::Profiler;
+    use palavriado::{Consumer, Dispatch, Producer, Subscription};
     use std::sync::atomic::Ordering::Relaxed;
     let profiler = Profiler::new("test program")
         .serve("127.0.0.1:0")

@@ -1,5 +1,6 @@
 //! The `palavriado` binary: options, JSON, exit codes.
 
+#[path = "../src/tests/common.rs"]
 mod common;
 
 use std::process::Command;
@@ -340,8 +341,8 @@ fn a_recorded_run_shows_exactly_as_it_ran() {
 
 #[test]
 fn attach_records_a_running_program_and_refuses_nothing_in_one_line() {
-    use palavriado::profiler::Profiler;
-    use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
+    use palavriado::Profiler;
+    use palavriado::{Consumer, Dispatch, Producer, Subscription};
 
     // Nothing listening: exit 2, one line naming the address.
     let free = std::net::TcpListener::bind("127.0.0.1:0")

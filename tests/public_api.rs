@@ -2,17 +2,18 @@
 //! with the public API only and profiled with a `Profiler`, counts exactly what
 //! `Strategy::Pull` counts, stage for stage.
 
+#[path = "../src/tests/common.rs"]
 mod common;
 
 use std::sync::Arc;
 
-use palavriado::Strategy;
-use palavriado::corpus::{Corpus, Line};
-use palavriado::counts::WordCounts;
-use palavriado::profiler::Profiler;
-use palavriado::run::{Run, RunSettings};
-use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
-use palavriado::words::{SplitMode, Word};
+use palavriado::Profiler;
+use palavriado::wordcount::Strategy;
+use palavriado::wordcount::WordCounts;
+use palavriado::wordcount::{Corpus, Line};
+use palavriado::wordcount::{SplitMode, Word};
+use palavriado::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+use palavriado::{Run, RunSettings};
 
 /// The talk's Pull (producer → extractors → partitioned counters) as a user writes it.
 fn users_pull(corpus: &Arc<Corpus>, profiler: &Profiler, workers: usize) -> WordCounts {
@@ -83,7 +84,7 @@ fn pull_written_with_the_public_api_counts_exactly_as_the_strategy() {
     assert!(theirs.completed);
     assert_eq!(mine.total(), theirs.total_words);
     assert_eq!(mine.sha256(), theirs.counts_sha256);
-    let names = |stages: &[palavriado::run::StageReport]| -> Vec<String> {
+    let names = |stages: &[palavriado::StageReport]| -> Vec<String> {
         stages.iter().map(|s| s.name.clone()).collect()
     };
     assert_eq!(names(&report.stages), names(&theirs.stages));
@@ -99,7 +100,7 @@ fn pull_written_with_the_public_api_counts_exactly_as_the_strategy() {
             );
         }
     }
-    let extracted = |stages: &[palavriado::run::StageReport]| -> (u64, u64) {
+    let extracted = |stages: &[palavriado::StageReport]| -> (u64, u64) {
         stages
             .iter()
             .filter(|s| s.name.starts_with("extractor"))

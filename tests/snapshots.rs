@@ -6,10 +6,10 @@
 #![recursion_limit = "256"]
 
 use egui_kittest::Harness;
-use palavriado::recording::Recording;
-use palavriado::ui::charts::ChartOptions;
-use palavriado::ui::session::{ChartData, RunEntry, RunSource};
-use palavriado::ui::views::{Tab, ViewContext, Views, diagnosis_strip};
+use palavriado::Recording;
+use palavriado::frontend::app::charts::ChartOptions;
+use palavriado::frontend::app::session::{ChartData, RunEntry, RunSource};
+use palavriado::frontend::app::views::{Tab, ViewContext, Views, diagnosis_strip};
 use serde_json::{Value, json};
 
 const STAGES: [(&str, &str); 5] = [
@@ -122,7 +122,7 @@ fn run_entry() -> RunEntry {
     std::fs::write(&path, recording().to_string()).unwrap();
     let rec = Recording::open(&path).unwrap();
     let report = rec.report.clone();
-    let mut settings = palavriado::run::RunSettings::new(report.strategy);
+    let mut settings = palavriado::RunSettings::new(report.strategy);
     settings.workers = 2;
     settings.max_demand = Some(10);
     RunEntry {
@@ -159,7 +159,7 @@ fn snapshot(tab: Tab, name: &str) {
         .build_ui_state(
             |ui, s: &mut State| {
                 ui.ctx().set_visuals(egui::Visuals::light());
-                palavriado::ui::setup_fonts(ui.ctx());
+                palavriado::frontend::app::setup_fonts(ui.ctx());
                 let run = &s.runs[0];
                 diagnosis_strip(ui, &run.diagnoses(), false);
                 let opts = ChartOptions {

@@ -4,15 +4,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use palavriado::flow::Flow;
-use palavriado::probe::StageState;
-use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+use palavriado::Flow;
+use palavriado::StageState;
+use palavriado::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 use palavriado::{Pipeline, Runtime};
 use proptest::prelude::*;
 
 /// A run control whose stages run on `rt` (2 scheduler threads on the scheduler).
 fn ctl(rt: Runtime) -> Pipeline {
-    Pipeline::builder().runtime(rt, 2).build()
+    Pipeline::builder().runtime(rt).schedulers(2).build()
 }
 
 fn spin(micros: u64) {
@@ -465,7 +465,7 @@ fn gated_consumer(
 }
 
 /// Waits until the producer has made nothing new for 200 ms; returns what it made.
-fn settled(probe: &palavriado::probe::StageProbe) -> u64 {
+fn settled(probe: &palavriado::StageProbe) -> u64 {
     let mut last = u64::MAX;
     loop {
         std::thread::sleep(Duration::from_millis(200));
@@ -484,7 +484,7 @@ fn partition_producer_makes_exactly_the_sum_of_the_asks() {
     // 6 each and still want 4.
     for rt in Runtime::ALL {
         // Enough schedulers that the held consumers never hold the producer's.
-        let ctl = Pipeline::builder().runtime(rt, 5).build();
+        let ctl = Pipeline::builder().runtime(rt).schedulers(5).build();
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut p =
             Producer::from_iter(&ctl, "producer", 0..100u64, Dispatch::partition_by(3, skew));
@@ -514,7 +514,7 @@ fn a_stalled_partition_slows_the_others_and_loses_nothing() {
     // others: the producer stops near 56 events (GenStage) instead of filling A's queue, and
     // when A resumes every one of its events is there.
     for rt in Runtime::ALL {
-        let ctl = Pipeline::builder().runtime(rt, 3).build();
+        let ctl = Pipeline::builder().runtime(rt).schedulers(3).build();
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut p = Producer::from_iter(
             &ctl,
@@ -581,7 +581,8 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
     // the same scheduler still runs 100,000 events meanwhile: the delay is a timer, not a
     // blocked thread. Stop then ends the sleeping stage at once.
     let ctl = Pipeline::builder()
-        .runtime(Runtime::Scheduler, 1)
+        .runtime(Runtime::Scheduler)
+        .schedulers(1)
         .delay(Duration::from_millis(20))
         .build();
     let mut slow_src = Producer::from_iter(&ctl, "slow source", 0..1_000u64, Dispatch::Demand);
@@ -621,7 +622,10 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
 
 #[test]
 fn a_stage_panic_names_its_stage_on_one_scheduler_too() {
-    let ctl = Pipeline::builder().runtime(Runtime::Scheduler, 1).build();
+    let ctl = Pipeline::builder()
+        .runtime(Runtime::Scheduler)
+        .schedulers(1)
+        .build();
     let mut p = Producer::from_iter(&ctl, "producer", 0..1_000u64, Dispatch::Demand);
     let mut c = Consumer::new(&ctl, "picky", 0u64, |n: &mut u64, e| {
         assert!(e != 7, "seven is not allowed");

@@ -1,13 +1,15 @@
 //! Every strategy gives the same counts; runs stop promptly and join every thread.
 
+#[path = "../src/tests/common.rs"]
 mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use palavriado::probe::StageState;
-use palavriado::run::{Run, RunSettings};
-use palavriado::{Corpus, Runtime, SplitMode, StopReason, Strategy};
+use palavriado::StageState;
+use palavriado::wordcount::{Corpus, SplitMode, Strategy};
+use palavriado::{Run, RunSettings};
+use palavriado::{Runtime, StopReason};
 
 fn settings(s: Strategy, workers: usize) -> RunSettings {
     let mut st = RunSettings::new(s);
@@ -179,7 +181,7 @@ fn delay_changes_live_and_is_recorded() {
     assert!(r.completed);
     assert!(r.events.iter().any(|e| matches!(
         e.kind,
-        palavriado::control::RunEventKind::DelayChanged { delay_ms } if delay_ms == 0.0
+        palavriado::RunEventKind::DelayChanged { delay_ms } if delay_ms == 0.0
     )));
 }
 
@@ -274,7 +276,7 @@ fn report_top_words_match_the_counts_at_every_depth() {
     let r = Run::start(corpus, settings(Strategy::Lazy, 1)).wait();
     // Kept depths (computed once, then cut) and a deeper one (computed on demand) both read
     // exactly what the counts say.
-    for top in [1, 5, palavriado::run::TOP_WORDS_KEPT, 25] {
+    for top in [1, 5, palavriado::RunReport::TOP_WORDS_KEPT, 25] {
         assert_eq!(r.top_words(top), r.counts.top_by_length(top), "top {top}");
     }
 }

@@ -117,7 +117,7 @@ pub fn run(
     total: u64,
     busy: Busy,
 ) -> (Vec<(u64, u64)>, u64) {
-    let pipeline = Pipeline::builder().runtime(runtime, 2).build();
+    let pipeline = Pipeline::builder().runtime(runtime).schedulers(2).build();
     let emitted = Arc::new(AtomicU64::new(0));
     let counter = emitted.clone();
     let source = (0..total).inspect(move |_| {

@@ -1,9 +1,9 @@
 //! What the examples share: reading their options, and setting up their profiler the same way
 //! (serving live samples unless told not to, recording when asked).
 
-use palavriado::live::wire::DEFAULT_ADDR;
-use palavriado::profiler::{Profiler, ProfilerBuilder};
-use palavriado::stage::Subscription;
+use palavriado::DEFAULT_ADDR;
+use palavriado::Subscription;
+use palavriado::{Profiler, ProfilerBuilder};
 
 /// The number after `--name`, or `default`; exits with a one-line error if it is not a number.
 pub(crate) fn arg(program: &str, name: &str, default: u64) -> u64 {
@@ -59,4 +59,17 @@ pub(crate) fn sub<E>(max_demand: u64) -> Subscription<E> {
     Subscription::new()
         .max_demand(max_demand)
         .min_demand(max_demand / 2)
+}
+
+/// `1234567` → `1,234,567`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -1,0 +1,127 @@
+//! Attaching to a program of the user's: the "Attach…" window, and what the controls show
+//! while a program is followed (who, how far behind, what was dropped).
+
+use egui::{RichText, Ui};
+
+use super::run_entry::RunEntry;
+use crate::observe::format::thousands;
+use crate::observe::live::wire::DEFAULT_ADDR;
+
+/// The "Attach…" window's state: the address being typed.
+#[derive(Clone, Debug)]
+pub struct AttachDialog {
+    /// The address to attach to.
+    pub addr: String,
+}
+
+impl Default for AttachDialog {
+    fn default() -> Self {
+        Self {
+            addr: DEFAULT_ADDR.into(),
+        }
+    }
+}
+
+/// Draws the "Attach…" window while `dialog` is open; returns the address to attach to when
+/// the user presses Attach (or Enter). Cancel or closing the window closes it.
+pub(super) fn attach_window(
+    ctx: &egui::Context,
+    dialog: &mut Option<AttachDialog>,
+) -> Option<String> {
+    let d = dialog.as_mut()?;
+    let mut open = true;
+    let mut go = false;
+    let mut cancel = false;
+    egui::Window::new("Attach to a program")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(false)
+        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
+        .show(ctx, |ui| {
+            ui.label(
+                "Follow a program that profiles its pipeline with palavriado's library \
+                 (Profiler::new(…).serve(…)) live, in every view.",
+            );
+            ui.horizontal(|ui| {
+                let label = ui.label("Address");
+                let field = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut d.addr)
+                            .desired_width(220.0)
+                            .hint_text(DEFAULT_ADDR),
+                    )
+                    .labelled_by(label.id);
+                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    go = true;
+                }
+            });
+            ui.label(
+                RichText::new(format!(
+                    "e.g. `cargo run --release --example log_analyser` serves on {DEFAULT_ADDR}"
+                ))
+                .weak(),
+            );
+            ui.horizontal(|ui| {
+                go |= ui.button("Attach").clicked();
+                cancel = ui.button("Cancel").clicked();
+            });
+        });
+    let addr = go.then(|| d.addr.trim().to_string());
+    if go || cancel || !open {
+        *dialog = None;
+    }
+    addr
+}
+
+/// What the controls show for a followed program (in place of a run's progress).
+pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
+    let Some(a) = run.attachment() else {
+        return;
+    };
+    let hello = a.hello();
+    let live = run.is_running();
+    let head = if live {
+        format!("● Attached to {}", hello.program)
+    } else {
+        format!("Was attached to {}", hello.program)
+    };
+    ui.label(RichText::new(head).strong());
+    ui.label(RichText::new(format!("pid {} at {}", hello.pid, a.addr())).weak());
+    if live {
+        a.note_shown();
+        let ms = |d: Option<std::time::Duration>| {
+            d.map_or("-".into(), |b| format!("{:.0} ms", b.as_secs_f64() * 1e3))
+        };
+        ui.label(format!(
+            "newest sample {} old (median {})",
+            ms(a.behind()),
+            ms(a.median_shown_latency())
+        ))
+        .on_hover_text(
+            "How long ago the program took the newest sample shown: now, and the median over \
+             the last frames (the sample-to-screen latency)",
+        );
+    }
+    let dropped = a.dropped_rows();
+    if dropped > 0 {
+        ui.label(format!(
+            "{} samples dropped (this viewer was too slow)",
+            thousands(dropped)
+        ));
+    }
+    if let Some(r) = &run.report {
+        let text = match (&a.ended(), r.stop_reason) {
+            (Some(crate::observe::live::Ended::Finished), None) => {
+                format!("Finished in {:.2} s", r.wall_ms / 1e3)
+            }
+            (Some(crate::observe::live::Ended::Finished), Some(reason)) => {
+                format!("Stopped ({}) after {:.2} s", reason.name(), r.wall_ms / 1e3)
+            }
+            (Some(crate::observe::live::Ended::Detached), _) => {
+                "Detached: what was seen is kept".into()
+            }
+            _ => "Connection ended: what was seen is kept".into(),
+        };
+        ui.label(RichText::new(text).strong());
+    }
+}

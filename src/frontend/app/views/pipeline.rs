@@ -1,0 +1,292 @@
+//! The Pipeline view: the stages as boxes coloured by load, events flowing right and demand
+//! flowing back.
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
+
+use super::process_row::ProcessRow;
+use super::{View, ViewAction, ViewContext};
+use crate::frontend::app::style::{PALETTE, TIME_COLORS, load_color, state_color};
+use crate::observe::format::thousands;
+
+/// Groups stages into pipeline columns by name (`extractor 1`, `extractor 2` → `extractor`),
+/// in order of first appearance.
+pub fn pipeline_columns(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
+    let group = |name: &str| {
+        name.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
+            .to_string()
+    };
+    let mut order: Vec<String> = Vec::new();
+    for r in rows {
+        let g = group(&r.stage.name);
+        if !order.contains(&g) {
+            order.push(g);
+        }
+    }
+    order
+        .iter()
+        .map(|g| rows.iter().filter(|r| &group(&r.stage.name) == g).collect())
+        .collect()
+}
+
+/// The Pipeline view: stages as boxes in columns, events flowing right (and, for demand-driven
+/// pipelines, demand flowing back). Each box is coloured by how loaded the stage is and shows
+/// where its time goes; clicking a box selects its stage.
+pub fn pipeline(
+    ui: &mut Ui,
+    rows: &[ProcessRow],
+    demand_driven: bool,
+    selected: &mut Option<String>,
+) {
+    let columns = pipeline_columns(rows);
+    if columns.is_empty() {
+        ui.label("No stages yet: start a run.");
+        return;
+    }
+    let avail = ui.available_size();
+    let (response, painter) = ui.allocate_painter(avail, Sense::click());
+    let area = response.rect.shrink(20.0);
+    // Room for the legend below.
+    let area = Rect::from_min_max(area.min, area.max - Vec2::new(0.0, 34.0));
+    let ncol = columns.len() as f32;
+    let col_w = area.width() / ncol;
+    let box_w = (col_w * 0.62).min(230.0);
+    let mut rects: Vec<Vec<Rect>> = Vec::new();
+    for (ci, col) in columns.iter().enumerate() {
+        let n = col.len() as f32;
+        let box_h = ((area.height() - 40.0) / n - 16.0).clamp(34.0, 100.0);
+        let total = n * box_h + (n - 1.0) * 16.0;
+        let top = area.top() + 30.0 + (area.height() - 30.0 - total) / 2.0;
+        let cx = area.left() + col_w * (ci as f32 + 0.5);
+        rects.push(
+            (0..col.len())
+                .map(|i| {
+                    Rect::from_center_size(
+                        Pos2::new(cx, top + box_h / 2.0 + i as f32 * (box_h + 16.0)),
+                        Vec2::new(box_w, box_h),
+                    )
+                })
+                .collect(),
+        );
+    }
+    if response.clicked()
+        && let Some(pos) = response.interact_pointer_pos()
+    {
+        let hit = columns
+            .iter()
+            .zip(&rects)
+            .flat_map(|(col, rs)| col.iter().zip(rs))
+            .find(|(_, r)| r.contains(pos))
+            .map(|(row, _)| row.stage.name.clone());
+        *selected = hit;
+    }
+    let text = ui.visuals().text_color();
+    let dark = ui.visuals().dark_mode;
+    // Arrows: events go right (solid), demand goes back (dashed).
+    for ci in 1..columns.len() {
+        for a in &rects[ci - 1] {
+            for b in &rects[ci] {
+                let from = a.right_center();
+                let to = b.left_center();
+                arrow(
+                    &painter,
+                    from + Vec2::new(0.0, -4.0),
+                    to + Vec2::new(0.0, -4.0),
+                    Stroke::new(1.6, PALETTE[0]),
+                );
+                if demand_driven {
+                    dashed_arrow(
+                        &painter,
+                        to + Vec2::new(0.0, 5.0),
+                        from + Vec2::new(0.0, 5.0),
+                        Stroke::new(1.0, PALETTE[1]),
+                    );
+                }
+            }
+        }
+    }
+    for (ci, col) in columns.iter().enumerate() {
+        for (row, r) in col.iter().zip(&rects[ci]) {
+            let s = &row.stage;
+            let is_selected = selected.as_deref() == Some(s.name.as_str());
+            let border = if is_selected {
+                Stroke::new(4.0, ui.visuals().selection.stroke.color)
+            } else {
+                Stroke::new(2.0, state_color(s.state))
+            };
+            painter.rect(
+                *r,
+                8.0,
+                load_color(row.time.working(), dark),
+                border,
+                egui::StrokeKind::Inside,
+            );
+            painter.text(
+                r.center_top() + Vec2::new(0.0, 6.0),
+                Align2::CENTER_TOP,
+                &s.name,
+                FontId::proportional(14.0),
+                text,
+            );
+            // Where its time goes, as a bar along the bottom of the box.
+            let bar = Rect::from_min_max(
+                r.left_bottom() + Vec2::new(8.0, -12.0),
+                r.right_bottom() + Vec2::new(-8.0, -6.0),
+            );
+            let shares = [
+                row.time.busy,
+                row.time.sleeping,
+                row.time.backpressured,
+                row.time.idle,
+            ];
+            let total: f64 = shares.iter().sum();
+            let mut x = bar.left();
+            for (share, (_, colour)) in shares.iter().zip(TIME_COLORS) {
+                if total <= 0.0 {
+                    break;
+                }
+                let w = bar.width() * (share / total) as f32;
+                painter.rect_filled(
+                    Rect::from_min_size(Pos2::new(x, bar.top()), Vec2::new(w, bar.height())),
+                    0.0,
+                    colour,
+                );
+                x += w;
+            }
+            if r.height() > 60.0 {
+                painter.text(
+                    r.center() + Vec2::new(0.0, -2.0),
+                    Align2::CENTER_CENTER,
+                    format!(
+                        "MsgQ {}  ·  {}",
+                        thousands(s.mailbox_messages),
+                        s.state.label()
+                    ),
+                    FontId::proportional(12.0),
+                    text,
+                );
+                painter.text(
+                    r.center_bottom() - Vec2::new(0.0, 16.0),
+                    Align2::CENTER_BOTTOM,
+                    format!(
+                        "in {}  out {}",
+                        thousands(s.events_in),
+                        thousands(s.events_out)
+                    ),
+                    FontId::monospace(11.0),
+                    text.gamma_multiply(0.8),
+                );
+            }
+        }
+    }
+    painter.text(
+        area.left_top(),
+        Align2::LEFT_TOP,
+        if demand_driven {
+            "→ events flow right      ⇠ demand flows back (asks)      border: state"
+        } else {
+            "→ events are pushed right, no demand: mailboxes are unbounded      border: state"
+        },
+        FontId::proportional(12.0),
+        text.gamma_multiply(0.8),
+    );
+    pipeline_legend(
+        &painter,
+        area.left_bottom() + Vec2::new(0.0, 14.0),
+        text,
+        dark,
+    );
+}
+
+/// The Pipeline's legend: the fill's scale and the time bar's colours.
+fn pipeline_legend(painter: &egui::Painter, at: Pos2, text: Color32, dark: bool) {
+    let font = FontId::proportional(12.0);
+    let label = painter.text(at, Align2::LEFT_TOP, "fill: working", font.clone(), text);
+    let ramp = Rect::from_min_size(
+        Pos2::new(label.right() + 8.0, at.y + 2.0),
+        Vec2::new(120.0, 12.0),
+    );
+    for i in 0..40 {
+        let w = ramp.width() / 40.0;
+        painter.rect_filled(
+            Rect::from_min_size(
+                Pos2::new(ramp.left() + i as f32 * w, ramp.top()),
+                Vec2::new(w + 1.0, ramp.height()),
+            ),
+            0.0,
+            load_color(i as f64 / 39.0, dark),
+        );
+    }
+    painter.text(
+        ramp.left_bottom() + Vec2::new(0.0, 2.0),
+        Align2::LEFT_TOP,
+        "0 %",
+        FontId::proportional(10.0),
+        text,
+    );
+    painter.text(
+        ramp.right_bottom() + Vec2::new(0.0, 2.0),
+        Align2::RIGHT_TOP,
+        "100 % of the time",
+        FontId::proportional(10.0),
+        text,
+    );
+    let mut x = ramp.right() + 40.0;
+    let bar = painter.text(
+        Pos2::new(x, at.y),
+        Align2::LEFT_TOP,
+        "bar: time",
+        font.clone(),
+        text,
+    );
+    x = bar.right() + 10.0;
+    for (name, colour) in TIME_COLORS {
+        painter.rect_filled(
+            Rect::from_min_size(Pos2::new(x, at.y + 2.0), Vec2::new(12.0, 12.0)),
+            2.0,
+            colour,
+        );
+        let t = painter.text(
+            Pos2::new(x + 16.0, at.y),
+            Align2::LEFT_TOP,
+            name,
+            font.clone(),
+            text,
+        );
+        x = t.right() + 14.0;
+    }
+}
+
+fn arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
+    painter.line_segment([from, to], stroke);
+    head(painter, from, to, stroke);
+}
+
+fn dashed_arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
+    painter.extend(egui::Shape::dashed_line(&[from, to], stroke, 6.0, 4.0));
+    head(painter, from, to, stroke);
+}
+
+fn head(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
+    let dir = (to - from).normalized();
+    let side = Vec2::new(-dir.y, dir.x);
+    let a = to - dir * 9.0 + side * 4.5;
+    let b = to - dir * 9.0 - side * 4.5;
+    painter.add(egui::Shape::convex_polygon(
+        vec![to, a, b],
+        stroke.color,
+        Stroke::NONE,
+    ));
+}
+
+/// The Pipeline view.
+#[derive(Debug, Default)]
+pub struct PipelineView;
+
+impl View for PipelineView {
+    fn ui(&mut self, ui: &mut Ui, cx: &mut ViewContext<'_>) -> Option<ViewAction> {
+        let rows = ProcessRow::collect(cx.run.stages(), &cx.run.data);
+        let demand_driven = cx.run.settings.strategy.uses_demand();
+        pipeline(ui, &rows, demand_driven, cx.selected);
+        None
+    }
+}

@@ -1,0 +1,14 @@
+//! Observation: the sampler reads the runtime's probes and the OS into a timeline; above it,
+//! the watch enforces limits and runs the diagnoses; reports, recordings, live serving and the
+//! [`crate::Profiler`] a program links; and the talk's observed run of the word count.
+
+pub mod diagnosis;
+pub mod error;
+pub mod format;
+pub mod live;
+pub mod profiler;
+pub mod recording;
+pub mod run;
+pub mod sampler;
+pub mod series;
+pub mod timeline;

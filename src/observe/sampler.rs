@@ -1,0 +1,467 @@
+//! The sampler: a thread per run that reads the OS (per-core CPU, resident memory), the counting
+//! allocator, every stage probe and the progress counters at a fixed rate into a [`Timeline`],
+//! and enforces the run's memory limit and deadline.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sysinfo::{Pid, System};
+
+use std::collections::VecDeque;
+
+use super::timeline::{Row, Timeline};
+use crate::observe::diagnosis::{Diagnoser, StageInfo, Window};
+use crate::runtime::control::{RunControl, StopReason};
+use crate::runtime::probe::heap;
+use crate::runtime::probe::os::{
+    CoreTicks, ThreadSched, core_ticks, resident_bytes, thread_ids, thread_sched,
+};
+use crate::runtime::probe::{StateTimes, wait_quantile_us};
+use series::StageMetric as M;
+
+/// Default sampling rate.
+pub const DEFAULT_SAMPLE_HZ: u32 = 50;
+/// Highest sampling rate accepted.
+pub const MAX_SAMPLE_HZ: u32 = 1000;
+
+use super::series;
+
+#[derive(Default, Clone)]
+struct StagePrev {
+    events_in: u64,
+    polls: u64,
+    messages_sent: u64,
+    messages_taken: u64,
+    times: StateTimes,
+    /// Time-in-mailbox histograms of the last second, oldest first.
+    waits: VecDeque<(f64, Vec<u64>)>,
+    cpu_ms: f64,
+    cpu_owed_ms: f64,
+    sched: ThreadSched,
+    /// The stage's series' columns, looked up on first use (in the order the sampler writes
+    /// them, so a trace's columns keep their order): a run of 512 stages would otherwise format
+    /// and look up thousands of names per sample.
+    columns: [Option<usize>; M::COUNT],
+    /// The `queued_upstream` column of each of its subscribers, by subscription index.
+    subscriber_columns: Vec<usize>,
+}
+
+/// Marks a column of [`Sampler::upstream_sums`] that is no subscriber's.
+const NOT_A_SUBSCRIBER: u64 = u64::MAX;
+
+/// Messages stamped per second over all mailboxes, for their time-in-mailbox quantiles.
+const STAMPS_PER_SECOND: f64 = 16_000.0;
+
+struct Sampler {
+    ctl: Arc<RunControl>,
+    timeline: Arc<Timeline>,
+    sys: Option<System>,
+    pid: Option<Pid>,
+    last_t: f64,
+    last_bytes: u64,
+    last_words: u64,
+    stage_prev: Vec<StagePrev>,
+    /// Events queued upstream of each subscriber this sample, by its `queued_upstream` column
+    /// ([`NOT_A_SUBSCRIBER`] elsewhere); kept between samples for its room.
+    upstream_sums: Vec<u64>,
+    events_seen: usize,
+    /// Each core's ticks at the previous sample.
+    ticks_prev: Vec<CoreTicks>,
+    /// CPU time of palavriado itself (the process but the run's threads) at the previous
+    /// sample, in ns (0 before the first).
+    own_cpu_prev_ns: u64,
+    /// The scheduler threads' CPU time at the previous sample, in ns.
+    scheduler_cpu_prev_ns: u64,
+    /// Each thread's scheduler counters at their last reading.
+    threads: std::collections::HashMap<i32, ThreadSched>,
+    /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
+    /// the runtime but not yet shown.
+    scheduler_prev: Vec<(Duration, f64)>,
+    /// Says where the backpressure is, once a second.
+    diagnoser: Diagnoser,
+    /// When the diagnoser last ran (s since the start).
+    diagnosed_at: f64,
+    max_demand: Option<usize>,
+}
+
+impl Sampler {
+    fn tick(&mut self) {
+        let t = self.ctl.elapsed_secs();
+        let dt = (t - self.last_t).max(1e-6);
+        let tl = &self.timeline;
+        let mut values: Vec<(usize, f64)> = Vec::with_capacity(64);
+        let mut rss = 0;
+        // Per-core CPU over the interval since the previous sample, from the kernel's tick
+        // counters (an interval with no tick yet has no reading).
+        if let Some(now) = core_ticks() {
+            self.ticks_prev.resize(now.len(), CoreTicks::default());
+            for (i, (n, p)) in now.iter().zip(self.ticks_prev.iter_mut()).enumerate() {
+                let total = n.total.saturating_sub(p.total);
+                let percent = if total > 0 && p.total > 0 {
+                    n.busy.saturating_sub(p.busy) as f64 / total as f64 * 100.0
+                } else {
+                    f64::NAN
+                };
+                values.push((tl.column(&series::core(i)), percent));
+                *p = *n;
+            }
+        }
+        if let (Some(sys), Some(pid)) = (self.sys.as_mut(), self.pid) {
+            rss = resident_bytes(sys, pid);
+            values.push((tl.column(series::RSS), rss as f64));
+        }
+        if heap::is_tracking() {
+            values.push((tl.column(series::HEAP), heap::live_bytes() as f64));
+        }
+        let p = &self.ctl.progress;
+        let bytes = p.bytes_read.load(Relaxed);
+        let words = p.words_counted.load(Relaxed);
+        values.push((
+            tl.column(series::IO),
+            (bytes - self.last_bytes.min(bytes)) as f64 / dt,
+        ));
+        values.push((tl.column(series::BYTES_READ), bytes as f64));
+        values.push((
+            tl.column(series::LINES_READ),
+            p.lines_read.load(Relaxed) as f64,
+        ));
+        values.push((tl.column(series::WORDS), words as f64));
+        values.push((
+            tl.column(series::WORDS_PER_S),
+            words.saturating_sub(self.last_words) as f64 / dt,
+        ));
+        values.push((
+            tl.column(series::DELAY),
+            self.ctl.delay().as_secs_f64() * 1e3,
+        ));
+        let mut queued = 0u64;
+        let mut upstream_sums = std::mem::take(&mut self.upstream_sums);
+        upstream_sums.clear();
+        // Every thread's scheduler counters, read once per sample (a thread that has ended
+        // keeps its last reading): the stages' threads and the whole process come from them.
+        for tid in thread_ids() {
+            if let Some(t) = thread_sched(tid) {
+                self.threads.insert(tid, t);
+            }
+        }
+        // The run's own threads' CPU: each stage thread's (threads), or the schedulers'.
+        let scheduler_cpu_ns = self.ctl.executor().scheduler_cpu_ns();
+        let mut run_cpu_ns = scheduler_cpu_ns;
+        // Each stage's CPU growth this interval (ms), and the sum of the scheduler stages'.
+        let mut stage_cpu: Vec<(usize, f64, bool)> = Vec::new();
+        let mut polled_ms = 0.0;
+        let stages = self.ctl.stages();
+        self.stage_prev.resize(stages.len(), StagePrev::default());
+        // A thousand stamps a second per mailbox for a few stages; fewer each when there are
+        // hundreds (stamping takes a lock), at least 50 so each stage's quantiles stay drawn.
+        let stamps_per_mailbox =
+            (STAMPS_PER_SECOND / stages.len().max(1) as f64).clamp(50.0, 1000.0);
+        for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
+            let s = stage.snapshot();
+            queued += s.queued_bytes;
+            let columns = &mut prev.columns;
+            let mut col = |m: M| {
+                *columns[m as usize].get_or_insert_with(|| tl.column(&series::stage(&s.name, m)))
+            };
+            let sched = if s.tid != 0 {
+                self.threads.get(&s.tid).copied().unwrap_or(prev.sched)
+            } else {
+                ThreadSched::default()
+            };
+            values.push((col(M::Msgq), s.mailbox_messages as f64));
+            values.push((col(M::QueuedEvents), (s.mailbox_events + s.buffered) as f64));
+            values.push((col(M::In), s.events_in as f64));
+            values.push((col(M::Out), s.events_out as f64));
+            values.push((
+                col(M::InPerS),
+                s.events_in.saturating_sub(prev.events_in) as f64 / dt,
+            ));
+            values.push((col(M::Buffered), s.buffered as f64));
+            values.push((col(M::Demand), s.demand as f64));
+            values.push((col(M::State), s.state as u8 as f64));
+            let busy_ms = s.busy_ns as f64 / 1e6;
+            let cpu_ms = if s.tid != 0 {
+                run_cpu_ns += sched.cpu_ns;
+                sched.cpu_ns as f64 / 1e6
+            } else {
+                busy_ms
+            };
+            values.push((col(M::CpuMs), cpu_ms));
+            // The stage's CPU over the interval (its `cpu_percent`, filled in below once the
+            // scheduler's share is known).
+            let grew = (cpu_ms - prev.cpu_ms).max(0.0);
+            prev.cpu_ms = cpu_ms;
+            let on_scheduler = s.tid == 0;
+            if on_scheduler {
+                polled_ms += grew;
+            }
+            stage_cpu.push((col(M::CpuPercent), grew, on_scheduler));
+            values.push((col(M::BusyMs), busy_ms));
+            values.push((
+                col(M::PollsPerS),
+                s.polls.saturating_sub(prev.polls) as f64 / dt,
+            ));
+            values.push((col(M::SchedWaitMs), s.sched_wait_ns as f64 / 1e6));
+            values.push((col(M::Switches), sched.switches as f64));
+            values.push((
+                col(M::SwitchesPerS),
+                sched.switches.saturating_sub(prev.sched.switches) as f64 / dt,
+            ));
+            // Where its time went this interval, in ms per second.
+            let per_s = |now: u64, before: u64| now.saturating_sub(before) as f64 / 1e6 / dt;
+            let (now, before) = (s.times, prev.times);
+            values.push((col(M::BusyPerS), per_s(now.busy_ns, before.busy_ns)));
+            values.push((
+                col(M::BackpressuredPerS),
+                per_s(now.backpressured_ns, before.backpressured_ns),
+            ));
+            values.push((col(M::IdlePerS), per_s(now.idle_ns, before.idle_ns)));
+            values.push((
+                col(M::SleepingPerS),
+                per_s(now.sleeping_ns, before.sleeping_ns),
+            ));
+            prev.times = now;
+            // Time in mailbox over the last second: this histogram less the one from a second ago.
+            let hist = stage.mailbox_waits();
+            while prev.waits.len() > 1 && prev.waits[1].0 <= t - 1.0 {
+                prev.waits.pop_front();
+            }
+            let recent: Vec<u64> = match prev.waits.front() {
+                Some((_, old)) => hist.iter().zip(old).map(|(n, o)| n - o.min(n)).collect(),
+                None => hist.clone(),
+            };
+            prev.waits.push_back((t, hist));
+            for (metric, q) in [(M::MailboxP50Us, 0.5), (M::MailboxP99Us, 0.99)] {
+                values.push((
+                    col(metric),
+                    wait_quantile_us(&recent, q).unwrap_or(f64::NAN),
+                ));
+            }
+            // Stamp a bounded number of messages a second, whatever the traffic.
+            let sent = stage.mailbox.sent.messages.load(Relaxed);
+            let rate = sent.saturating_sub(prev.messages_sent) as f64 / dt;
+            stage.set_stamp_every((rate / stamps_per_mailbox) as u64);
+            prev.messages_sent = sent;
+            let taken = stage.messages_received();
+            values.push((
+                col(M::MessagesPerS),
+                taken.saturating_sub(prev.messages_taken) as f64 / dt,
+            ));
+            prev.messages_taken = taken;
+            values.push((col(M::QueuedBytes), s.queued_bytes as f64));
+            let columns = &mut prev.subscriber_columns;
+            stage.for_each_subscription(|i, sub| {
+                if i == columns.len() {
+                    columns.push(tl.column(&series::stage(&sub.subscriber, M::QueuedUpstream)));
+                }
+                // A stage subscribed to several producers waits on all their queues.
+                let c = columns[i];
+                if c >= upstream_sums.len() {
+                    upstream_sums.resize(c + 1, NOT_A_SUBSCRIBER);
+                }
+                let sum = &mut upstream_sums[c];
+                *sum = if *sum == NOT_A_SUBSCRIBER {
+                    sub.queued
+                } else {
+                    *sum + sub.queued
+                };
+            });
+            stage.note_queued_bytes(s.queued_bytes);
+            prev.events_in = s.events_in;
+            prev.polls = s.polls;
+            prev.sched = sched;
+        }
+        // The runtime adds a worker's busy time in chunks (after every 61 polls, and when it
+        // parks), so a chunk can exceed one sample's interval: what exceeds it is carried to
+        // the next samples, never dropped.
+        // % of one core per stage: the run's own CPU, split by stage. On the scheduler, time
+        // inside polls is wall time (a preempted poll counts on), so the schedulers' measured
+        // CPU is shared out in proportion to it. A stage runs on one thread at a time, so it
+        // cannot use more than one core: time counted in a chunk (a long poll counted when it
+        // ends, a sampled poll scaled up) beyond that is carried to the next intervals.
+        let scheduler_ms = scheduler_cpu_ns.saturating_sub(self.scheduler_cpu_prev_ns) as f64 / 1e6;
+        self.scheduler_cpu_prev_ns = scheduler_cpu_ns;
+        let share = if polled_ms > 0.0 {
+            scheduler_ms / polled_ms
+        } else {
+            0.0
+        };
+        for ((column, grew, on_scheduler), prev) in
+            stage_cpu.into_iter().zip(self.stage_prev.iter_mut())
+        {
+            prev.cpu_owed_ms += if on_scheduler { grew * share } else { grew };
+            let used = prev.cpu_owed_ms.min(dt * 1e3);
+            prev.cpu_owed_ms -= used;
+            values.push((column, used / (dt * 1e3) * 100.0));
+        }
+        // The whole process, from the same nanosecond counters as the run's threads.
+        let process: u64 = self.threads.values().map(|t| t.cpu_ns).sum();
+        let own = process.saturating_sub(run_cpu_ns);
+        if self.own_cpu_prev_ns > 0 {
+            let used = own.saturating_sub(self.own_cpu_prev_ns) as f64 / 1e9;
+            values.push((tl.column(series::SELF_CPU), used / dt * 100.0));
+        }
+        self.own_cpu_prev_ns = own.max(1);
+        // Scheduler utilisation: each scheduler thread's CPU time from the kernel's nanosecond
+        // counters where it has them (exact at every sample, even while one long task keeps a
+        // scheduler from updating the runtime's own counters), else the runtime's busy time.
+        let executor = self.ctl.executor();
+        let tids = executor.scheduler_tids();
+        let busy: Vec<Duration> = if tids.is_empty() || self.threads.is_empty() {
+            executor.scheduler_busy()
+        } else {
+            // One column per scheduler thread from the first sample on: one not started yet
+            // reads idle, one already gone keeps its last reading.
+            (0..executor.schedulers().max(tids.len()))
+                .map(|i| match tids.get(i) {
+                    Some(t) => self.threads.get(t).map_or_else(
+                        || self.scheduler_prev.get(i).map_or(Duration::ZERO, |p| p.0),
+                        |s| Duration::from_nanos(s.cpu_ns),
+                    ),
+                    None => Duration::ZERO,
+                })
+                .collect()
+        };
+        self.scheduler_prev
+            .resize(busy.len(), (Duration::ZERO, 0.0));
+        for (i, (now, (prev, owed))) in busy.iter().zip(self.scheduler_prev.iter_mut()).enumerate()
+        {
+            *owed += now.saturating_sub(*prev).as_secs_f64();
+            let used = owed.min(dt);
+            *owed -= used;
+            values.push((tl.column(&series::scheduler(i)), used / dt * 100.0));
+            *prev = *now;
+        }
+        values.extend(
+            upstream_sums
+                .iter()
+                .enumerate()
+                .filter(|&(_, &n)| n != NOT_A_SUBSCRIBER)
+                .map(|(c, &n)| (c, n as f64)),
+        );
+        self.upstream_sums = upstream_sums;
+        values.push((tl.column(series::QUEUED), queued as f64));
+        values.push((tl.column(series::PROFILER), tl.heap_bytes() as f64));
+        let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+        let mut row = vec![f64::NAN; width];
+        for (i, v) in values {
+            row[i] = v;
+        }
+        tl.push(Row { t, values: row });
+        self.last_t = t;
+        self.last_bytes = bytes;
+        self.last_words = words;
+
+        let events = self.ctl.events();
+        if events.len() != self.events_seen {
+            self.events_seen = events.len();
+            tl.set_events(events);
+        }
+        if t - self.diagnosed_at >= 1.0 && !self.ctl.is_stopped() && !self.ctl.is_finished() {
+            self.diagnose(t);
+        }
+        if self.ctl.memory_limit().is_some_and(|limit| rss > limit) {
+            self.ctl.request_stop(StopReason::MemoryLimit);
+        }
+    }
+}
+
+impl Sampler {
+    fn diagnose(&mut self, t: f64) {
+        self.diagnosed_at = t;
+        let (names, rows) = self.timeline.recent(Diagnoser::WINDOW_SECS);
+        let stages: Vec<StageInfo> = self
+            .ctl
+            .stages()
+            .iter()
+            .map(|s| StageInfo {
+                name: s.name.clone(),
+                kind: s.kind,
+                subscriptions: s.subscriptions(),
+            })
+            .collect();
+        let window = Window::from_rows(
+            &names,
+            &rows,
+            &stages,
+            self.ctl.memory_limit(),
+            self.max_demand,
+        );
+        self.diagnoser.update(t, &window);
+        self.ctl.set_diagnoses(self.diagnoser.diagnoses());
+    }
+}
+
+/// Starts the sampler of a run: samples at `hz` (0 = only enforce the deadline and memory limit
+/// from OS readings, no timeline rows) until the run is finished, then takes a last sample.
+/// `max_demand` (of a demand-driven run) goes into the diagnoses' advice.
+pub fn spawn(
+    ctl: Arc<RunControl>,
+    timeline: Arc<Timeline>,
+    hz: u32,
+    deadline: Option<Instant>,
+    max_demand: Option<usize>,
+) -> JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("sampler".into())
+        .spawn(move || {
+            let sys = System::new().ok();
+            let mut sampler = Sampler {
+                pid: sysinfo::get_current_pid().ok(),
+                ctl: ctl.clone(),
+                timeline,
+                sys,
+                last_t: 0.0,
+                last_bytes: 0,
+                last_words: 0,
+                stage_prev: Vec::new(),
+                upstream_sums: Vec::new(),
+                events_seen: 0,
+                scheduler_prev: Vec::new(),
+                ticks_prev: core_ticks().unwrap_or_default(),
+                own_cpu_prev_ns: 0,
+                threads: Default::default(),
+                scheduler_cpu_prev_ns: 0,
+                diagnoser: Diagnoser::default(),
+                diagnosed_at: 0.0,
+                max_demand,
+            };
+            let period = if hz == 0 {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_secs_f64(1.0 / hz.min(MAX_SAMPLE_HZ) as f64)
+            };
+            let mut next = Instant::now();
+            let mut deadline = deadline;
+            loop {
+                let finished = ctl.is_finished();
+                if hz > 0 {
+                    sampler.tick();
+                } else if let Some(limit) = ctl.memory_limit()
+                    && let (Some(sys), Some(pid)) = (sampler.sys.as_mut(), sampler.pid)
+                    && resident_bytes(sys, pid) > limit
+                {
+                    ctl.request_stop(StopReason::MemoryLimit);
+                }
+                if finished {
+                    break;
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    ctl.request_stop(StopReason::Duration);
+                    deadline = None;
+                }
+                next += period;
+                let now = Instant::now();
+                if next > now {
+                    // Wake at the deadline if it comes first.
+                    let until = deadline.map_or(next, |d| d.max(now).min(next));
+                    std::thread::sleep(until - now);
+                } else {
+                    next = now;
+                }
+            }
+        })
+        .expect("spawning the sampler thread")
+}

@@ -1,0 +1,11 @@
+//! Probes: the live counters every stage and mailbox keeps (events, queue, time split, polls),
+//! the counting allocator and the OS readings they are sampled with.
+
+pub mod heap;
+pub mod os;
+mod stage;
+
+pub use stage::{
+    StageKind, StageProbe, StageSnapshot, StageState, StateTimes, SubscriptionDemand, TimeShares,
+    wait_quantile_us,
+};
