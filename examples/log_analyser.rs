@@ -185,7 +185,7 @@ fn main() {
 
     // Where each stage's time went, and what the diagnoses say.
     println!("stage               busy  backpressured  idle   (ms)   messages");
-    for (s, probe) in report.stages.iter().zip(ctl.control().stages()) {
+    for (s, probe) in report.stages.iter().zip(ctl.stages()) {
         println!(
             "  {:<16} {:>6.0} {:>14.0} {:>6.0} {:>16}",
             s.name,

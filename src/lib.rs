@@ -1,10 +1,42 @@
-//! palavriado: count the words of a corpus eagerly, lazily, pushed or pulled on demand, and watch
-//! what each way does to memory, CPU and queues.
+//! palavriado: see backpressure. A demand-driven stage runtime (GenStage's model, stages as
+//! tasks on an M:N scheduler or a thread each), and a profiler that samples any pipeline built
+//! on it — where each stage's time goes, its queue, memory, CPU — records it, serves it live to
+//! the `palavriado` app, and says where the backpressure is.
 //!
-//! The engine (this library) has no UI dependency: [`corpus`] finds and streams text, [`words`]
-//! is the talk's tokenizer, [`stage`] is the demand-driven stage runtime whose stages run as tasks
-//! on an M:N scheduler or on threads ([`executor`]), [`strategy`] holds the five ways of counting, [`probe`] measures them,
-//! and [`run`] starts, stops and reports a run. The CLI and the desktop app are thin front ends.
+//! A program profiling its own pipeline: a [`Profiler`], stages made with its [`Pipeline`],
+//! subscriptions with GenStage's demand, then the report.
+//!
+//! ```
+//! use palavriado::{Consumer, Dispatch, Producer, ProducerConsumer, Profiler, Subscription};
+//!
+//! let profiler = Profiler::new("squares").sample_hz(100).start()?;
+//! let pipeline = profiler.pipeline();
+//! let mut numbers = Producer::from_iter(pipeline, "numbers", 1..=10_000u64, Dispatch::Demand);
+//! let mut squares = ProducerConsumer::new(
+//!     pipeline,
+//!     "squares",
+//!     |n: u64, out: &mut Vec<u64>| out.push(n * n),
+//!     Dispatch::Demand,
+//! );
+//! squares.subscribe(&mut numbers, Subscription::new().max_demand(100))?;
+//! let mut sum = Consumer::new(pipeline, "sum", 0u64, |total: &mut u64, n: u64| *total += n);
+//! sum.subscribe(&mut squares, Subscription::new().max_demand(100))?;
+//! let (numbers, squares) = (numbers.start(), squares.start());
+//! assert_eq!(sum.start().join(), Some(333_383_335_000));
+//! numbers.join();
+//! squares.join();
+//!
+//! let report = profiler.finish()?;
+//! let stage = report.stages.iter().find(|s| s.name == "squares").unwrap();
+//! assert_eq!((stage.events_in, stage.events_out), (10_000, 10_000));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`ProfilerBuilder::record_to`] writes the run to a file the app and `palavriado show` open
+//! ([`Recording`]); [`ProfilerBuilder::serve`] serves it live to `palavriado attach` (or
+//! [`Attachment`]). [`Flow`] builds the same pipelines from `map`, `partition` and `reduce`;
+//! [`Profiler::channel`] instruments a channel between threads of your own. The talk's word
+//! count ([`Run`], [`wordcount`]) is written with the same API.
 
 // Without the front ends, the parts of the library only they use are unused.
 #![cfg_attr(not(feature = "cli"), allow(dead_code))]

@@ -270,7 +270,7 @@ fn a_recorded_run_opens_like_a_live_one_and_its_diagnoses_select_stages() {
     st.duration = Some(Duration::from_millis(2500));
     let corpus = Arc::new(palavriado::wordcount::Corpus::builtin(1).unwrap());
     let run = Run::start(corpus, st);
-    let ctl = run.control().clone();
+    let ctl = run.pipeline();
     let report = Arc::new(run.wait());
     assert!(!report.diagnoses.is_empty(), "{:?}", report.diagnoses);
     let dir = tempfile::tempdir().unwrap();

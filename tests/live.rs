@@ -154,11 +154,15 @@ fn attaching_to_nothing_says_so_in_one_line() {
         .local_addr()
         .unwrap()
         .port();
-    let e = Attachment::connect(&format!("127.0.0.1:{port}")).unwrap_err();
+    let err = Attachment::connect(&format!("127.0.0.1:{port}")).unwrap_err();
+    assert!(matches!(err, palavriado::Error::Attach(_)), "{err:?}");
+    let e = err.to_string();
     assert!(e.contains(&format!("127.0.0.1:{port}")), "{e}");
     assert!(e.contains("nothing listens"), "{e}");
     assert!(!e.contains('\n'));
-    let e = Attachment::connect("not an address").unwrap_err();
+    let e = Attachment::connect("not an address")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not an address"), "{e}");
 }
 

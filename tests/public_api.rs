@@ -18,7 +18,7 @@ use palavriado::{Run, RunSettings};
 /// The talk's Pull (producer → extractors → partitioned counters) as a user writes it.
 fn users_pull(corpus: &Arc<Corpus>, profiler: &Profiler, workers: usize) -> WordCounts {
     let ctl = profiler.pipeline();
-    let mut producer = Producer::from_iter(ctl, "producer", corpus.lines(&ctl), Dispatch::Demand);
+    let mut producer = Producer::from_iter(ctl, "producer", corpus.lines(ctl), Dispatch::Demand);
     let mut extractors: Vec<_> = (1..=workers)
         .map(|i| {
             let mut scratch = String::new();

@@ -419,7 +419,7 @@ proptest! {
         for (i, v) in got.iter().enumerate() {
             prop_assert!(v.iter().all(|&e| route(e) == i));
         }
-        for s in ctl.control().stages() {
+        for s in ctl.stages() {
             prop_assert_eq!(s.state(), StageState::Done);
             prop_assert_eq!(s.mailbox_len(), 0);
         }
@@ -609,8 +609,7 @@ fn a_sleeping_stage_does_not_hold_its_scheduler() {
     );
     assert!(handled < 1_000, "the fast pipeline waited for the slow one");
     let stop = Instant::now();
-    ctl.control()
-        .request_stop(palavriado::StopReason::Cancelled);
+    ctl.stop();
     assert!(slow.join().is_some());
     slow_src.join();
     assert!(

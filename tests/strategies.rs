@@ -118,7 +118,7 @@ fn stop_mid_run_joins_every_thread_promptly() {
         st.delay = Duration::from_millis(if s == Strategy::Eager { 50 } else { 1 });
         let run = Run::start(corpus.clone(), st);
         std::thread::sleep(Duration::from_millis(300));
-        let ctl = run.control().clone();
+        let ctl = run.pipeline();
         assert!(!run.is_finished(), "{s} on {rt} finished before the stop");
         let asked = Instant::now();
         run.stop();
@@ -170,13 +170,9 @@ fn delay_changes_live_and_is_recorded() {
     st.delay = Duration::from_millis(2);
     let run = Run::start(corpus, st);
     std::thread::sleep(Duration::from_millis(100));
-    let before = run
-        .control()
-        .progress
-        .lines_read
-        .load(std::sync::atomic::Ordering::Relaxed);
+    let before = run.lines_read();
     assert!(before <= 60, "{before} lines in 100 ms with a 2 ms delay");
-    run.control().set_delay(Duration::ZERO);
+    run.pipeline().set_delay(Duration::ZERO);
     let r = run.wait();
     assert!(r.completed);
     assert!(r.events.iter().any(|e| matches!(
@@ -211,7 +207,7 @@ fn turning_a_long_delay_off_acts_at_once() {
         let run = Run::start(corpus.clone(), st);
         std::thread::sleep(Duration::from_millis(100));
         let off = Instant::now();
-        run.control().set_delay(Duration::ZERO);
+        run.pipeline().set_delay(Duration::ZERO);
         let r = run.wait();
         assert!(r.completed, "{rt}");
         // The built-in corpus takes well under a second without the delay; a sleeping

@@ -1,4 +1,4 @@
-//! The command line: `palavriado run …` and friends, a thin front end over [`crate::observe::run`].
+//! The command line: `palavriado run …` and friends, a thin front end over [`crate::Run`].
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::observe::format::thousands;
 use crate::observe::recording::Recording;
-use crate::observe::run::{MemoryLimit, Run, RunReport, RunSettings, default_workers, thousands};
+use crate::observe::run::{MemoryLimit, Run, RunReport, RunSettings, default_workers};
 use crate::observe::sampler::DEFAULT_SAMPLE_HZ;
 use crate::runtime::executor::{Runtime, default_schedulers};
 use crate::wordcount::corpus::Corpus;

@@ -66,7 +66,7 @@ fn record(
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
-    Recording::open(&file)
+    Recording::open(&file).map_err(|e| e.to_string())
 }
 
 /// The rows of `data` up to `t` seconds: the run as it was at that moment.

@@ -2,33 +2,12 @@
 //! seconds of a run (a [`Window`] over its timeline) and names the stages it finds; a
 //! [`Diagnoser`] runs them once a second and remembers since when each finding holds.
 //!
-//! A new diagnosis is one more [`Check`]: the views, the CLI and recordings show whatever
-//! [`Diagnosis`] values come out.
-//!
-//! ```
-//! use palavriado::diagnosis::{Bottleneck, Check, StageWindow, Window};
-//! use palavriado::probe::TimeShares;
-//! let stage = |name: &str, upstream: Vec<usize>, time: TimeShares| StageWindow {
-//!     name: name.into(),
-//!     upstream,
-//!     time,
-//!     ..StageWindow::default()
-//! };
-//! let window = Window {
-//!     stages: vec![
-//!         stage("reader", vec![], TimeShares { backpressured: 0.95, ..TimeShares::default() }),
-//!         stage("parser", vec![0], TimeShares { busy: 0.97, ..TimeShares::default() }),
-//!     ],
-//!     ..Window::default()
-//! };
-//! let found = Bottleneck.check(&window);
-//! assert_eq!(found[0].stage, "parser");
-//! ```
+//! A new diagnosis is one more [`Check`] and one more [`DiagnosisKind`] (the CLI and recordings
+//! show it as it comes; the app's strip gives each kind its label).
 
 use std::collections::HashMap;
 
-use crate::observe::series::{self, StageMetric};
-use crate::observe::timeline::Row;
+use crate::observe::series::{self, Row, StageMetric};
 use crate::runtime::probe::{StageKind, SubscriptionDemand, TimeShares};
 
 /// What a diagnosis says.
@@ -569,6 +548,39 @@ impl Diagnoser {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_busy_stage_fed_by_a_backpressured_one_is_the_bottleneck() {
+        let stage = |name: &str, upstream: Vec<usize>, time: TimeShares| StageWindow {
+            name: name.into(),
+            upstream,
+            time,
+            ..StageWindow::default()
+        };
+        let window = Window {
+            stages: vec![
+                stage(
+                    "reader",
+                    vec![],
+                    TimeShares {
+                        backpressured: 0.95,
+                        ..TimeShares::default()
+                    },
+                ),
+                stage(
+                    "parser",
+                    vec![0],
+                    TimeShares {
+                        busy: 0.97,
+                        ..TimeShares::default()
+                    },
+                ),
+            ],
+            ..Window::default()
+        };
+        let found = Bottleneck.check(&window);
+        assert_eq!(found[0].stage, "parser");
+    }
+
     use super::*;
 
     fn stage(name: &str, _kind: StageKind, upstream: Vec<usize>) -> StageWindow {

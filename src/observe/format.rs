@@ -15,12 +15,6 @@ pub fn thousands(n: u64) -> String {
 
 /// A simulated delay for people: `1 ms`, `0.25 ms`, or `off` (one formatter for titles,
 /// labels, tables and chart marks).
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(palavriado::format::delay(Duration::from_micros(1500)), "1.5 ms");
-/// assert_eq!(palavriado::format::delay(Duration::ZERO), "off");
-/// ```
 pub fn delay(d: std::time::Duration) -> String {
     delay_ms(d.as_secs_f64() * 1e3)
 }
@@ -57,6 +51,13 @@ pub fn bytes(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_delay_reads_in_milliseconds_or_off() {
+        use std::time::Duration;
+        assert_eq!(super::delay(Duration::from_micros(1500)), "1.5 ms");
+        assert_eq!(super::delay(Duration::ZERO), "off");
+    }
+
     use super::*;
 
     #[test]

@@ -12,3 +12,4 @@ pub mod run;
 pub mod sampler;
 pub mod series;
 pub mod timeline;
+pub mod watch;

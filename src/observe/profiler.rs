@@ -2,36 +2,21 @@
 //! mailboxes exactly as palavriado samples its own runs, records the run to a file (the format
 //! of `run --record`, opened by `palavriado show` and the app), and serves it live to
 //! `palavriado attach`.
-//!
-//! ```
-//! use palavriado::profiler::Profiler;
-//! use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
-//!
-//! let profiler = Profiler::new("doc example").sample_hz(100).start().unwrap();
-//! let ctl = profiler.control();
-//! let mut numbers = Producer::from_iter(ctl, "numbers", 1..=1000u64, Dispatch::Demand);
-//! let mut sum = Consumer::new(ctl, "sum", 0u64, |total: &mut u64, n: u64| *total += n);
-//! sum.subscribe(&mut numbers, Subscription::new().max_demand(50)).unwrap();
-//! let (numbers, sum) = (numbers.start(), sum.start());
-//! assert_eq!(sum.join(), Some(500_500));
-//! numbers.join();
-//! let report = profiler.finish().unwrap();
-//! assert_eq!(report.program.as_deref(), Some("doc example"));
-//! assert_eq!(report.stages[1].events_in, 1000);
-//! ```
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::observe::error::Error;
 use crate::observe::live::Server;
 use crate::observe::live::server::Publication;
 use crate::observe::live::wire::Hello;
 use crate::observe::recording::Recording;
 use crate::observe::run::RunReport;
-use crate::observe::sampler::{self, DEFAULT_SAMPLE_HZ, MAX_SAMPLE_HZ};
+use crate::observe::sampler::{DEFAULT_SAMPLE_HZ, MAX_SAMPLE_HZ};
 use crate::observe::timeline::Timeline;
+use crate::observe::watch;
 use crate::runtime::control::{Pipeline, RunControl};
 use crate::runtime::event::Event;
 use crate::runtime::executor::{Runtime, default_schedulers};
@@ -109,7 +94,7 @@ impl ProfilerBuilder {
 
     /// Starts sampling (and serving, if asked). Fails with one line if the address cannot be
     /// served on.
-    pub fn start(self) -> Result<Profiler, String> {
+    pub fn start(self) -> Result<Profiler, Error> {
         let ctl = RunControl::with_runtime(Duration::ZERO, self.runtime, self.schedulers);
         ctl.set_memory_limit(self.memory_limit);
         let rows = (self.retention.as_secs_f64() * f64::from(self.sample_hz)).ceil() as usize;
@@ -132,13 +117,16 @@ impl ProfilerBuilder {
                 let report = Box::new(move || {
                     program_report(&name, &c, &tl, c.started().elapsed()).to_json(0)
                 });
-                Some(Server::bind(
-                    addr,
-                    Publication::new(hello, ctl.clone(), timeline.clone(), report),
-                )?)
+                Some(
+                    Server::bind(
+                        addr,
+                        Publication::new(hello, ctl.clone(), timeline.clone(), report),
+                    )
+                    .map_err(Error::Serve)?,
+                )
             }
         };
-        let sampler = sampler::spawn(
+        let sampler = watch::spawn(
             ctl.clone(),
             timeline.clone(),
             self.sample_hz,
@@ -157,7 +145,7 @@ impl ProfilerBuilder {
     }
 }
 
-/// The profiler of a program's pipeline: create stages with [`Profiler::control`], end with
+/// The profiler of a program's pipeline: create stages with [`Profiler::pipeline`], end with
 /// [`Profiler::finish`]. See the module docs.
 #[derive(Debug)]
 pub struct Profiler {
@@ -251,11 +239,11 @@ impl Profiler {
     /// Ends the run once the pipeline is done: takes a last sample, tells attached viewers
     /// (waiting up to a second for them), writes the recording if one was asked for, and
     /// returns the report. The error is the recording's, in one line.
-    pub fn finish(mut self) -> Result<RunReport, String> {
+    pub fn finish(mut self) -> Result<RunReport, Error> {
         self.end()
     }
 
-    fn end(&mut self) -> Result<RunReport, String> {
+    fn end(&mut self) -> Result<RunReport, Error> {
         let Some(sampler) = self.sampler.take() else {
             return Ok(self.report());
         };

@@ -23,6 +23,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::observe::error::Error;
 use crate::observe::run::{RunReport, TOP_WORDS_KEPT};
 use crate::observe::timeline::{Row, Timeline};
 use crate::runtime::probe::StageSnapshot;
@@ -98,7 +99,11 @@ impl Recording {
     }
 
     /// Writes it to `path` (gzip-compressed JSON, see the module docs).
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        self.write_to(path).map_err(Error::Save)
+    }
+
+    fn write_to(&self, path: &Path) -> Result<(), String> {
         let fail = |e: &dyn std::fmt::Display| format!("cannot write '{}': {e}", path.display());
         let tl = &self.report.timeline;
         let names = tl.names();
@@ -149,7 +154,11 @@ impl Recording {
 
     /// Reads a recording; a missing, truncated, corrupt, foreign or newer file gives one line
     /// naming it and what to do.
-    pub fn open(path: &Path) -> Result<Recording, String> {
+    pub fn open(path: &Path) -> Result<Recording, Error> {
+        Self::read_from(path).map_err(Error::Open)
+    }
+
+    fn read_from(path: &Path) -> Result<Recording, String> {
         let name = path.display();
         let mut raw = Vec::new();
         std::fs::File::open(path)

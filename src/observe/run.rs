@@ -3,8 +3,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use palavriado::run::{Run, RunSettings};
-//! use palavriado::{Corpus, Strategy};
+//! use palavriado::wordcount::{Corpus, Strategy};
+//! use palavriado::{Run, RunSettings};
 //! let dir = std::env::temp_dir().join(format!("palavriado-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir).unwrap();
 //! std::fs::write(dir.join("a.txt"), "Capitu olhos de ressaca\nCapitu\n").unwrap();
@@ -22,11 +22,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::observe::diagnosis::Diagnosis;
-pub use crate::observe::format::thousands;
-use crate::observe::sampler::{self, DEFAULT_SAMPLE_HZ};
+use crate::observe::sampler::DEFAULT_SAMPLE_HZ;
 use crate::observe::series;
 use crate::observe::timeline::Timeline;
-use crate::runtime::control::{RunControl, RunEvent, StopReason};
+use crate::observe::watch;
+use crate::runtime::control::{Pipeline, RunControl, RunEvent, StopReason};
 use crate::runtime::executor::{Runtime, default_schedulers};
 use crate::runtime::probe::os::physical_memory;
 use crate::runtime::probe::{StageProbe, heap, wait_quantile_us};
@@ -196,7 +196,7 @@ pub struct RunReport {
     /// Everything sampled during the run.
     #[serde(skip)]
     pub timeline: Arc<Timeline>,
-    /// [`RunReport::top_words`] up to [`TOP_WORDS_KEPT`] per length, computed on first use.
+    /// [`RunReport::top_words`] up to [`RunReport::TOP_WORDS_KEPT`] per length, computed on first use.
     #[serde(skip)]
     top_words_kept: std::sync::OnceLock<Vec<LengthGroup>>,
     /// Read from a recording: only the kept top words exist.
@@ -272,7 +272,7 @@ impl RunReport {
     pub const TOP_WORDS_KEPT: usize = TOP_WORDS_KEPT;
 
     /// The `top` most frequent words of each length, most frequent first (the talk's
-    /// `Printer`); up to [`TOP_WORDS_KEPT`] per length they are computed once per report.
+    /// `Printer`); up to [`RunReport::TOP_WORDS_KEPT`] per length they are computed once per report.
     pub fn top_words(&self, top: usize) -> Vec<LengthGroup> {
         if top > TOP_WORDS_KEPT && !self.recorded {
             return self.counts.top_by_length(top);
@@ -362,7 +362,7 @@ impl Run {
             })
             .expect("spawning the run thread");
         let timeline = Arc::new(Timeline::default());
-        let sampler = sampler::spawn(
+        let sampler = watch::spawn(
             ctl.clone(),
             timeline.clone(),
             settings.sample_hz,
@@ -383,8 +383,18 @@ impl Run {
     }
 
     /// The shared control block: delay, stop, progress, probes.
-    pub fn control(&self) -> &Arc<RunControl> {
+    pub(crate) fn control(&self) -> &Arc<RunControl> {
         &self.ctl
+    }
+
+    /// The run's pipeline: its delay (change it mid-run), stop, and its stages' counters.
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline::of(&self.ctl)
+    }
+
+    /// Lines of the corpus read so far.
+    pub fn lines_read(&self) -> u64 {
+        self.ctl.progress.lines_read.load(Relaxed)
     }
 
     /// The corpus being counted.
@@ -458,7 +468,11 @@ impl RunReport {
     /// What `ctl`'s stages and `timeline` measured over `wall`, with no corpus and no counts:
     /// the part every report shares. [`Run`] adds its strategy's corpus and counts; a program's
     /// [`crate::observe::profiler::Profiler`] reports it as it is (strategy [`Strategy::Program`]).
-    pub fn measured(ctl: &RunControl, timeline: &Arc<Timeline>, wall: Duration) -> RunReport {
+    pub(crate) fn measured(
+        ctl: &RunControl,
+        timeline: &Arc<Timeline>,
+        wall: Duration,
+    ) -> RunReport {
         let tl = timeline;
         let stop_reason = ctl.stop_reason();
         let runtime = ctl.executor().runtime();
@@ -502,7 +516,7 @@ impl RunReport {
             samples: tl.len(),
             memory_limit_bytes: ctl.memory_limit(),
             events: ctl.events(),
-            diagnoses: ctl.diagnoses(),
+            diagnoses: tl.diagnoses(),
             counts: WordCounts::new(),
             timeline: timeline.clone(),
             top_words_kept: Default::default(),

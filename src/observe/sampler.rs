@@ -1,19 +1,19 @@
-//! The sampler: a thread per run that reads the OS (per-core CPU, resident memory), the counting
-//! allocator, every stage probe and the progress counters at a fixed rate into a [`Timeline`],
-//! and enforces the run's memory limit and deadline.
+//! The sampler: reads the OS (per-core CPU, resident memory), the counting allocator, every
+//! stage probe and the progress counters into a [`Timeline`], one row per call. It measures and
+//! nothing else: the watch (`super::watch`) calls it at the run's rate, enforces the limits and
+//! runs the diagnoses.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sysinfo::{Pid, System};
 
 use std::collections::VecDeque;
 
 use super::timeline::{Row, Timeline};
-use crate::observe::diagnosis::{Diagnoser, StageInfo, Window};
-use crate::runtime::control::{RunControl, StopReason};
+use crate::runtime::control::RunControl;
+use crate::runtime::probe::StageProbe;
 use crate::runtime::probe::heap;
 use crate::runtime::probe::os::{
     CoreTicks, ThreadSched, core_ticks, resident_bytes, thread_ids, thread_sched,
@@ -54,7 +54,8 @@ const NOT_A_SUBSCRIBER: u64 = u64::MAX;
 /// Messages stamped per second over all mailboxes, for their time-in-mailbox quantiles.
 const STAMPS_PER_SECOND: f64 = 16_000.0;
 
-struct Sampler {
+/// Reads one run's probes into its timeline; see [`Sampler::sample`].
+pub struct Sampler {
     ctl: Arc<RunControl>,
     timeline: Arc<Timeline>,
     sys: Option<System>,
@@ -79,42 +80,122 @@ struct Sampler {
     /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
     /// the runtime but not yet shown.
     scheduler_prev: Vec<(Duration, f64)>,
-    /// Says where the backpressure is, once a second.
-    diagnoser: Diagnoser,
-    /// When the diagnoser last ran (s since the start).
-    diagnosed_at: f64,
-    max_demand: Option<usize>,
+}
+
+/// What one stage's sample leaves for the run-wide columns.
+struct StageSample {
+    /// Its `cpu_percent` column, its CPU growth this interval (ms) and whether it ran on the
+    /// scheduler (its share of the schedulers' CPU is known only once every stage is read).
+    cpu: (usize, f64, bool),
+    /// Its thread's CPU time (ns; 0 on the scheduler).
+    thread_cpu_ns: u64,
+    queued_bytes: u64,
+}
+
+impl std::fmt::Debug for Sampler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sampler").finish_non_exhaustive()
+    }
 }
 
 impl Sampler {
-    fn tick(&mut self) {
+    /// A sampler of `ctl`'s stages into `timeline`.
+    pub fn new(ctl: Arc<RunControl>, timeline: Arc<Timeline>) -> Self {
+        Sampler {
+            pid: sysinfo::get_current_pid().ok(),
+            sys: System::new().ok(),
+            ctl,
+            timeline,
+            last_t: 0.0,
+            last_bytes: 0,
+            last_words: 0,
+            stage_prev: Vec::new(),
+            upstream_sums: Vec::new(),
+            events_seen: 0,
+            scheduler_prev: Vec::new(),
+            ticks_prev: core_ticks().unwrap_or_default(),
+            own_cpu_prev_ns: 0,
+            threads: Default::default(),
+            scheduler_cpu_prev_ns: 0,
+        }
+    }
+
+    /// The process's resident memory now (bytes), if the OS tells.
+    pub fn resident_bytes(&mut self) -> Option<u64> {
+        match (self.sys.as_mut(), self.pid) {
+            (Some(sys), Some(pid)) => Some(resident_bytes(sys, pid)),
+            _ => None,
+        }
+    }
+
+    /// Takes one sample: a row of every series, and the run's events if new ones came.
+    /// Returns the resident memory it read (0 if the OS did not tell).
+    pub fn sample(&mut self) -> u64 {
         let t = self.ctl.elapsed_secs();
         let dt = (t - self.last_t).max(1e-6);
-        let tl = &self.timeline;
         let mut values: Vec<(usize, f64)> = Vec::with_capacity(64);
-        let mut rss = 0;
-        // Per-core CPU over the interval since the previous sample, from the kernel's tick
-        // counters (an interval with no tick yet has no reading).
-        if let Some(now) = core_ticks() {
-            self.ticks_prev.resize(now.len(), CoreTicks::default());
-            for (i, (n, p)) in now.iter().zip(self.ticks_prev.iter_mut()).enumerate() {
-                let total = n.total.saturating_sub(p.total);
-                let percent = if total > 0 && p.total > 0 {
-                    n.busy.saturating_sub(p.busy) as f64 / total as f64 * 100.0
-                } else {
-                    f64::NAN
-                };
-                values.push((tl.column(&series::core(i)), percent));
-                *p = *n;
-            }
-        }
-        if let (Some(sys), Some(pid)) = (self.sys.as_mut(), self.pid) {
-            rss = resident_bytes(sys, pid);
-            values.push((tl.column(series::RSS), rss as f64));
+        self.sample_cores(&mut values);
+        let rss = self.resident_bytes().unwrap_or(0);
+        if self.sys.is_some() {
+            values.push((self.timeline.column(series::RSS), rss as f64));
         }
         if heap::is_tracking() {
-            values.push((tl.column(series::HEAP), heap::live_bytes() as f64));
+            values.push((
+                self.timeline.column(series::HEAP),
+                heap::live_bytes() as f64,
+            ));
         }
+        self.sample_progress(dt, &mut values);
+        self.read_threads();
+        let queued = self.sample_stages_and_cpu(t, dt, &mut values);
+        self.sample_schedulers(dt, &mut values);
+        values.extend(
+            self.upstream_sums
+                .iter()
+                .enumerate()
+                .filter(|&(_, &n)| n != NOT_A_SUBSCRIBER)
+                .map(|(c, &n)| (c, n as f64)),
+        );
+        values.push((self.timeline.column(series::QUEUED), queued as f64));
+        values.push((
+            self.timeline.column(series::PROFILER),
+            self.timeline.heap_bytes() as f64,
+        ));
+        let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
+        let mut row = vec![f64::NAN; width];
+        for (i, v) in values {
+            row[i] = v;
+        }
+        self.timeline.push(Row { t, values: row });
+        self.last_t = t;
+        let events = self.ctl.events();
+        if events.len() != self.events_seen {
+            self.events_seen = events.len();
+            self.timeline.set_events(events);
+        }
+        rss
+    }
+
+    /// Per-core CPU over the interval since the previous sample, from the kernel's tick
+    /// counters (an interval with no tick yet has no reading).
+    fn sample_cores(&mut self, values: &mut Vec<(usize, f64)>) {
+        let Some(now) = core_ticks() else { return };
+        self.ticks_prev.resize(now.len(), CoreTicks::default());
+        for (i, (n, p)) in now.iter().zip(self.ticks_prev.iter_mut()).enumerate() {
+            let total = n.total.saturating_sub(p.total);
+            let percent = if total > 0 && p.total > 0 {
+                n.busy.saturating_sub(p.busy) as f64 / total as f64 * 100.0
+            } else {
+                f64::NAN
+            };
+            values.push((self.timeline.column(&series::core(i)), percent));
+            *p = *n;
+        }
+    }
+
+    /// The corpus read and the words counted so far, and their rates; the simulated delay.
+    fn sample_progress(&mut self, dt: f64, values: &mut Vec<(usize, f64)>) {
+        let tl = &self.timeline;
         let p = &self.ctl.progress;
         let bytes = p.bytes_read.load(Relaxed);
         let words = p.words_counted.load(Relaxed);
@@ -136,22 +217,32 @@ impl Sampler {
             tl.column(series::DELAY),
             self.ctl.delay().as_secs_f64() * 1e3,
         ));
-        let mut queued = 0u64;
-        let mut upstream_sums = std::mem::take(&mut self.upstream_sums);
-        upstream_sums.clear();
-        // Every thread's scheduler counters, read once per sample (a thread that has ended
-        // keeps its last reading): the stages' threads and the whole process come from them.
+        self.last_bytes = bytes;
+        self.last_words = words;
+    }
+
+    /// Every thread's scheduler counters, read once per sample (a thread that has ended keeps
+    /// its last reading): the stages' threads and the whole process come from them.
+    fn read_threads(&mut self) {
         for tid in thread_ids() {
             if let Some(t) = thread_sched(tid) {
                 self.threads.insert(tid, t);
             }
         }
+    }
+
+    /// Every stage's columns, then the run's CPU shared out by stage and palavriado's own CPU;
+    /// each subscriber's events queued upstream are left in `upstream_sums`. Returns the bytes
+    /// queued in every mailbox and buffer.
+    fn sample_stages_and_cpu(&mut self, t: f64, dt: f64, values: &mut Vec<(usize, f64)>) -> u64 {
+        let mut upstream_sums = std::mem::take(&mut self.upstream_sums);
+        upstream_sums.clear();
         // The run's own threads' CPU: each stage thread's (threads), or the schedulers'.
         let scheduler_cpu_ns = self.ctl.executor().scheduler_cpu_ns();
         let mut run_cpu_ns = scheduler_cpu_ns;
-        // Each stage's CPU growth this interval (ms), and the sum of the scheduler stages'.
-        let mut stage_cpu: Vec<(usize, f64, bool)> = Vec::new();
+        let mut stage_cpu = Vec::new();
         let mut polled_ms = 0.0;
+        let mut queued = 0;
         let stages = self.ctl.stages();
         self.stage_prev.resize(stages.len(), StagePrev::default());
         // A thousand stamps a second per mailbox for a few stages; fewer each when there are
@@ -159,123 +250,22 @@ impl Sampler {
         let stamps_per_mailbox =
             (STAMPS_PER_SECOND / stages.len().max(1) as f64).clamp(50.0, 1000.0);
         for (stage, prev) in stages.iter().zip(self.stage_prev.iter_mut()) {
-            let s = stage.snapshot();
+            let s = sample_stage(
+                stage,
+                prev,
+                &self.timeline,
+                &self.threads,
+                (t, dt, stamps_per_mailbox),
+                values,
+                &mut upstream_sums,
+            );
             queued += s.queued_bytes;
-            let columns = &mut prev.columns;
-            let mut col = |m: M| {
-                *columns[m as usize].get_or_insert_with(|| tl.column(&series::stage(&s.name, m)))
-            };
-            let sched = if s.tid != 0 {
-                self.threads.get(&s.tid).copied().unwrap_or(prev.sched)
-            } else {
-                ThreadSched::default()
-            };
-            values.push((col(M::Msgq), s.mailbox_messages as f64));
-            values.push((col(M::QueuedEvents), (s.mailbox_events + s.buffered) as f64));
-            values.push((col(M::In), s.events_in as f64));
-            values.push((col(M::Out), s.events_out as f64));
-            values.push((
-                col(M::InPerS),
-                s.events_in.saturating_sub(prev.events_in) as f64 / dt,
-            ));
-            values.push((col(M::Buffered), s.buffered as f64));
-            values.push((col(M::Demand), s.demand as f64));
-            values.push((col(M::State), s.state as u8 as f64));
-            let busy_ms = s.busy_ns as f64 / 1e6;
-            let cpu_ms = if s.tid != 0 {
-                run_cpu_ns += sched.cpu_ns;
-                sched.cpu_ns as f64 / 1e6
-            } else {
-                busy_ms
-            };
-            values.push((col(M::CpuMs), cpu_ms));
-            // The stage's CPU over the interval (its `cpu_percent`, filled in below once the
-            // scheduler's share is known).
-            let grew = (cpu_ms - prev.cpu_ms).max(0.0);
-            prev.cpu_ms = cpu_ms;
-            let on_scheduler = s.tid == 0;
-            if on_scheduler {
-                polled_ms += grew;
+            run_cpu_ns += s.thread_cpu_ns;
+            if s.cpu.2 {
+                polled_ms += s.cpu.1;
             }
-            stage_cpu.push((col(M::CpuPercent), grew, on_scheduler));
-            values.push((col(M::BusyMs), busy_ms));
-            values.push((
-                col(M::PollsPerS),
-                s.polls.saturating_sub(prev.polls) as f64 / dt,
-            ));
-            values.push((col(M::SchedWaitMs), s.sched_wait_ns as f64 / 1e6));
-            values.push((col(M::Switches), sched.switches as f64));
-            values.push((
-                col(M::SwitchesPerS),
-                sched.switches.saturating_sub(prev.sched.switches) as f64 / dt,
-            ));
-            // Where its time went this interval, in ms per second.
-            let per_s = |now: u64, before: u64| now.saturating_sub(before) as f64 / 1e6 / dt;
-            let (now, before) = (s.times, prev.times);
-            values.push((col(M::BusyPerS), per_s(now.busy_ns, before.busy_ns)));
-            values.push((
-                col(M::BackpressuredPerS),
-                per_s(now.backpressured_ns, before.backpressured_ns),
-            ));
-            values.push((col(M::IdlePerS), per_s(now.idle_ns, before.idle_ns)));
-            values.push((
-                col(M::SleepingPerS),
-                per_s(now.sleeping_ns, before.sleeping_ns),
-            ));
-            prev.times = now;
-            // Time in mailbox over the last second: this histogram less the one from a second ago.
-            let hist = stage.mailbox_waits();
-            while prev.waits.len() > 1 && prev.waits[1].0 <= t - 1.0 {
-                prev.waits.pop_front();
-            }
-            let recent: Vec<u64> = match prev.waits.front() {
-                Some((_, old)) => hist.iter().zip(old).map(|(n, o)| n - o.min(n)).collect(),
-                None => hist.clone(),
-            };
-            prev.waits.push_back((t, hist));
-            for (metric, q) in [(M::MailboxP50Us, 0.5), (M::MailboxP99Us, 0.99)] {
-                values.push((
-                    col(metric),
-                    wait_quantile_us(&recent, q).unwrap_or(f64::NAN),
-                ));
-            }
-            // Stamp a bounded number of messages a second, whatever the traffic.
-            let sent = stage.mailbox.sent.messages.load(Relaxed);
-            let rate = sent.saturating_sub(prev.messages_sent) as f64 / dt;
-            stage.set_stamp_every((rate / stamps_per_mailbox) as u64);
-            prev.messages_sent = sent;
-            let taken = stage.messages_received();
-            values.push((
-                col(M::MessagesPerS),
-                taken.saturating_sub(prev.messages_taken) as f64 / dt,
-            ));
-            prev.messages_taken = taken;
-            values.push((col(M::QueuedBytes), s.queued_bytes as f64));
-            let columns = &mut prev.subscriber_columns;
-            stage.for_each_subscription(|i, sub| {
-                if i == columns.len() {
-                    columns.push(tl.column(&series::stage(&sub.subscriber, M::QueuedUpstream)));
-                }
-                // A stage subscribed to several producers waits on all their queues.
-                let c = columns[i];
-                if c >= upstream_sums.len() {
-                    upstream_sums.resize(c + 1, NOT_A_SUBSCRIBER);
-                }
-                let sum = &mut upstream_sums[c];
-                *sum = if *sum == NOT_A_SUBSCRIBER {
-                    sub.queued
-                } else {
-                    *sum + sub.queued
-                };
-            });
-            stage.note_queued_bytes(s.queued_bytes);
-            prev.events_in = s.events_in;
-            prev.polls = s.polls;
-            prev.sched = sched;
+            stage_cpu.push(s.cpu);
         }
-        // The runtime adds a worker's busy time in chunks (after every 61 polls, and when it
-        // parks), so a chunk can exceed one sample's interval: what exceeds it is carried to
-        // the next samples, never dropped.
         // % of one core per stage: the run's own CPU, split by stage. On the scheduler, time
         // inside polls is wall time (a preempted poll counts on), so the schedulers' measured
         // CPU is shared out in proportion to it. A stage runs on one thread at a time, so it
@@ -301,12 +291,20 @@ impl Sampler {
         let own = process.saturating_sub(run_cpu_ns);
         if self.own_cpu_prev_ns > 0 {
             let used = own.saturating_sub(self.own_cpu_prev_ns) as f64 / 1e9;
-            values.push((tl.column(series::SELF_CPU), used / dt * 100.0));
+            values.push((self.timeline.column(series::SELF_CPU), used / dt * 100.0));
         }
         self.own_cpu_prev_ns = own.max(1);
-        // Scheduler utilisation: each scheduler thread's CPU time from the kernel's nanosecond
-        // counters where it has them (exact at every sample, even while one long task keeps a
-        // scheduler from updating the runtime's own counters), else the runtime's busy time.
+        self.upstream_sums = upstream_sums;
+        queued
+    }
+
+    /// Scheduler utilisation: each scheduler thread's CPU time from the kernel's nanosecond
+    /// counters where it has them (exact at every sample, even while one long task keeps a
+    /// scheduler from updating the runtime's own counters), else the runtime's busy time. The
+    /// runtime adds a worker's busy time in chunks (after every 61 polls, and when it parks),
+    /// so a chunk can exceed one sample's interval: what exceeds it is carried to the next
+    /// samples, never dropped.
+    fn sample_schedulers(&mut self, dt: f64, values: &mut Vec<(usize, f64)>) {
         let executor = self.ctl.executor();
         let tids = executor.scheduler_tids();
         let busy: Vec<Duration> = if tids.is_empty() || self.threads.is_empty() {
@@ -331,137 +329,138 @@ impl Sampler {
             *owed += now.saturating_sub(*prev).as_secs_f64();
             let used = owed.min(dt);
             *owed -= used;
-            values.push((tl.column(&series::scheduler(i)), used / dt * 100.0));
+            values.push((
+                self.timeline.column(&series::scheduler(i)),
+                used / dt * 100.0,
+            ));
             *prev = *now;
         }
-        values.extend(
-            upstream_sums
-                .iter()
-                .enumerate()
-                .filter(|&(_, &n)| n != NOT_A_SUBSCRIBER)
-                .map(|(c, &n)| (c, n as f64)),
-        );
-        self.upstream_sums = upstream_sums;
-        values.push((tl.column(series::QUEUED), queued as f64));
-        values.push((tl.column(series::PROFILER), tl.heap_bytes() as f64));
-        let width = values.iter().map(|(i, _)| i + 1).max().unwrap_or(0);
-        let mut row = vec![f64::NAN; width];
-        for (i, v) in values {
-            row[i] = v;
-        }
-        tl.push(Row { t, values: row });
-        self.last_t = t;
-        self.last_bytes = bytes;
-        self.last_words = words;
-
-        let events = self.ctl.events();
-        if events.len() != self.events_seen {
-            self.events_seen = events.len();
-            tl.set_events(events);
-        }
-        if t - self.diagnosed_at >= 1.0 && !self.ctl.is_stopped() && !self.ctl.is_finished() {
-            self.diagnose(t);
-        }
-        if self.ctl.memory_limit().is_some_and(|limit| rss > limit) {
-            self.ctl.request_stop(StopReason::MemoryLimit);
-        }
     }
 }
 
-impl Sampler {
-    fn diagnose(&mut self, t: f64) {
-        self.diagnosed_at = t;
-        let (names, rows) = self.timeline.recent(Diagnoser::WINDOW_SECS);
-        let stages: Vec<StageInfo> = self
-            .ctl
-            .stages()
-            .iter()
-            .map(|s| StageInfo {
-                name: s.name.clone(),
-                kind: s.kind,
-                subscriptions: s.subscriptions(),
-            })
-            .collect();
-        let window = Window::from_rows(
-            &names,
-            &rows,
-            &stages,
-            self.ctl.memory_limit(),
-            self.max_demand,
-        );
-        self.diagnoser.update(t, &window);
-        self.ctl.set_diagnoses(self.diagnoser.diagnoses());
+/// One stage's columns this sample: mailbox, events, state, CPU, where its time went, time in
+/// mailbox, message rate; and its subscribers' events queued upstream, summed into
+/// `upstream_sums` by column. `(t, dt, stamps_per_mailbox)`: now, the interval, and how many of
+/// its messages a second to stamp for time in mailbox.
+fn sample_stage(
+    stage: &StageProbe,
+    prev: &mut StagePrev,
+    tl: &Timeline,
+    threads: &std::collections::HashMap<i32, ThreadSched>,
+    (t, dt, stamps_per_mailbox): (f64, f64, f64),
+    values: &mut Vec<(usize, f64)>,
+    upstream_sums: &mut Vec<u64>,
+) -> StageSample {
+    let s = stage.snapshot();
+    let columns = &mut prev.columns;
+    let mut col =
+        |m: M| *columns[m as usize].get_or_insert_with(|| tl.column(&series::stage(&s.name, m)));
+    let sched = if s.tid != 0 {
+        threads.get(&s.tid).copied().unwrap_or(prev.sched)
+    } else {
+        ThreadSched::default()
+    };
+    values.push((col(M::Msgq), s.mailbox_messages as f64));
+    values.push((col(M::QueuedEvents), (s.mailbox_events + s.buffered) as f64));
+    values.push((col(M::In), s.events_in as f64));
+    values.push((col(M::Out), s.events_out as f64));
+    values.push((
+        col(M::InPerS),
+        s.events_in.saturating_sub(prev.events_in) as f64 / dt,
+    ));
+    values.push((col(M::Buffered), s.buffered as f64));
+    values.push((col(M::Demand), s.demand as f64));
+    values.push((col(M::State), s.state as u8 as f64));
+    let busy_ms = s.busy_ns as f64 / 1e6;
+    let on_scheduler = s.tid == 0;
+    let cpu_ms = if on_scheduler {
+        busy_ms
+    } else {
+        sched.cpu_ns as f64 / 1e6
+    };
+    values.push((col(M::CpuMs), cpu_ms));
+    // The stage's CPU over the interval (its `cpu_percent`, filled in by the caller once the
+    // scheduler's share is known).
+    let grew = (cpu_ms - prev.cpu_ms).max(0.0);
+    prev.cpu_ms = cpu_ms;
+    let cpu = (col(M::CpuPercent), grew, on_scheduler);
+    values.push((col(M::BusyMs), busy_ms));
+    values.push((
+        col(M::PollsPerS),
+        s.polls.saturating_sub(prev.polls) as f64 / dt,
+    ));
+    values.push((col(M::SchedWaitMs), s.sched_wait_ns as f64 / 1e6));
+    values.push((col(M::Switches), sched.switches as f64));
+    values.push((
+        col(M::SwitchesPerS),
+        sched.switches.saturating_sub(prev.sched.switches) as f64 / dt,
+    ));
+    // Where its time went this interval, in ms per second.
+    let per_s = |now: u64, before: u64| now.saturating_sub(before) as f64 / 1e6 / dt;
+    let (now, before) = (s.times, prev.times);
+    values.push((col(M::BusyPerS), per_s(now.busy_ns, before.busy_ns)));
+    values.push((
+        col(M::BackpressuredPerS),
+        per_s(now.backpressured_ns, before.backpressured_ns),
+    ));
+    values.push((col(M::IdlePerS), per_s(now.idle_ns, before.idle_ns)));
+    values.push((
+        col(M::SleepingPerS),
+        per_s(now.sleeping_ns, before.sleeping_ns),
+    ));
+    prev.times = now;
+    // Time in mailbox over the last second: this histogram less the one from a second ago.
+    let hist = stage.mailbox_waits();
+    while prev.waits.len() > 1 && prev.waits[1].0 <= t - 1.0 {
+        prev.waits.pop_front();
     }
-}
-
-/// Starts the sampler of a run: samples at `hz` (0 = only enforce the deadline and memory limit
-/// from OS readings, no timeline rows) until the run is finished, then takes a last sample.
-/// `max_demand` (of a demand-driven run) goes into the diagnoses' advice.
-pub fn spawn(
-    ctl: Arc<RunControl>,
-    timeline: Arc<Timeline>,
-    hz: u32,
-    deadline: Option<Instant>,
-    max_demand: Option<usize>,
-) -> JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("sampler".into())
-        .spawn(move || {
-            let sys = System::new().ok();
-            let mut sampler = Sampler {
-                pid: sysinfo::get_current_pid().ok(),
-                ctl: ctl.clone(),
-                timeline,
-                sys,
-                last_t: 0.0,
-                last_bytes: 0,
-                last_words: 0,
-                stage_prev: Vec::new(),
-                upstream_sums: Vec::new(),
-                events_seen: 0,
-                scheduler_prev: Vec::new(),
-                ticks_prev: core_ticks().unwrap_or_default(),
-                own_cpu_prev_ns: 0,
-                threads: Default::default(),
-                scheduler_cpu_prev_ns: 0,
-                diagnoser: Diagnoser::default(),
-                diagnosed_at: 0.0,
-                max_demand,
-            };
-            let period = if hz == 0 {
-                Duration::from_millis(20)
-            } else {
-                Duration::from_secs_f64(1.0 / hz.min(MAX_SAMPLE_HZ) as f64)
-            };
-            let mut next = Instant::now();
-            let mut deadline = deadline;
-            loop {
-                let finished = ctl.is_finished();
-                if hz > 0 {
-                    sampler.tick();
-                } else if let Some(limit) = ctl.memory_limit()
-                    && let (Some(sys), Some(pid)) = (sampler.sys.as_mut(), sampler.pid)
-                    && resident_bytes(sys, pid) > limit
-                {
-                    ctl.request_stop(StopReason::MemoryLimit);
-                }
-                if finished {
-                    break;
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    ctl.request_stop(StopReason::Duration);
-                    deadline = None;
-                }
-                next += period;
-                let now = Instant::now();
-                if next > now {
-                    // Wake at the deadline if it comes first.
-                    let until = deadline.map_or(next, |d| d.max(now).min(next));
-                    std::thread::sleep(until - now);
-                } else {
-                    next = now;
-                }
-            }
-        })
-        .expect("spawning the sampler thread")
+    let recent: Vec<u64> = match prev.waits.front() {
+        Some((_, old)) => hist.iter().zip(old).map(|(n, o)| n - o.min(n)).collect(),
+        None => hist.clone(),
+    };
+    prev.waits.push_back((t, hist));
+    for (metric, q) in [(M::MailboxP50Us, 0.5), (M::MailboxP99Us, 0.99)] {
+        values.push((
+            col(metric),
+            wait_quantile_us(&recent, q).unwrap_or(f64::NAN),
+        ));
+    }
+    // Stamp a bounded number of messages a second, whatever the traffic.
+    let sent = stage.mailbox.sent.messages.load(Relaxed);
+    let rate = sent.saturating_sub(prev.messages_sent) as f64 / dt;
+    stage.set_stamp_every((rate / stamps_per_mailbox) as u64);
+    prev.messages_sent = sent;
+    let taken = stage.messages_received();
+    values.push((
+        col(M::MessagesPerS),
+        taken.saturating_sub(prev.messages_taken) as f64 / dt,
+    ));
+    prev.messages_taken = taken;
+    values.push((col(M::QueuedBytes), s.queued_bytes as f64));
+    let columns = &mut prev.subscriber_columns;
+    stage.for_each_subscription(|i, sub| {
+        if i == columns.len() {
+            columns.push(tl.column(&series::stage(&sub.subscriber, M::QueuedUpstream)));
+        }
+        // A stage subscribed to several producers waits on all their queues.
+        let c = columns[i];
+        if c >= upstream_sums.len() {
+            upstream_sums.resize(c + 1, NOT_A_SUBSCRIBER);
+        }
+        let sum = &mut upstream_sums[c];
+        *sum = if *sum == NOT_A_SUBSCRIBER {
+            sub.queued
+        } else {
+            *sum + sub.queued
+        };
+    });
+    stage.note_queued_bytes(s.queued_bytes);
+    prev.events_in = s.events_in;
+    prev.polls = s.polls;
+    prev.sched = sched;
+    StageSample {
+        cpu,
+        thread_cpu_ns: if on_scheduler { 0 } else { sched.cpu_ns },
+        queued_bytes: s.queued_bytes,
+    }
 }

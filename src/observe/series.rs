@@ -130,3 +130,19 @@ impl StageMetric {
         }
     }
 }
+
+/// One sample of every series at one moment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Seconds since the run started.
+    pub t: f64,
+    /// One value per series, in column order; missing trailing values are NaN.
+    pub values: Vec<f64>,
+}
+
+impl Row {
+    /// The value of column `i` (NaN if it did not exist yet).
+    pub fn get(&self, i: usize) -> f64 {
+        self.values.get(i).copied().unwrap_or(f64::NAN)
+    }
+}

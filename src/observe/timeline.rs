@@ -9,26 +9,12 @@ use std::io::{self, Write};
 
 use parking_lot::RwLock;
 
+use super::diagnosis::Diagnosis;
+pub use super::series::Row;
 use crate::runtime::run_event::RunEvent;
 
 /// Rows kept by default: 10 minutes at the default 50 Hz.
 pub const DEFAULT_CAPACITY: usize = 30_000;
-
-/// One sample of every series at one moment.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row {
-    /// Seconds since the run started.
-    pub t: f64,
-    /// One value per series, in column order; missing trailing values are NaN.
-    pub values: Vec<f64>,
-}
-
-impl Row {
-    /// The value of column `i` (NaN if it did not exist yet).
-    pub fn get(&self, i: usize) -> f64 {
-        self.values.get(i).copied().unwrap_or(f64::NAN)
-    }
-}
 
 #[derive(Default)]
 struct Inner {
@@ -40,25 +26,10 @@ struct Inner {
     /// Heap bytes of the kept rows.
     bytes: u64,
     events: Vec<RunEvent>,
+    diagnoses: Vec<Diagnosis>,
 }
 
 /// Named series of (time, value), bounded; see the module docs.
-///
-/// ```
-/// use palavriado::probe::{Row, Timeline};
-/// let tl = Timeline::new(1000);
-/// let msgq = tl.column("stage/reader/msgq");
-/// for i in 0..5 {
-///     let mut values = vec![f64::NAN; msgq + 1];
-///     values[msgq] = (i * 10) as f64;
-///     tl.push(Row { t: i as f64 * 0.02, values });
-/// }
-/// assert_eq!(tl.max("stage/reader/msgq"), Some(40.0));
-/// assert_eq!(tl.series("stage/reader/msgq")[1], (0.02, 10.0));
-/// let mut csv = Vec::new();
-/// tl.write_csv(&mut csv).unwrap();
-/// assert!(String::from_utf8(csv).unwrap().starts_with("time_ms,stage/reader/msgq\n0.0,0\n"));
-/// ```
 pub struct Timeline {
     inner: RwLock<Inner>,
     capacity: usize,
@@ -124,6 +95,16 @@ impl Timeline {
     /// The run events (start, delay changes, stop, finish).
     pub fn events(&self) -> Vec<RunEvent> {
         self.inner.read().events.clone()
+    }
+
+    /// Replaces the diagnoses found so far (the watch does, once a second).
+    pub fn set_diagnoses(&self, diagnoses: Vec<Diagnosis>) {
+        self.inner.write().diagnoses = diagnoses;
+    }
+
+    /// Every diagnosis found so far, each with when it held.
+    pub fn diagnoses(&self) -> Vec<Diagnosis> {
+        self.inner.read().diagnoses.clone()
     }
 
     /// Series names, in column order.
@@ -264,6 +245,29 @@ fn csv_field(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_column_keeps_its_samples_and_writes_csv() {
+        let tl = Timeline::new(1000);
+        let msgq = tl.column("stage/reader/msgq");
+        for i in 0..5 {
+            let mut values = vec![f64::NAN; msgq + 1];
+            values[msgq] = (i * 10) as f64;
+            tl.push(Row {
+                t: i as f64 * 0.02,
+                values,
+            });
+        }
+        assert_eq!(tl.max("stage/reader/msgq"), Some(40.0));
+        assert_eq!(tl.series("stage/reader/msgq")[1], (0.02, 10.0));
+        let mut csv = Vec::new();
+        tl.write_csv(&mut csv).unwrap();
+        assert!(
+            String::from_utf8(csv)
+                .unwrap()
+                .starts_with("time_ms,stage/reader/msgq\n0.0,0\n")
+        );
+    }
+
     use super::*;
 
     #[test]

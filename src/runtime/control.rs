@@ -38,7 +38,6 @@ pub struct RunControl {
     events: Mutex<Vec<RunEvent>>,
     errors: Mutex<Vec<String>>,
     warnings: Mutex<Vec<String>>,
-    diagnoses: Mutex<Vec<crate::observe::diagnosis::Diagnosis>>,
     /// Every stage's counters at the moment the stop was asked (before mailboxes drain).
     stages_at_stop: Mutex<Option<Vec<crate::runtime::probe::StageSnapshot>>>,
     executor: Executor,
@@ -64,7 +63,6 @@ impl RunControl {
             events: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             warnings: Mutex::new(Vec::new()),
-            diagnoses: Mutex::new(Vec::new()),
             stages_at_stop: Mutex::new(None),
             executor: Executor::new(runtime, schedulers),
         });
@@ -198,17 +196,6 @@ impl RunControl {
             // A stage sleeping a longer delay than the new one wakes to shorten it.
             self.wake_stages();
         }
-    }
-
-    /// Replaces the run's diagnoses (the sampler's [`crate::observe::diagnosis::Diagnoser`] does, once
-    /// a second).
-    pub fn set_diagnoses(&self, d: Vec<crate::observe::diagnosis::Diagnosis>) {
-        *self.diagnoses.lock() = d;
-    }
-
-    /// Every diagnosis found so far (those still holding have no `until_ms`).
-    pub fn diagnoses(&self) -> Vec<crate::observe::diagnosis::Diagnosis> {
-        self.diagnoses.lock().clone()
     }
 
     /// Sets the memory limit in bytes (`None`: none).
@@ -361,10 +348,13 @@ impl Pipeline {
         self.ctl.warnings()
     }
 
-    /// The control block behind it: for palavriado's own front ends and tests, not part of
-    /// the API.
-    #[doc(hidden)]
-    pub fn control(&self) -> &Arc<RunControl> {
+    /// Every stage's live counters, in the order they were made.
+    pub fn stages(&self) -> Vec<Arc<StageProbe>> {
+        self.ctl.stages()
+    }
+
+    /// The control block behind it.
+    pub(crate) fn control(&self) -> &Arc<RunControl> {
         &self.ctl
     }
 

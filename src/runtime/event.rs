@@ -7,7 +7,7 @@
 /// types that do say how much, so queued memory is measured honestly.
 ///
 /// ```
-/// use palavriado::event::Event;
+/// use palavriado::Event;
 /// struct Record { fields: Vec<String> }
 /// impl Event for Record {
 ///     fn heap_bytes(&self) -> u64 {

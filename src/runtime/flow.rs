@@ -7,10 +7,10 @@
 //! inputs complete. Defaults are Flow's: one stage per core, `max_demand` 1000, `min_demand` 500.
 //!
 //! ```
-//! use palavriado::flow::Flow;
-//! use palavriado::RunControl;
-//! let ctl = RunControl::new(std::time::Duration::ZERO);
-//! let sums = Flow::from_iter(&ctl, 1..=100u64)
+//! use palavriado::Flow;
+//! use palavriado::Pipeline;
+//! let pipeline = Pipeline::new();
+//! let sums = Flow::from_iter(&pipeline, 1..=100u64)
 //!     .filter(|n| n % 2 == 0)
 //!     .map(|n| n * 10)
 //!     .partition()

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use crate::observe::diagnosis::{Diagnosis, DiagnosisKind};
 use crate::observe::run::{Run, RunReport, RunSettings};
-use crate::observe::sampler;
 use crate::observe::timeline::Timeline;
+use crate::observe::watch;
 use crate::runtime::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 use crate::wordcount::{Corpus, Strategy};
 use crate::{Pipeline, Runtime};
@@ -97,11 +97,11 @@ fn diagnosed(schedulers: usize, body: impl FnOnce(&Pipeline)) -> Vec<Diagnosis> 
         .schedulers(schedulers)
         .build();
     let timeline = Arc::new(Timeline::default());
-    let sampler = sampler::spawn(ctl.control().clone(), timeline, 50, None, None);
+    let sampler = watch::spawn(ctl.control().clone(), timeline.clone(), 50, None, None);
     body(&ctl);
     ctl.control().mark_finished();
     sampler.join().unwrap();
-    ctl.control().diagnoses()
+    timeline.diagnoses()
 }
 
 fn spin(micros: u64) {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::observe::run::{Run, RunSettings};
-use crate::observe::sampler;
 use crate::observe::series::{self, StageMetric};
 use crate::observe::timeline::Timeline;
+use crate::observe::watch;
 use crate::runtime::probe::StageKind;
 use crate::runtime::probe::heap::{self, CountingAlloc};
 use crate::runtime::run_event::RunEventKind;
@@ -32,7 +32,7 @@ fn sampled_on(runtime: Runtime, hz: u32, body: impl FnOnce(&Pipeline)) -> Arc<Ti
     CountingAlloc::activate();
     let ctl = Pipeline::builder().runtime(runtime).schedulers(2).build();
     let timeline = Arc::new(Timeline::default());
-    let sampler = sampler::spawn(ctl.control().clone(), timeline.clone(), hz, None, None);
+    let sampler = watch::spawn(ctl.control().clone(), timeline.clone(), hz, None, None);
     body(&ctl);
     ctl.control().mark_finished();
     sampler.join().unwrap();

@@ -59,7 +59,7 @@ fn peers_that_are_not_palavriado_programs_are_refused_in_one_line() {
     let hold = Duration::from_millis(500);
     let mut errors = Vec::new();
     let http = peer(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(), hold);
-    let e = Attachment::connect(&http).unwrap_err();
+    let e = Attachment::connect(&http).unwrap_err().to_string();
     assert!(
         e.contains("not a palavriado program") && e.contains(&http),
         "{e}"
@@ -67,17 +67,23 @@ fn peers_that_are_not_palavriado_programs_are_refused_in_one_line() {
     errors.push(e);
     let mut newer = wire::MAGIC.to_vec();
     newer.extend(7u32.to_be_bytes());
-    let e = Attachment::connect(&peer(newer, hold)).unwrap_err();
+    let e = Attachment::connect(&peer(newer, hold))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("version 7"), "{e}");
     errors.push(e);
     let silent = peer(Vec::new(), Duration::from_secs(3));
-    let e = Attachment::connect_with(&silent, Duration::from_millis(200)).unwrap_err();
+    let e = Attachment::connect_with(&silent, Duration::from_millis(200))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("stopped sending"), "{e}");
     errors.push(e);
     let mut no_hello = Vec::new();
     wire::write_header(&mut no_hello).unwrap();
     wire::write_frame(&mut no_hello, &Frame::Heartbeat).unwrap();
-    let e = Attachment::connect(&peer(no_hello, hold)).unwrap_err();
+    let e = Attachment::connect(&peer(no_hello, hold))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a palavriado program"), "{e}");
     errors.push(e);
     for e in errors {

@@ -26,7 +26,7 @@ fn same_word(a: &str, b: &str) -> bool {
 
 /// A word → count map with a running total; merged across workers at the end of a run.
 ///
-/// Slots are found by the word's [`stable_hash`], so a [`Word`] that arrives with its hash is
+/// Slots are found by the word's stable hash, so a [`Word`] that arrives with its hash is
 /// counted without hashing it again. Keys are small-string-optimised (words up to 24 bytes live
 /// inside the table), so the hot lookup compares bytes in the slot instead of chasing a pointer.
 #[derive(Clone, Debug, Default)]

@@ -3,8 +3,8 @@
 
 use egui::{Color32, RichText, Ui};
 
-use super::app::PalavriadoApp;
 use super::saving::pick_recording;
+use super::shell::PalavriadoApp;
 use super::views::Tab;
 
 impl PalavriadoApp {

@@ -1,11 +1,10 @@
 //! The desktop app (eframe/egui), shaped like egui's own demo app: an app shell
 //! ([`PalavriadoApp`]), a controls panel that yields the run's settings, one struct per view
 //! behind a small trait ([`views::View`]), the look in one place ([`style`]) and the remembered
-//! preferences as one serde struct ([`prefs::Prefs`]). A thin front end over [`crate::observe::run`]:
+//! preferences as one serde struct ([`prefs::Prefs`]). A thin front end over [`crate::Run`]:
 //! everything slow (opening corpora and recordings, running, file dialogs, rendering exports)
 //! happens on background threads.
 
-mod app;
 mod attach;
 mod bars;
 pub mod chart_data;
@@ -18,15 +17,16 @@ mod repaint;
 pub mod run_entry;
 mod saving;
 pub mod session;
+mod shell;
 pub mod style;
 pub mod views;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use app::{PalavriadoApp, Status, setup_fonts};
 pub use attach::AttachDialog;
 pub use repaint::{FrameTimes, MAX_FPS, Repaint, SOFTWARE_FPS};
+pub use shell::{PalavriadoApp, Status, setup_fonts};
 pub use views::Tab;
 
 use crate::runtime::executor::Runtime;

@@ -99,7 +99,7 @@ impl RunEntry {
     /// What the diagnoses say so far.
     pub fn diagnoses(&self) -> Vec<Diagnosis> {
         match (&self.source, &self.report) {
-            (RunSource::Live(ctl), None) => ctl.diagnoses(),
+            (RunSource::Live(_), None) => self.timeline.diagnoses(),
             (RunSource::Attached(a), None) => a.diagnoses(),
             (_, Some(r)) => r.diagnoses.clone(),
             (_, None) => Vec::new(),

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use crossbeam_channel::Receiver;
 
-use super::app::{PalavriadoApp, Status};
 use super::export::{self, Picture, Scene};
 use super::session;
+use super::shell::{PalavriadoApp, Status};
 use crate::observe::recording;
 
 impl PalavriadoApp {
@@ -97,6 +97,7 @@ impl PalavriadoApp {
             recording
                 .save(path)
                 .map(|()| format!("Saved {}", path.display()))
+                .map_err(|e| e.to_string())
         });
     }
 

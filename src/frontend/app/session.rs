@@ -176,7 +176,7 @@ impl Session {
         }
         self.error = None;
         self.attaching = Some(in_background("attaching", move || {
-            Attachment::connect(&addr)
+            Attachment::connect(&addr).map_err(|e| e.to_string())
         }));
     }
 
@@ -227,7 +227,9 @@ impl Session {
         }
         self.opening
             .push(in_background("recording reader", move || {
-                Recording::open(&path).map(|r| (path, r))
+                Recording::open(&path)
+                    .map(|r| (path, r))
+                    .map_err(|e| e.to_string())
             }));
     }
 

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 
 use super::wire::{self, Frame, Hello, WireError};
 use crate::observe::diagnosis::Diagnosis;
+use crate::observe::error::Error;
 use crate::observe::run::RunReport;
 use crate::observe::timeline::{Row, Timeline};
 use crate::runtime::probe::StageSnapshot;
@@ -86,13 +87,16 @@ pub(crate) fn unix_now_s() -> f64 {
 impl Attachment {
     /// Connects to the program serving at `addr` and reads its greeting (blocking, at most a
     /// few seconds); then a background thread follows it. Errors are one line naming `addr`.
-    pub fn connect(addr: &str) -> Result<Attachment, String> {
+    pub fn connect(addr: &str) -> Result<Attachment, Error> {
         Self::connect_with(addr, SILENCE)
     }
 
-    /// [`Attachment::connect`], giving up after `silence` without a frame (instead of
-    /// [`SILENCE`]).
-    pub fn connect_with(addr: &str, silence: Duration) -> Result<Attachment, String> {
+    /// [`Attachment::connect`], giving up after `silence` without a frame (instead of 5 s).
+    pub fn connect_with(addr: &str, silence: Duration) -> Result<Attachment, Error> {
+        Self::open(addr, silence).map_err(Error::Attach)
+    }
+
+    fn open(addr: &str, silence: Duration) -> Result<Attachment, String> {
         let fail = |e: &dyn std::fmt::Display| format!("cannot attach to '{addr}': {e}");
         let target = addr
             .to_socket_addrs()

@@ -243,7 +243,7 @@ fn serve(
                     .collect(),
                 dropped,
                 stages: p.ctl.stages().iter().map(|s| s.snapshot()).collect(),
-                diagnoses: p.ctl.diagnoses(),
+                diagnoses: p.timeline.diagnoses(),
                 events: (events.len() != events_sent).then(|| events.clone()),
                 report,
             };

@@ -5,16 +5,6 @@
 //! of JSON, one [`Frame`] each (at most [`MAX_FRAME`] bytes). The first frame is a
 //! [`Frame::Hello`]; then [`Frame::Samples`] about twenty times a second, and a last
 //! [`Frame::Finished`] when the program's pipeline ends. The viewer sends nothing.
-//!
-//! ```
-//! use palavriado::live::wire::{self, Frame};
-//! let mut bytes = Vec::new();
-//! wire::write_header(&mut bytes).unwrap();
-//! wire::write_frame(&mut bytes, &Frame::Heartbeat).unwrap();
-//! let mut r = &bytes[..];
-//! assert_eq!(wire::read_header(&mut r).unwrap(), wire::VERSION);
-//! assert!(matches!(wire::read_frame(&mut r).unwrap(), Frame::Heartbeat));
-//! ```
 
 use std::io::{self, Read, Write};
 
@@ -201,6 +191,19 @@ pub fn read_frame(r: &mut impl Read) -> Result<Frame, WireError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_header_and_a_frame_read_back() {
+        let mut bytes = Vec::new();
+        super::write_header(&mut bytes).unwrap();
+        super::write_frame(&mut bytes, &super::Frame::Heartbeat).unwrap();
+        let mut r = &bytes[..];
+        assert_eq!(super::read_header(&mut r).unwrap(), super::VERSION);
+        assert!(matches!(
+            super::read_frame(&mut r).unwrap(),
+            super::Frame::Heartbeat
+        ));
+    }
+
     use super::*;
 
     #[test]

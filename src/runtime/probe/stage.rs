@@ -227,7 +227,7 @@ pub struct StageProbe {
     /// Role in the pipeline.
     pub kind: StageKind,
     /// The stage's own mailbox.
-    pub mailbox: MailboxCounters,
+    pub(crate) mailbox: MailboxCounters,
     events_in: CachePadded<AtomicU64>,
     events_out: CachePadded<AtomicU64>,
     buffered: AtomicU64,
@@ -321,7 +321,7 @@ pub struct StageSnapshot {
 
 impl StageProbe {
     /// A fresh probe.
-    pub fn new(name: impl Into<String>, kind: StageKind) -> Self {
+    pub(crate) fn new(name: impl Into<String>, kind: StageKind) -> Self {
         Self {
             name: name.into(),
             kind,
@@ -358,37 +358,40 @@ impl StageProbe {
 
     /// Records events handled.
     #[inline]
-    pub fn add_in(&self, n: u64) {
+    pub(crate) fn add_in(&self, n: u64) {
         self.events_in.fetch_add(n, Relaxed);
     }
 
     /// Records events emitted.
     #[inline]
-    pub fn add_out(&self, n: u64) {
+    pub(crate) fn add_out(&self, n: u64) {
         self.events_out.fetch_add(n, Relaxed);
     }
 
     /// Sets the number of events (and their bytes) waiting in the stage's own buffer.
     #[inline]
-    pub fn set_buffered(&self, events: u64, bytes: u64) {
+    pub(crate) fn set_buffered(&self, events: u64, bytes: u64) {
         self.buffered.store(events, Relaxed);
         self.buffered_bytes.store(bytes, Relaxed);
     }
 
     /// Sets the total outstanding demand.
     #[inline]
-    pub fn set_demand(&self, n: u64) {
+    pub(crate) fn set_demand(&self, n: u64) {
         self.demand.store(n, Relaxed);
     }
 
     /// Adds a subscription to the per-subscription demand list.
-    pub fn add_subscription(&self, sub: SubscriptionDemand) {
+    pub(crate) fn add_subscription(&self, sub: SubscriptionDemand) {
         self.subscriptions.lock().push(sub);
     }
 
     /// Updates subscriptions' outstanding demand and queued events: `(index, outstanding,
     /// queued)` each, under one lock.
-    pub fn set_subscription_demands(&self, updates: impl IntoIterator<Item = (usize, u64, u64)>) {
+    pub(crate) fn set_subscription_demands(
+        &self,
+        updates: impl IntoIterator<Item = (usize, u64, u64)>,
+    ) {
         let mut subs = self.subscriptions.lock();
         for (index, outstanding, queued) in updates {
             if let Some(s) = subs.get_mut(index) {
@@ -399,7 +402,7 @@ impl StageProbe {
     }
 
     /// Visits each subscription's demand (with its index) without copying the list.
-    pub fn for_each_subscription(&self, mut visit: impl FnMut(usize, &SubscriptionDemand)) {
+    pub(crate) fn for_each_subscription(&self, mut visit: impl FnMut(usize, &SubscriptionDemand)) {
         for (i, s) in self.subscriptions.lock().iter().enumerate() {
             visit(i, s);
         }
@@ -410,10 +413,10 @@ impl StageProbe {
         self.subscriptions.lock().clone()
     }
 
-    /// Sets the current state, adding the time spent in the one it ends to [`StateTimes`].
+    /// Sets the current state, adding the time spent in the one it ends to its state times.
     /// Called by the stage itself, only where it starts or stops waiting (never per event).
     #[inline]
-    pub fn set_state(&self, s: StageState) {
+    pub(crate) fn set_state(&self, s: StageState) {
         let now = clock_ns();
         let before = self.state.swap(s as u8, Relaxed);
         let since = self.state_since.swap(now, Relaxed);
@@ -444,19 +447,19 @@ impl StageProbe {
     /// Sets how often messages are stamped for the time-in-mailbox figures: one in
     /// `every` (rounded up to a power of two); the largest-mailbox check follows, up to one in
     /// 64 sends.
-    pub fn set_stamp_every(&self, every: u64) {
+    pub(crate) fn set_stamp_every(&self, every: u64) {
         let mask = every.max(1).next_power_of_two() - 1;
         self.masks.stamp.store(mask, Relaxed);
         self.masks.max.store(mask.min(63), Relaxed);
     }
 
-    /// The time-in-mailbox histogram so far (counts per bucket, see [`wait_quantile_us`]).
-    pub fn mailbox_waits(&self) -> Vec<u64> {
+    /// The time-in-mailbox histogram so far (counts per bucket).
+    pub(crate) fn mailbox_waits(&self) -> Vec<u64> {
         self.waits.iter().map(|b| b.load(Relaxed)).collect()
     }
 
     /// Records the bytes queued now, keeping the highest.
-    pub fn note_queued_bytes(&self, bytes: u64) {
+    pub(crate) fn note_queued_bytes(&self, bytes: u64) {
         self.peak_bytes.fetch_max(bytes, Relaxed);
     }
 
@@ -466,7 +469,7 @@ impl StageProbe {
     }
 
     /// Records the calling thread as this stage's thread (for per-thread CPU time).
-    pub fn bind_current_thread(&self) {
+    pub(crate) fn bind_current_thread(&self) {
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
         self.tid.store(tid, Relaxed);
@@ -478,7 +481,7 @@ impl StageProbe {
     }
 
     /// Records, as the stage's thread ends, how many times it was switched in.
-    pub fn record_switches(&self, n: u64) {
+    pub(crate) fn record_switches(&self, n: u64) {
         self.switches.store(n, Relaxed);
     }
 
@@ -489,7 +492,7 @@ impl StageProbe {
 
     /// Declares the mailbox's message size (bytes per message in the channel) and whether each
     /// message is one event (then `events` is derived from `messages`).
-    pub fn set_mailbox_shape(&self, message_size: u64, single_event: bool) {
+    pub(crate) fn set_mailbox_shape(&self, message_size: u64, single_event: bool) {
         self.message_size.store(message_size, Relaxed);
         self.single_event.store(single_event, Relaxed);
     }
@@ -497,7 +500,7 @@ impl StageProbe {
     /// Counts a message entering the mailbox (`events` 0 for single-event mailboxes; `bytes`
     /// is the heap the message owns).
     #[inline]
-    pub fn mailbox_push(&self, events: u64, bytes: u64) {
+    pub(crate) fn mailbox_push(&self, events: u64, bytes: u64) {
         let sent = &self.mailbox.sent;
         let total = sent.messages.fetch_add(1, Relaxed) + 1;
         if events != 0 {
@@ -547,7 +550,7 @@ impl StageProbe {
     }
 
     /// Takes back a [`StageProbe::mailbox_push`] whose message was never delivered.
-    pub fn mailbox_unpush(&self, events: u64, bytes: u64) {
+    pub(crate) fn mailbox_unpush(&self, events: u64, bytes: u64) {
         let sent = &self.mailbox.sent;
         sent.messages.fetch_sub(1, Relaxed);
         sent.events.fetch_sub(events, Relaxed);
@@ -556,7 +559,7 @@ impl StageProbe {
 
     /// Counts a message leaving the mailbox; called by the mailbox's owner only.
     #[inline]
-    pub fn mailbox_pop(&self, events: u64, bytes: u64) {
+    pub(crate) fn mailbox_pop(&self, events: u64, bytes: u64) {
         // One writer: a plain load and store, no locked read-modify-write.
         let taken = &self.mailbox.taken;
         let index = taken.messages.load(Relaxed) + 1;
@@ -585,7 +588,7 @@ impl StageProbe {
     }
 
     /// Marks the mailbox closed (its stage is gone): it reads as empty from now on.
-    pub fn close_mailbox(&self) {
+    pub(crate) fn close_mailbox(&self) {
         self.closed.store(true, Relaxed);
     }
 
@@ -644,25 +647,25 @@ impl StageProbe {
 
     /// The stage's doorbell (rung by senders, stop and delay changes).
     #[inline]
-    pub fn doorbell(&self) -> &Doorbell {
+    pub(crate) fn doorbell(&self) -> &Doorbell {
         &self.bell
     }
 
     /// Records one poll of the stage's task.
     #[inline]
-    pub fn add_poll(&self) {
+    pub(crate) fn add_poll(&self) {
         self.polls.fetch_add(1, Relaxed);
     }
 
     /// Adds (estimated) time spent inside polls.
     #[inline]
-    pub fn add_busy_ns(&self, ns: u64) {
+    pub(crate) fn add_busy_ns(&self, ns: u64) {
         self.busy_ns.fetch_add(ns, Relaxed);
     }
 
     /// Adds (estimated) time spent ready but waiting for a scheduler.
     #[inline]
-    pub fn add_sched_wait_ns(&self, ns: u64) {
+    pub(crate) fn add_sched_wait_ns(&self, ns: u64) {
         self.sched_wait_ns.fetch_add(ns, Relaxed);
     }
 

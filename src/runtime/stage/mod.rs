@@ -15,15 +15,15 @@
 //! subscription has completed and everything received has been handled, so no event is lost.
 //!
 //! ```
-//! use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
-//! use palavriado::RunControl;
-//! let ctl = RunControl::new(std::time::Duration::ZERO);
-//! let mut producer = Producer::from_iter(&ctl, "numbers", 1..=100u64, Dispatch::Demand);
-//! let mut sum = Consumer::new(&ctl, "sum", 0u64, |acc: &mut u64, n: u64| *acc += n);
+//! use palavriado::{Consumer, Dispatch, Producer, Subscription};
+//! use palavriado::Pipeline;
+//! let pipeline = Pipeline::new();
+//! let mut producer = Producer::from_iter(&pipeline, "numbers", 1..=100u64, Dispatch::Demand);
+//! let mut sum = Consumer::new(&pipeline, "sum", 0u64, |acc: &mut u64, n: u64| *acc += n);
 //! sum.subscribe(&mut producer, Subscription::new().max_demand(10))?;
 //! producer.start();
 //! assert_eq!(sum.start().join(), Some(5050));
-//! # Ok::<(), palavriado::stage::SubscribeError>(())
+//! # Ok::<(), palavriado::SubscribeError>(())
 //! ```
 
 mod batch;

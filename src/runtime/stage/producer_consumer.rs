@@ -37,22 +37,22 @@ impl<In, Out, F: FnMut(In, &mut Vec<Out>) + Send + 'static> Handler<In, Out> for
 /// default), and it asks upstream for more only as it handles input.
 ///
 /// ```
-/// use palavriado::stage::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
-/// let ctl = palavriado::RunControl::new(std::time::Duration::ZERO);
-/// let mut lines = Producer::from_iter(&ctl, "lines", ["a b", "c"], Dispatch::Demand);
+/// use palavriado::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
+/// let pipeline = palavriado::Pipeline::new();
+/// let mut lines = Producer::from_iter(&pipeline, "lines", ["a b", "c"], Dispatch::Demand);
 /// let mut words = ProducerConsumer::new(
-///     &ctl,
+///     &pipeline,
 ///     "words",
 ///     |line: &'static str, out: &mut Vec<&'static str>| out.extend(line.split(' ')),
 ///     Dispatch::Demand,
 /// );
 /// words.subscribe(&mut lines, Subscription::new().max_demand(10))?;
-/// let mut count = Consumer::new(&ctl, "count", 0, |n: &mut usize, _w: &'static str| *n += 1);
+/// let mut count = Consumer::new(&pipeline, "count", 0, |n: &mut usize, _w: &'static str| *n += 1);
 /// count.subscribe(&mut words, Subscription::new())?;
 /// lines.start();
 /// words.start();
 /// assert_eq!(count.start().join(), Some(3));
-/// # Ok::<(), palavriado::stage::SubscribeError>(())
+/// # Ok::<(), palavriado::SubscribeError>(())
 /// ```
 pub struct ProducerConsumer<In: Event, Out: Event, H> {
     inlet: Inlet<In>,

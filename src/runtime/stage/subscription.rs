@@ -16,7 +16,7 @@ use crate::runtime::probe::{StageKind, StageProbe};
 /// How a consumer subscribes to a producer.
 ///
 /// ```
-/// use palavriado::stage::Subscription;
+/// use palavriado::Subscription;
 /// // The talk's Pull: ask for 10 events, ask again after handling 5.
 /// let talk = Subscription::<String>::new().max_demand(10).min_demand(5);
 /// # let _ = talk;

@@ -93,7 +93,7 @@ pub fn extract_words(text: &str) -> Vec<String> {
     SplitMode::Chars.words(text)
 }
 
-/// The seed of [`stable_hash`]: fixed, so a word hashes the same in every run.
+/// The seed of stable hash: fixed, so a word hashes the same in every run.
 const HASH_SEED: u64 = 0x7061_6c61_7672_6961; // "palavria"
 
 /// A hash of a word that is the same in every run (foldhash with a fixed seed). One hash serves
@@ -106,7 +106,7 @@ pub fn stable_hash(word: &str) -> u64 {
     h.finish()
 }
 
-/// A word cut out of a text, carrying its [`stable_hash`], so a pipeline hashes each word once:
+/// A word cut out of a text, carrying its stable hash, so a pipeline hashes each word once:
 /// the same hash picks its partition and its slot in the count map. Words up to 24 bytes are
 /// stored inline (no allocation).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,7 +141,7 @@ impl Word {
         &self.text
     }
 
-    /// Its [`stable_hash`].
+    /// Its stable hash.
     #[inline]
     pub fn hash(&self) -> u64 {
         self.hash

@@ -55,14 +55,14 @@ impl<E> Dispatch<E> {
     /// ([`Subscription::partition`](crate::runtime::stage::Subscription::partition)).
     ///
     /// ```
-    /// use palavriado::stage::{Consumer, Dispatch, Producer, Subscription};
-    /// let ctl = palavriado::RunControl::new(std::time::Duration::ZERO);
+    /// use palavriado::{Consumer, Dispatch, Producer, Subscription};
+    /// let pipeline = palavriado::Pipeline::new();
     /// // Even numbers to partition 0, odd ones to partition 1.
     /// let mut numbers =
-    ///     Producer::from_iter(&ctl, "numbers", 0..10u64, Dispatch::partition_by(2, |n| n % 2));
+    ///     Producer::from_iter(&pipeline, "numbers", 0..10u64, Dispatch::partition_by(2, |n| n % 2));
     /// let consumers: Vec<_> = (0..2)
     ///     .map(|i| {
-    ///         let mut c = Consumer::new(&ctl, format!("part {i}"), Vec::new(), |v: &mut Vec<u64>, n| v.push(n));
+    ///         let mut c = Consumer::new(&pipeline, format!("part {i}"), Vec::new(), |v: &mut Vec<u64>, n| v.push(n));
     ///         c.subscribe(&mut numbers, Subscription::new().max_demand(4).partition(i))
     ///             .unwrap();
     ///         c
