@@ -14,13 +14,15 @@ use crate::wordcount::corpus::Corpus;
 
 pub use super::chart_data::ChartData;
 pub use super::run_entry::{RunEntry, RunSource};
-use crate::observe::live::{Attachment, Ended};
+
+mod opened;
+use crate::observe::live::Attachment;
 use crate::observe::recording::Recording;
-use crate::observe::run::{MemoryLimit, Run, RunReport, RunSettings};
+use crate::observe::run::{Run, RunReport, RunSettings};
 
 /// Runs `work` on a thread of its own named `name`; its result arrives on the receiver (which
 /// the UI polls, so it never waits).
-fn in_background<T: Send + 'static>(
+pub(super) fn in_background<T: Send + 'static>(
     name: &str,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Receiver<T> {
@@ -165,21 +167,6 @@ impl Session {
         self.attaching.is_some()
     }
 
-    /// Attaches to the program serving at `addr` in the background; it joins the session's
-    /// runs and every view follows it live (or its one-line error shows).
-    pub fn attach(&mut self, addr: String) {
-        if self.is_busy() {
-            self.error = Some(format!(
-                "Stop the run (or detach) before attaching to '{addr}'"
-            ));
-            return;
-        }
-        self.error = None;
-        self.attaching = Some(in_background("attaching", move || {
-            Attachment::connect(&addr).map_err(|e| e.to_string())
-        }));
-    }
-
     /// The current (newest) run.
     pub fn current(&self) -> Option<&RunEntry> {
         self.runs.last()
@@ -212,130 +199,6 @@ impl Session {
     pub fn set_delay(&self, delay: Duration) {
         if let Some(ctl) = self.running_control() {
             ctl.set_delay(delay);
-        }
-    }
-
-    /// Opens a recording in the background; it joins the session's runs as if it had just
-    /// run (or its one-line error shows). Refused while a run is going.
-    pub fn open_recording(&mut self, path: PathBuf) {
-        if self.is_busy() {
-            self.error = Some(format!(
-                "Stop the run (or let it finish) before opening '{}'",
-                path.display()
-            ));
-            return;
-        }
-        self.opening
-            .push(in_background("recording reader", move || {
-                Recording::open(&path)
-                    .map(|r| (path, r))
-                    .map_err(|e| e.to_string())
-            }));
-    }
-
-    /// True while a recording is being read.
-    pub fn is_opening(&self) -> bool {
-        !self.opening.is_empty()
-    }
-
-    /// What saving run `index` as a recording takes (run on a background thread); `None`
-    /// while it is still running.
-    pub fn recording_of(&self, index: usize) -> Option<Recording> {
-        let run = self.runs.get(index)?;
-        let report = run.report.clone()?;
-        let stages = match &run.source {
-            RunSource::Live(ctl) => ctl.stages_to_record(),
-            RunSource::Recorded { stages, .. } => stages.clone(),
-            RunSource::Attached(a) => a.stages(),
-        };
-        Some(Recording::new(
-            report,
-            stages,
-            run.settings.sample_hz,
-            run.settings.duration.map(|d| d.as_secs_f64()),
-        ))
-    }
-
-    fn add_recording(&mut self, path: PathBuf, rec: Recording) {
-        let r = &rec.report;
-        let mut settings = RunSettings::new(r.strategy);
-        settings.workers = r.workers;
-        settings.runtime = r.runtime;
-        settings.schedulers = r.schedulers.max(1);
-        settings.delay = Duration::from_secs_f64(r.delay_ms / 1e3);
-        settings.split = r.split;
-        settings.max_demand = r.max_demand;
-        settings.sample_hz = rec.sample_hz;
-        settings.duration = rec.duration_s.map(Duration::from_secs_f64);
-        settings.memory_limit = r
-            .memory_limit_bytes
-            .map_or(MemoryLimit::Unlimited, MemoryLimit::Bytes);
-        self.runs.push(RunEntry {
-            number: self.runs.len() + 1,
-            settings,
-            corpus: crate::wordcount::corpus::short_name_of(&r.corpus),
-            total_bytes: r.bytes,
-            source: RunSource::Recorded {
-                path,
-                stages: rec.stages,
-            },
-            timeline: r.timeline.clone(),
-            data: ChartData::from_timeline(&r.timeline),
-            report: Some(rec.report),
-        });
-    }
-
-    /// Takes a new attachment in, and ends the followed one's entry when its connection ended
-    /// (its last report becomes the entry's: what was seen stays).
-    fn poll_attachment(&mut self) {
-        if let Some(rx) = &self.attaching {
-            match rx.try_recv() {
-                Ok(Ok(a)) => {
-                    self.attaching = None;
-                    let mut settings = RunSettings::new(crate::wordcount::Strategy::Program);
-                    settings.sample_hz = a.hello().sample_hz;
-                    self.runs.push(RunEntry {
-                        number: self.runs.len() + 1,
-                        settings,
-                        corpus: a.hello().program.clone(),
-                        total_bytes: 0,
-                        timeline: a.timeline().clone(),
-                        source: RunSource::Attached(Arc::new(a)),
-                        data: ChartData::default(),
-                        report: None,
-                    });
-                }
-                Ok(Err(e)) => {
-                    self.attaching = None;
-                    self.error = Some(e);
-                }
-                Err(TryRecvError::Empty) => {}
-                Err(TryRecvError::Disconnected) => self.attaching = None,
-            }
-        }
-        let Some(a) = self.following().cloned() else {
-            return;
-        };
-        let Some(ended) = a.ended() else {
-            return;
-        };
-        let entry = self.runs.last_mut().expect("following the last run");
-        entry.data.refresh(&entry.timeline);
-        if let Ended::Failed(why) = &ended {
-            self.error = Some(format!("{} at {}: {why}", a.hello().program, a.addr()));
-        }
-        match a.report() {
-            Some(r) => entry.report = Some(Arc::new(r)),
-            None => {
-                // Not one report arrived: nothing to show or save.
-                self.runs.pop();
-                if ended == Ended::Detached {
-                    self.error = Some(format!(
-                        "detached from {} before it sent anything",
-                        a.hello().program
-                    ));
-                }
-            }
         }
     }
 
