@@ -61,18 +61,69 @@ fn route(i: u64) -> usize {
     (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 63) as usize
 }
 
-/// Our mailbox (a profiled program's channel, the same one the stages use), one `u64` per
-/// message: on a 2-thread tokio runtime (`Runtime::Scheduler`: tasks, as the stages run), or
-/// one OS thread per sender and receiver.
-fn palavriado_mailbox(runtime: Runtime) -> u64 {
-    let profiler = Profiler::new("mailbox bench")
-        .sample_hz(1)
-        .start()
-        .expect("a profiler that does not serve");
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..2)
-        .map(|i| profiler.channel::<u64>(format!("receiver {i}")))
-        .unzip();
-    let total = match runtime {
+/// One direction of a channel under the mailbox load: how the benchmark sends and receives
+/// on it, in a task or on a thread.
+trait Channel: Send + 'static {
+    type Tx: Clone + Send + 'static;
+    type Rx: Send + 'static;
+    fn send(tx: &Self::Tx, n: u64);
+    fn recv(rx: &mut Self::Rx) -> impl std::future::Future<Output = Option<u64>> + Send;
+    fn recv_blocking(rx: &mut Self::Rx) -> Option<u64>;
+}
+
+/// palavriado's mailbox: a profiled program's channel, the same one the stages use.
+struct Mailbox;
+impl Channel for Mailbox {
+    type Tx = palavriado::Sender<u64>;
+    type Rx = palavriado::Receiver<u64>;
+    fn send(tx: &Self::Tx, n: u64) {
+        let _ = tx.send(n);
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await
+    }
+    fn recv_blocking(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv_blocking()
+    }
+}
+
+/// tokio's unbounded channel (every send pays for a wake-up path).
+struct TokioMpsc;
+impl Channel for TokioMpsc {
+    type Tx = tokio::sync::mpsc::UnboundedSender<u64>;
+    type Rx = tokio::sync::mpsc::UnboundedReceiver<u64>;
+    fn send(tx: &Self::Tx, n: u64) {
+        let _ = tx.send(n);
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().await
+    }
+    fn recv_blocking(rx: &mut Self::Rx) -> Option<u64> {
+        rx.blocking_recv()
+    }
+}
+
+/// crossbeam's unbounded channel: keeps no counters and never waits on a task.
+struct Crossbeam;
+impl Channel for Crossbeam {
+    type Tx = crossbeam_channel::Sender<u64>;
+    type Rx = crossbeam_channel::Receiver<u64>;
+    fn send(tx: &Self::Tx, n: u64) {
+        let _ = tx.send(n);
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+    fn recv_blocking(rx: &mut Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+}
+
+/// 2 senders and 2 receivers of `C`, one `u64` per message: as tasks on a 2-thread tokio
+/// runtime (`Runtime::Scheduler`, as the stages run; senders give a turn every [`TURN`] sends),
+/// or one OS thread each. Returns the receivers' wrapping sum.
+fn two_by_two<C: Channel>(runtime: Runtime, txs: Vec<C::Tx>, rxs: Vec<C::Rx>) -> u64 {
+    match runtime {
         Runtime::Scheduler => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -81,10 +132,10 @@ fn palavriado_mailbox(runtime: Runtime) -> u64 {
             rt.block_on(async {
                 let receivers: Vec<_> = rxs
                     .into_iter()
-                    .map(|rx| {
+                    .map(|mut rx| {
                         tokio::spawn(async move {
                             let mut sum = 0u64;
-                            while let Some(m) = rx.recv().await {
+                            while let Some(m) = C::recv(&mut rx).await {
                                 sum = sum.wrapping_add(m);
                             }
                             sum
@@ -96,7 +147,7 @@ fn palavriado_mailbox(runtime: Runtime) -> u64 {
                         let to = txs.clone();
                         tokio::spawn(async move {
                             for i in (s..MESSAGES).step_by(2) {
-                                let _ = to[route(i)].send(i);
+                                C::send(&to[route(i)], i);
                                 if i % TURN < 2 {
                                     tokio::task::yield_now().await;
                                 }
@@ -118,9 +169,10 @@ fn palavriado_mailbox(runtime: Runtime) -> u64 {
         Runtime::Threads => {
             let receivers: Vec<_> = rxs
                 .into_iter()
-                .map(|rx| {
+                .map(|mut rx| {
                     std::thread::spawn(move || {
-                        std::iter::from_fn(|| rx.recv_blocking()).fold(0u64, u64::wrapping_add)
+                        std::iter::from_fn(|| C::recv_blocking(&mut rx))
+                            .fold(0u64, u64::wrapping_add)
                     })
                 })
                 .collect();
@@ -129,7 +181,7 @@ fn palavriado_mailbox(runtime: Runtime) -> u64 {
                     let to = txs.clone();
                     std::thread::spawn(move || {
                         for i in (s..MESSAGES).step_by(2) {
-                            let _ = to[route(i)].send(i);
+                            C::send(&to[route(i)], i);
                         }
                     })
                 })
@@ -141,83 +193,37 @@ fn palavriado_mailbox(runtime: Runtime) -> u64 {
                 .map(|r| r.join().unwrap())
                 .fold(0, u64::wrapping_add)
         }
-    };
+    }
+}
+
+/// Our mailbox, counted by a profiler as a program's channel is.
+fn palavriado_mailbox(runtime: Runtime) -> u64 {
+    let profiler = Profiler::new("mailbox bench")
+        .sample_hz(1)
+        .start()
+        .expect("a profiler that does not serve");
+    let (txs, rxs) = (0..2)
+        .map(|i| profiler.channel::<u64>(format!("receiver {i}")))
+        .unzip();
+    let total = two_by_two::<Mailbox>(runtime, txs, rxs);
     let _ = profiler.finish();
     total
 }
 
 /// tokio's unbounded channel on a 2-thread runtime, the same load.
 fn tokio_mpsc() -> u64 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (txs, rxs): (Vec<_>, Vec<_>) = (0..2)
-            .map(|_| tokio::sync::mpsc::unbounded_channel::<u64>())
-            .unzip();
-        let receivers: Vec<_> = rxs
-            .into_iter()
-            .map(|mut rx| {
-                tokio::spawn(async move {
-                    let mut sum = 0u64;
-                    while let Some(m) = rx.recv().await {
-                        sum = sum.wrapping_add(m);
-                    }
-                    sum
-                })
-            })
-            .collect();
-        let senders: Vec<_> = (0..2u64)
-            .map(|s| {
-                let to = txs.clone();
-                tokio::spawn(async move {
-                    for i in (s..MESSAGES).step_by(2) {
-                        let _ = to[route(i)].send(i);
-                        if i % TURN < 2 {
-                            tokio::task::yield_now().await;
-                        }
-                    }
-                })
-            })
-            .collect();
-        drop(txs);
-        for s in senders {
-            s.await.unwrap();
-        }
-        let mut total = 0u64;
-        for r in receivers {
-            total = total.wrapping_add(r.await.unwrap());
-        }
-        total
-    })
+    let (txs, rxs) = (0..2)
+        .map(|_| tokio::sync::mpsc::unbounded_channel::<u64>())
+        .unzip();
+    two_by_two::<TokioMpsc>(Runtime::Scheduler, txs, rxs)
 }
 
 /// One OS thread per sender and receiver with crossbeam channels (the old runtime's mailbox).
 fn threads_crossbeam() -> u64 {
-    let (txs, rxs): (Vec<_>, Vec<_>) = (0..2)
+    let (txs, rxs) = (0..2)
         .map(|_| crossbeam_channel::unbounded::<u64>())
         .unzip();
-    let receivers: Vec<_> = rxs
-        .into_iter()
-        .map(|rx| std::thread::spawn(move || rx.iter().fold(0u64, u64::wrapping_add)))
-        .collect();
-    let senders: Vec<_> = (0..2u64)
-        .map(|s| {
-            let to = txs.clone();
-            std::thread::spawn(move || {
-                for i in (s..MESSAGES).step_by(2) {
-                    let _ = to[route(i)].send(i);
-                }
-            })
-        })
-        .collect();
-    drop(txs);
-    senders.into_iter().for_each(|s| s.join().unwrap());
-    receivers
-        .into_iter()
-        .map(|r| r.join().unwrap())
-        .fold(0, u64::wrapping_add)
+    two_by_two::<Crossbeam>(Runtime::Threads, txs, rxs)
 }
 
 fn mailboxes(c: &mut Criterion) {

@@ -17,9 +17,9 @@ use crate::observe::run::RunReport;
 use crate::observe::sampler::{DEFAULT_SAMPLE_HZ, MAX_SAMPLE_HZ};
 use crate::observe::timeline::Timeline;
 use crate::observe::watch;
-use crate::runtime::control::{Pipeline, RunControl};
+use crate::runtime::control::{Pipeline, PipelineBuilder, RunControl};
 use crate::runtime::event::Event;
-use crate::runtime::executor::{Runtime, default_schedulers};
+use crate::runtime::executor::Runtime;
 use crate::runtime::mailbox::{MailboxReceiver, MailboxSender, mailbox};
 use crate::runtime::probe::{StageKind, StageProbe};
 
@@ -33,8 +33,8 @@ pub struct ProfilerBuilder {
     memory_limit: Option<u64>,
     record: Option<PathBuf>,
     serve: Option<String>,
-    runtime: Runtime,
-    schedulers: usize,
+    /// Where the stages run.
+    pipeline: PipelineBuilder,
     max_demand: Option<usize>,
 }
 
@@ -76,13 +76,13 @@ impl ProfilerBuilder {
 
     /// Where the stages run (default: tasks on scheduler threads).
     pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = runtime;
+        self.pipeline = self.pipeline.runtime(runtime);
         self
     }
 
     /// Scheduler threads for [`Runtime::Scheduler`] (at least 1; default: one per core).
     pub fn schedulers(mut self, n: usize) -> Self {
-        self.schedulers = n.max(1);
+        self.pipeline = self.pipeline.schedulers(n);
         self
     }
 
@@ -95,7 +95,8 @@ impl ProfilerBuilder {
     /// Starts sampling (and serving, if asked). Fails with one line if the address cannot be
     /// served on.
     pub fn start(self) -> Result<Profiler, Error> {
-        let ctl = RunControl::with_runtime(Duration::ZERO, self.runtime, self.schedulers);
+        let pipeline = self.pipeline.build();
+        let ctl = pipeline.control().clone();
         ctl.set_memory_limit(self.memory_limit);
         let rows = (self.retention.as_secs_f64() * f64::from(self.sample_hz)).ceil() as usize;
         let timeline = Arc::new(Timeline::new(rows.max(2)));
@@ -135,7 +136,7 @@ impl ProfilerBuilder {
         );
         Ok(Profiler {
             builder: self,
-            pipeline: Pipeline::of(&ctl),
+            pipeline,
             ctl,
             timeline,
             sampler: Some(sampler),
@@ -182,8 +183,7 @@ impl Profiler {
             memory_limit: None,
             record: None,
             serve: None,
-            runtime: Runtime::Scheduler,
-            schedulers: default_schedulers(),
+            pipeline: Pipeline::builder(),
             max_demand: None,
         }
     }
