@@ -16,10 +16,9 @@
 //! Like `log_analyser` it serves live samples on `127.0.0.1:7341` (`--serve ADDR`,
 //! `--no-serve`) and records with `--record FILE`.
 //!
-//! With one hasher on the `scheduler` runtime the reader and the hasher take turns on one
-//! scheduler thread (tokio wakes a task its neighbour woke in a slot other schedulers cannot
-//! steal from): each works ~70 % of the time and the run uses one core. `--runtime threads`
-//! runs them side by side; more hashers spread the work over the schedulers.
+//! With one hasher the hasher is the bottleneck (busy nearly all the time, the reader
+//! backpressured): a hasher's refill hands the reader to the other scheduler, so the two work
+//! side by side, as with `--runtime threads`; more hashers spread the work over the schedulers.
 //!
 //! The fingerprint it prints (the XOR of every chunk's digest) is the same whatever the hashers
 //! and demand: nothing is lost or hashed twice.
