@@ -64,7 +64,7 @@ pub use runtime::stage::{
 };
 
 // What every stage and channel counts, live.
-pub use runtime::mailbox::{MailboxReceiver as Receiver, MailboxSender as Sender, Received};
+pub use runtime::mailbox::{MailboxReceiver as Receiver, MailboxSender as Sender, TryReceived};
 pub use runtime::probe::heap::CountingAlloc;
 pub use runtime::probe::{StageKind, StageProbe, StageSnapshot, StageState};
 pub use runtime::run_event::StopReason;
