@@ -59,16 +59,46 @@ impl ProfilerBuilder {
         self
     }
 
-    /// Records the run to `path` when it finishes (gzip JSON, as `run --record`).
+    /// Records the run to `path` when it finishes (gzip JSON, as `run --record`): the app and
+    /// `palavriado show` open it, and so does [`Recording::open`].
+    ///
+    /// ```
+    /// use palavriado::{Consumer, Dispatch, Producer, Profiler, Recording, Subscription};
+    /// let file = std::env::temp_dir().join(format!("palavriado-doc-{}.json.gz", std::process::id()));
+    /// let profiler = Profiler::new("recorded").record_to(&file).start()?;
+    /// let pipeline = profiler.pipeline();
+    /// let mut numbers = Producer::from_iter(pipeline, "numbers", 1..=100u64, Dispatch::Demand);
+    /// let mut sum = Consumer::new(pipeline, "sum", 0u64, |t: &mut u64, n: u64| *t += n);
+    /// sum.subscribe(&mut numbers, Subscription::new())?;
+    /// numbers.start();
+    /// assert_eq!(sum.start().join(), Some(5050));
+    /// profiler.finish()?;
+    /// let recording = Recording::open(&file)?;
+    /// assert_eq!(recording.report.program.as_deref(), Some("recorded"));
+    /// assert_eq!(recording.report.stages[1].events_in, 100);
+    /// # std::fs::remove_file(&file)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn record_to(mut self, path: impl Into<PathBuf>) -> Self {
         self.record = Some(path.into());
         self
     }
 
-    /// Serves live samples to `palavriado attach` on `addr`. Use [`crate::observe::live::wire::DEFAULT_ADDR`]
+    /// Serves live samples to `palavriado attach` on `addr`. Use [`crate::DEFAULT_ADDR`]
     /// (`127.0.0.1:7341`, this machine only) unless you mean otherwise: an address such as
     /// `0.0.0.0:7341` lets any machine that reaches this one read the program's stage names
     /// and counters (nothing else, and nothing can be sent back).
+    ///
+    /// ```
+    /// use palavriado::{Attachment, Profiler};
+    /// // Port 0: any free port (`local_addr` says which).
+    /// let profiler = Profiler::new("served").serve("127.0.0.1:0").start()?;
+    /// let addr = profiler.local_addr().expect("it serves").to_string();
+    /// let viewer = Attachment::connect(&addr)?;
+    /// assert_eq!(viewer.hello().program, "served");
+    /// profiler.finish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn serve(mut self, addr: impl Into<String>) -> Self {
         self.serve = Some(addr.into());
         self
