@@ -166,13 +166,13 @@ fn main() {
     );
     println!("fingerprint {hex}");
     println!("stage              busy  backpressured   idle   (ms)");
-    for s in &report.stages {
+    for s in report.stages() {
         println!(
             "  {:<14} {:>7.0} {:>14.0} {:>6.0}",
             s.name, s.busy_ms, s.backpressured_ms, s.idle_ms
         );
     }
-    for d in &report.diagnoses {
+    for d in report.diagnoses() {
         println!("{}: {}", d.kind.name(), d.summary);
     }
     assert_eq!(n, chunks, "every chunk hashed once");

@@ -185,7 +185,7 @@ fn main() {
 
     // Where each stage's time went, and what the diagnoses say.
     println!("stage               busy  backpressured  idle   (ms)   messages");
-    for (s, probe) in report.stages.iter().zip(ctl.stages()) {
+    for (s, probe) in report.stages().iter().zip(ctl.stages()) {
         println!(
             "  {:<16} {:>6.0} {:>14.0} {:>6.0} {:>16}",
             s.name,
@@ -195,7 +195,7 @@ fn main() {
             thousands(probe.messages_received())
         );
     }
-    for d in &report.diagnoses {
+    for d in report.diagnoses() {
         println!("{}: {}", d.kind.name(), d.summary);
     }
     if let Some(path) = trace {

@@ -27,7 +27,7 @@
 //! squares.join();
 //!
 //! let report = profiler.finish()?;
-//! let stage = report.stages.iter().find(|s| s.name == "squares").unwrap();
+//! let stage = report.stages().iter().find(|s| s.name == "squares").unwrap();
 //! assert_eq!((stage.events_in, stage.events_out), (10_000, 10_000));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -74,6 +74,7 @@ pub use observe::diagnosis::{Diagnosis, DiagnosisKind};
 pub use observe::error::Error;
 pub use observe::live::{Attachment, Ended, wire::DEFAULT_ADDR};
 pub use observe::profiler::{Profiler, ProfilerBuilder};
+pub use observe::program_report::ProgramReport;
 pub use observe::recording::Recording;
 pub use observe::run::{RunReport, StageReport};
 pub use observe::timeline::Timeline;

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use palavriado::Profiler;
 use palavriado::Recording;
-use palavriado::wordcount::Strategy;
 use palavriado::{Attachment, Ended};
 use palavriado::{Consumer, Dispatch, Producer, ProducerConsumer, Subscription};
 
@@ -50,7 +49,7 @@ fn a_programs_run_is_recorded_and_opens_like_a_run() {
         .unwrap();
     assert_eq!(squares(&profiler, 200_000), sum_of_squares(200_000));
     let report = profiler.finish().unwrap();
-    assert_eq!(report.strategy, Strategy::Program);
+    assert_eq!(report.program(), "squares");
     let rec = Recording::open(&path).unwrap();
     let r = &rec.report;
     assert_eq!(r.program.as_deref(), Some("squares"));
@@ -94,9 +93,9 @@ fn an_attached_viewer_sees_every_sample_and_the_final_report() {
         Some(Ended::Finished)
     );
     let seen = viewer.report().unwrap();
-    assert_eq!(seen.program.as_deref(), Some("squares"));
-    assert_eq!(seen.stages[2].events_in, 300_000);
-    assert_eq!(seen.samples, report.samples);
+    assert_eq!(seen.program(), "squares");
+    assert_eq!(seen.stages()[2].events_in, 300_000);
+    assert_eq!(seen.timeline().0, report.timeline().0);
     assert_eq!(viewer.timeline().len(), program_rows, "every row arrived");
     assert_eq!(viewer.dropped_rows(), 0);
     assert_eq!(viewer.stages().len(), 3);
@@ -185,9 +184,9 @@ fn a_programs_memory_limit_stops_its_pipeline_cleanly() {
     numbers.join();
     let report = profiler.finish().unwrap();
     assert_eq!(
-        report.stop_reason,
+        report.stop_reason(),
         Some(palavriado::StopReason::MemoryLimit)
     );
-    assert!(!report.completed);
-    assert_eq!(report.memory_limit_bytes, Some(1 << 20));
+    assert!(!report.completed());
+    assert_eq!(report.memory_limit(), Some(1 << 20));
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod format;
 pub mod live;
 pub mod profiler;
+pub mod program_report;
 pub mod recording;
 pub mod run;
 pub mod sampler;

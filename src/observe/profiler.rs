@@ -12,6 +12,7 @@ use crate::observe::error::Error;
 use crate::observe::live::Server;
 use crate::observe::live::server::Publication;
 use crate::observe::live::wire::Hello;
+use crate::observe::program_report::ProgramReport;
 use crate::observe::recording::Recording;
 use crate::observe::run::RunReport;
 use crate::observe::sampler::{DEFAULT_SAMPLE_HZ, MAX_SAMPLE_HZ};
@@ -257,7 +258,12 @@ impl Profiler {
     }
 
     /// The report so far (the pipeline may still be running).
-    pub fn report(&self) -> RunReport {
+    pub fn report(&self) -> ProgramReport {
+        ProgramReport::new(self.run_report())
+    }
+
+    /// The report so far, as the app shows it and recordings keep it.
+    fn run_report(&self) -> RunReport {
         program_report(
             &self.builder.name,
             &self.ctl,
@@ -269,17 +275,17 @@ impl Profiler {
     /// Ends the run once the pipeline is done: takes a last sample, tells attached viewers
     /// (waiting up to a second for them), writes the recording if one was asked for, and
     /// returns the report. The error is the recording's, in one line.
-    pub fn finish(mut self) -> Result<RunReport, Error> {
-        self.end()
+    pub fn finish(mut self) -> Result<ProgramReport, Error> {
+        self.end().map(ProgramReport::new)
     }
 
     fn end(&mut self) -> Result<RunReport, Error> {
         let Some(sampler) = self.sampler.take() else {
-            return Ok(self.report());
+            return Ok(self.run_report());
         };
         self.ctl.mark_finished();
         let _ = sampler.join();
-        let report = self.report();
+        let report = self.run_report();
         let stages = self.ctl.stages_to_record();
         if let Some(server) = &mut self.server {
             server.finish(report.to_json(0), stages.clone(), Duration::from_secs(1));

@@ -46,7 +46,7 @@ fn samples() -> Vec<u8> {
             (0.02, vec![Some(1.0), None]),
             (0.04, vec![Some(2.0), Some(3.0)]),
         ],
-        report: Some(report.to_json(0)),
+        report: Some(report.to_json()),
         ..Samples::default()
     };
     let mut b = Vec::new();

@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use super::wire::{self, Frame, Hello, WireError};
 use crate::observe::diagnosis::Diagnosis;
 use crate::observe::error::Error;
+use crate::observe::program_report::ProgramReport;
 use crate::observe::run::RunReport;
 use crate::observe::timeline::{Row, Timeline};
 use crate::runtime::probe::StageSnapshot;
@@ -183,7 +184,12 @@ impl Attachment {
 
     /// The latest report (the final one once the program finished; until then, or if it
     /// never does, `completed` is false); `None` before the first.
-    pub fn report(&self) -> Option<RunReport> {
+    pub fn report(&self) -> Option<ProgramReport> {
+        self.run_report().map(ProgramReport::new)
+    }
+
+    /// [`Attachment::report`] as the app shows it and recordings keep it.
+    pub(crate) fn run_report(&self) -> Option<RunReport> {
         let st = self.state.lock();
         let mut r = st.report.clone()?;
         r.completed &= st.ended == Some(Ended::Finished);
@@ -227,7 +233,7 @@ impl Attachment {
     /// What was received, as a recording (the latest report, the stages as last seen, every
     /// sample); `None` before the first report arrived.
     pub fn recording(&self) -> Option<crate::observe::recording::Recording> {
-        let report = self.report()?;
+        let report = self.run_report()?;
         Some(crate::observe::recording::Recording::new(
             Arc::new(report),
             self.stages(),

@@ -137,7 +137,7 @@ impl Session {
         if let Ended::Failed(why) = &ended {
             self.error = Some(format!("{} at {}: {why}", a.hello().program, a.addr()));
         }
-        match a.report() {
+        match a.run_report() {
             Some(r) => entry.report = Some(Arc::new(r)),
             None => {
                 // Not one report arrived: nothing to show or save.
