@@ -68,6 +68,7 @@ pub use runtime::mailbox::{MailboxReceiver as Receiver, MailboxSender as Sender,
 pub use runtime::probe::heap::CountingAlloc;
 pub use runtime::probe::{StageKind, StageProbe, StageSnapshot, StageState};
 pub use runtime::run_event::StopReason;
+pub use runtime::unknown_name::UnknownName;
 
 // Profiling a program: sampling, reports, recordings, serving and attaching.
 pub use observe::diagnosis::{Diagnosis, DiagnosisKind};

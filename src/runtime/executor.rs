@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::runtime::probe::os::thread_sched;
 use crate::runtime::probe::{StageProbe, StageState};
+use crate::runtime::unknown_name::UnknownName;
 
 /// How a run's stages are executed.
 #[derive(
@@ -75,12 +76,12 @@ impl fmt::Display for Runtime {
 }
 
 impl FromStr for Runtime {
-    type Err = String;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Runtime::ALL
             .into_iter()
             .find(|r| r.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown runtime '{s}': use scheduler or threads"))
+            .ok_or_else(|| UnknownName::new("runtime", s, "scheduler or threads"))
     }
 }
 

@@ -13,3 +13,4 @@ pub mod pacing;
 pub mod probe;
 pub mod run_event;
 pub mod stage;
+pub mod unknown_name;

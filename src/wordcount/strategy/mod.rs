@@ -15,6 +15,7 @@ use crate::runtime::control::{Pipeline, RunControl};
 use crate::runtime::executor::{Reductions, Worker};
 use crate::runtime::pacing::Pacer;
 use crate::runtime::probe::StageKind;
+use crate::runtime::unknown_name::UnknownName;
 use crate::wordcount::corpus::Corpus;
 use crate::wordcount::counts::WordCounts;
 use crate::wordcount::words::SplitMode;
@@ -159,13 +160,13 @@ impl fmt::Display for Strategy {
 }
 
 impl FromStr for Strategy {
-    type Err = String;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Strategy::RUNNABLE
             .into_iter()
             .find(|st| st.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown strategy '{s}': use eager, lazy, push, pull, flow (or sharded)")
+                UnknownName::new("strategy", s, "eager, lazy, push, pull, flow (or sharded)")
             })
     }
 }

@@ -8,6 +8,7 @@
 
 mod spans;
 
+use crate::runtime::unknown_name::UnknownName;
 use std::fmt;
 use std::str::FromStr;
 
@@ -75,13 +76,15 @@ impl fmt::Display for SplitMode {
 }
 
 impl FromStr for SplitMode {
-    type Err = String;
+    type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "chars" => Ok(SplitMode::Chars),
             "talk-bytes" => Ok(SplitMode::TalkBytes),
-            other => Err(format!(
-                "unknown split mode '{other}': use 'chars' or 'talk-bytes'"
+            other => Err(UnknownName::new(
+                "split mode",
+                other,
+                "'chars' or 'talk-bytes'",
             )),
         }
     }
