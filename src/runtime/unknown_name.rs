@@ -31,3 +31,20 @@ impl std::fmt::Display for UnknownName {
 }
 
 impl std::error::Error for UnknownName {}
+
+#[cfg(test)]
+mod tests {
+    use crate::Runtime;
+
+    #[test]
+    fn an_unknown_runtime_says_which_are_known() {
+        let e = "fibers".parse::<Runtime>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown runtime 'fibers': use scheduler or threads"
+        );
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+        assert!(boxed.source().is_none());
+        assert_eq!("Threads".parse::<Runtime>(), Ok(Runtime::Threads));
+    }
+}
