@@ -7,7 +7,7 @@ use super::{AskHandleBox, DEFAULT_PRODUCER_BUFFER, Dispatch, Msg, OutletSpec, Ou
 use super::{PENDING_BURST, Source};
 use crate::runtime::control::{Pipeline, RunControl};
 use crate::runtime::event::Event;
-use crate::runtime::executor::{Reductions, Worker};
+use crate::runtime::executor::{Reductions, Worker, hand_off};
 use crate::runtime::mailbox::{MailboxReceiver, Received, mailbox};
 use crate::runtime::probe::{StageKind, StageProbe, StageState};
 
@@ -136,6 +136,9 @@ async fn produce<E: Event>(
             dispatcher.dispatch(&mut batch);
             if exhausted {
                 dispatcher.complete();
+            } else if dispatcher.take_woke() && dispatcher.wanted() > 0 {
+                // It goes on making events: let the subscriber it woke start elsewhere.
+                hand_off();
             }
             reductions.spend(made).await;
         }

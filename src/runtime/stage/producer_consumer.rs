@@ -179,7 +179,10 @@ async fn transform<In: Event, Out: Event, H: Handler<In, Out>>(
             };
             probe.add_in(n);
             dispatcher.dispatch(&mut emitted);
-            if input.handled(from, n) && !(input.is_empty() && rx.looks_empty()) {
+            // A refill that woke its producer, or events that woke a subscriber: if it goes on
+            // handling, let them start elsewhere.
+            let woke = input.handled(from, n) | dispatcher.take_woke();
+            if woke && !(input.is_empty() && rx.looks_empty()) {
                 hand_off();
             }
             reductions.spend(n as u32).await;

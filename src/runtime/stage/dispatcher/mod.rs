@@ -151,6 +151,8 @@ pub(crate) struct Dispatcher<E> {
     dispatched: u64,
     /// Sum of the subscribers' outstanding demand.
     demand_total: u64,
+    /// A send woke its subscriber since [`Dispatcher::take_woke`] was last asked.
+    woke: bool,
     /// Subscribers whose demand or queue changed since the probe was last told (so a stage
     /// with hundreds of subscribers publishes only what changed).
     touched: Vec<usize>,
@@ -191,6 +193,7 @@ impl<E: Event> Dispatcher<E> {
             asked: 0,
             dispatched: 0,
             demand_total: 0,
+            woke: false,
             touched: Vec::new(),
             is_touched: Vec::new(),
         }
@@ -382,10 +385,17 @@ impl<E: Event> Dispatcher<E> {
             events,
             bytes,
         };
-        if s.outlet.tx.send(msg).is_err() {
-            s.gone = true;
+        match s.outlet.tx.send_waking(msg) {
+            Ok(woke) => self.woke |= woke,
+            Err(_) => s.gone = true,
         }
         self.probe.add_out(len);
+    }
+
+    /// True when a send woke its subscriber since the last call: a stage that goes on working
+    /// should then [`crate::runtime::executor::hand_off`], so the subscriber runs meanwhile.
+    pub(crate) fn take_woke(&mut self) -> bool {
+        std::mem::take(&mut self.woke)
     }
 
     /// Sends events taken out of a buffer (they stop counting as buffered).
