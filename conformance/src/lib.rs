@@ -133,7 +133,6 @@ pub fn run(
         missed: false,
     };
     let sub = Subscription::new().max_demand(max).min_demand(min);
-    let count = |n: &mut u64, _e: u64| *n += 1;
     match under {
         Under::Consumer => {
             let mut consumer = Consumer::new(
@@ -165,7 +164,8 @@ pub fn run(
                 Dispatch::Demand,
             );
             middle.subscribe(&mut producer, sub).expect("subscribe");
-            let mut consumer = Consumer::new(&pipeline, "consumer", 0u64, count);
+            let mut consumer =
+                Consumer::new(&pipeline, "consumer", 0u64, |n: &mut u64, _e: u64| *n += 1);
             consumer
                 .subscribe(&mut middle, Subscription::new())
                 .expect("subscribe");

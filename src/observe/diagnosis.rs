@@ -548,6 +548,8 @@ impl Diagnoser {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_busy_stage_fed_by_a_backpressured_one_is_the_bottleneck() {
         let stage = |name: &str, upstream: Vec<usize>, time: TimeShares| StageWindow {
@@ -581,9 +583,7 @@ mod tests {
         assert_eq!(found[0].stage, "parser");
     }
 
-    use super::*;
-
-    fn stage(name: &str, _kind: StageKind, upstream: Vec<usize>) -> StageWindow {
+    fn stage(name: &str, upstream: Vec<usize>) -> StageWindow {
         StageWindow {
             name: name.into(),
             upstream,
@@ -594,9 +594,9 @@ mod tests {
     fn pipeline() -> Window {
         Window {
             stages: vec![
-                stage("reader", StageKind::Producer, vec![]),
-                stage("extractor 1", StageKind::ProducerConsumer, vec![0]),
-                stage("counter 1", StageKind::Consumer, vec![1]),
+                stage("reader", vec![]),
+                stage("extractor 1", vec![0]),
+                stage("counter 1", vec![1]),
             ],
             memory: Vec::new(),
             memory_limit: None,

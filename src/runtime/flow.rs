@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::runtime::control::{Pipeline, RunControl};
+use crate::runtime::control::Pipeline;
 use crate::runtime::probe::os::logical_cores;
 use crate::runtime::stage::{
     Consumer, DEFAULT_MAX_DEMAND, Dispatch, Event, Handler, PartitionFn, Producer,
@@ -135,11 +135,11 @@ const SETTINGS_CHECKED: &str = "the flow's demand settings were checked before i
 
 impl Settings {
     /// Fails the run (and says so) if the demand settings would be refused.
-    fn refused(&self, ctl: &RunControl) -> bool {
+    fn refused(&self, pipeline: &Pipeline) -> bool {
         match self.subscription::<()>().check("flow") {
             Ok(()) => false,
             Err(e) => {
-                ctl.fail(e.to_string());
+                pipeline.control().fail(e.to_string());
                 true
             }
         }
@@ -156,7 +156,7 @@ impl Settings {
 
 /// A flow of `T` events computed from a source of `S` items by the chain `O`.
 pub struct Flow<S, T, O = Identity> {
-    ctl: Arc<RunControl>,
+    pipeline: Pipeline,
     source: Box<dyn Iterator<Item = S> + Send>,
     ops: O,
     settings: Settings,
@@ -176,7 +176,7 @@ impl<S: Event> Flow<S, S> {
         iter: impl IntoIterator<Item = S, IntoIter: Send + 'static>,
     ) -> Self {
         Flow {
-            ctl: pipeline.control().clone(),
+            pipeline: pipeline.clone(),
             source: Box::new(iter.into_iter()),
             ops: Identity,
             settings: Settings {
@@ -219,7 +219,7 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
     /// The same flow with its chain extended by `extend`.
     fn then<U, P: Ops<S, U>>(self, extend: impl FnOnce(O) -> P) -> Flow<S, U, P> {
         Flow {
-            ctl: self.ctl,
+            pipeline: self.pipeline,
             source: self.source,
             ops: extend(self.ops),
             settings: self.settings,
@@ -298,8 +298,7 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
         subscribe: impl FnOnce(&mut [ProducerConsumer<S, T, MapperHandler<O>>]) -> D,
     ) -> (Vec<crate::runtime::executor::Worker<()>>, D) {
         let settings = self.settings;
-        let ctl = self.ctl.clone();
-        let pipe = Pipeline::of(&ctl);
+        let pipe = self.pipeline.clone();
         let ops = Arc::new(self.ops);
         let mut producer = Producer::from_iter(&pipe, "producer", self.source, Dispatch::Demand);
         let mut mappers: Vec<_> = (1..=settings.stages)
@@ -327,9 +326,8 @@ impl<S: Event, T: Event, O: Ops<S, T>> Flow<S, T, O> {
     /// Runs the flow and collects every event (in no particular order).
     pub fn collect(self) -> Vec<T> {
         let settings = self.settings;
-        let ctl = self.ctl.clone();
-        let pipe = Pipeline::of(&ctl);
-        if settings.refused(&ctl) {
+        let pipe = self.pipeline.clone();
+        if settings.refused(&pipe) {
             return Vec::new();
         }
         let mut collector = Consumer::new(&pipe, "collector", Vec::new(), |v: &mut Vec<T>, t| {
@@ -513,9 +511,8 @@ where
             ..
         } = self.partitioned;
         let settings = flow.settings;
-        let ctl = flow.ctl.clone();
-        let pipe = Pipeline::of(&ctl);
-        if settings.refused(&ctl) {
+        let pipe = flow.pipeline.clone();
+        if settings.refused(&pipe) {
             return Vec::new();
         }
         let salvage = Arc::new(Mutex::new(Vec::new()));

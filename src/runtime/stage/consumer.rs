@@ -105,7 +105,7 @@ async fn consume<In: Event, S, F: FnMut(&mut S, In)>(
             if ctl.is_stopped() {
                 break;
             }
-            if woke && !(input.is_empty() && rx.looks_empty()) {
+            if woke && input.goes_on(&rx) {
                 hand_off();
             }
             reductions.spend(n as u32).await;

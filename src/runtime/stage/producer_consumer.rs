@@ -182,7 +182,7 @@ async fn transform<In: Event, Out: Event, H: Handler<In, Out>>(
             // A refill that woke its producer, or events that woke a subscriber: if it goes on
             // handling, let them start elsewhere.
             let woke = input.handled(from, n) | dispatcher.take_woke();
-            if woke && !(input.is_empty() && rx.looks_empty()) {
+            if woke && input.goes_on(&rx) {
                 hand_off();
             }
             reductions.spend(n as u32).await;

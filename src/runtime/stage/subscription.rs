@@ -285,6 +285,12 @@ impl<In: Event> Input<In> {
         Some((from, k as u64))
     }
 
+    /// True when the stage has more to handle right away (events queued, or messages in its
+    /// mailbox): a stage that woke another then hands it off rather than keep it waiting.
+    pub(super) fn goes_on(&self, rx: &MailboxReceiver<Msg<In>>) -> bool {
+        !(self.is_empty() && rx.looks_empty())
+    }
+
     /// After handling a batch: GenStage's refill rule. True when the refill woke its
     /// producer: the stage should then [`crate::runtime::executor::hand_off`] before handling more, so
     /// the producer runs meanwhile.

@@ -3,7 +3,6 @@
 //! written with [`crate::runtime::flow::Flow`] (one stage per worker, demand 1000/500).
 
 use super::{Job, count_word};
-use crate::runtime::control::Pipeline;
 use crate::runtime::flow::Flow;
 use crate::wordcount::corpus::Line;
 use crate::wordcount::counts::WordCounts;
@@ -11,7 +10,7 @@ use crate::wordcount::words::Word;
 
 pub(super) fn run(job: &Job) -> WordCounts {
     let progress = job.ctl.clone();
-    let pipe = Pipeline::of(&job.ctl);
+    let pipe = job.pipeline();
     let split = job.split;
     let partials = Flow::from_iter(&pipe, job.corpus.lines(&pipe))
         .stages(job.workers.max(1))

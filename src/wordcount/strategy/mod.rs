@@ -186,6 +186,13 @@ pub struct Job {
     pub max_demand: usize,
 }
 
+impl Job {
+    /// The run's pipeline, to make stages and read the corpus with.
+    fn pipeline(&self) -> Pipeline {
+        Pipeline::of(&self.ctl)
+    }
+}
+
 /// Words a counting stage counts between updates of the shared progress counter.
 const PROGRESS_WORDS: u64 = 1024;
 
@@ -219,10 +226,7 @@ fn count_share(job: &Job, name: String, share: usize, shares: usize) -> Worker<W
         let mut scratch = String::new();
         let mut pacer = Pacer::new();
         let mut reductions = Reductions::default();
-        for line in job
-            .corpus
-            .lines_share(&Pipeline::of(&job.ctl), share, shares)
-        {
+        for line in job.corpus.lines_share(&job.pipeline(), share, shares) {
             pacer.pause(&job.ctl, &probe).await;
             extract_into(&job, &probe, &line, &mut scratch, &mut counts);
             reductions.spend(1).await;

@@ -21,7 +21,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
 fn pipeline(job: &Job) -> Result<WordCounts, SubscribeError> {
     let n = job.workers.max(1);
     let ctl = &job.ctl;
-    let pipe = &crate::runtime::control::Pipeline::of(ctl);
+    let pipe = &job.pipeline();
     let demand = job.max_demand as u64;
     let mut producer =
         Producer::from_iter(pipe, "producer", job.corpus.lines(pipe), Dispatch::Demand);

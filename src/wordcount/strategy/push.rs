@@ -6,7 +6,7 @@
 //! measured is the messaging itself, not the allocator.
 
 use super::{Job, count_word};
-use crate::runtime::control::{Pipeline, RunControl};
+use crate::runtime::control::RunControl;
 use crate::runtime::executor::{Reductions, yield_now};
 use crate::runtime::mailbox::{MailboxReceiver, MailboxSender, Received, Weigh, mailbox};
 use crate::runtime::pacing::Pacer;
@@ -103,7 +103,7 @@ pub(super) fn run(job: &Job) -> WordCounts {
         ctl.spawn(reader_probe, async move {
             let mut next = 0;
             let mut reductions = Reductions::default();
-            for line in job.corpus.lines(&Pipeline::of(&job.ctl)) {
+            for line in job.corpus.lines(&job.pipeline()) {
                 if job.ctl.check_memory() {
                     break;
                 }
