@@ -147,7 +147,7 @@ impl ProfilerBuilder {
                     sent_by: format!("palavriado {}", env!("CARGO_PKG_VERSION")),
                 };
                 let report = Box::new(move || {
-                    program_report(&name, &c, &tl, c.started().elapsed()).to_json(0)
+                    measured_program(&name, &c, &tl, c.started().elapsed()).to_json(0)
                 });
                 Some(
                     Server::bind(
@@ -191,7 +191,7 @@ pub struct Profiler {
 }
 
 /// The report of a program's run as it stands.
-fn program_report(
+fn measured_program(
     name: &str,
     ctl: &RunControl,
     timeline: &Arc<Timeline>,
@@ -264,7 +264,7 @@ impl Profiler {
 
     /// The report so far, as the app shows it and recordings keep it.
     fn run_report(&self) -> RunReport {
-        program_report(
+        measured_program(
             &self.builder.name,
             &self.ctl,
             &self.timeline,
