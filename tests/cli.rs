@@ -398,3 +398,27 @@ fn attach_records_a_running_program_and_refuses_nothing_in_one_line() {
     assert!(text.starts_with("program cli test: completed"), "{text}");
     assert!(text.contains("100,000"), "{text}");
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
+    // `palavriado run … | head -1`: the summary is many lines; the reader leaves after none.
+    let dir = common::corpus_dir(&[("a.txt", b"Capitu Capitu olhos de ressaca\n")]);
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_palavriado"))
+        .args(["run", "--corpus", dir.path().to_str().unwrap(), "--top", "5"])
+        .stdout(writer)
+        .output()
+        .expect("running palavriado");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "nothing to say about a closed pipe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

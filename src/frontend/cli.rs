@@ -158,25 +158,31 @@ pub fn reproduce_command(args: &ReproduceArgs) -> i32 {
             return 1;
         }
     };
-    println!("| scenario | wall | peak resident | largest mailbox | lines/s | words |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for o in &outcomes {
-        println!(
-            "| {} | {:.2} s | {:.1} MB | {} | {:.0} | {} |",
-            o.name,
-            o.wall_s,
-            o.peak_rss_bytes as f64 / 1e6,
-            o.max_mailbox_len,
-            o.lines_per_s,
-            o.words
-        );
-    }
-    for o in &outcomes {
-        for i in &o.images {
-            println!("wrote {i}");
+    print_out(0, |out| {
+        writeln!(
+            out,
+            "| scenario | wall | peak resident | largest mailbox | lines/s | words |"
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|")?;
+        for o in &outcomes {
+            writeln!(
+                out,
+                "| {} | {:.2} s | {:.1} MB | {} | {:.0} | {} |",
+                o.name,
+                o.wall_s,
+                o.peak_rss_bytes as f64 / 1e6,
+                o.max_mailbox_len,
+                o.lines_per_s,
+                o.words
+            )?;
         }
-    }
-    0
+        for o in &outcomes {
+            for i in &o.images {
+                writeln!(out, "wrote {i}")?;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Options of `palavriado bench`.
@@ -431,55 +437,63 @@ pub fn bench_command(args: &BenchArgs) -> i32 {
             "cases": results,
             "probe_cost": cost,
         });
-        println!("{v}");
-        return 0;
+        return print_out(0, |out| writeln!(out, "{v}"));
     }
-    println!(
-        "{} ×{} ({:.1} MB), {workers} workers, {schedulers} schedulers, median of {runs} alternating runs, each in a fresh process",
-        corpus.display_name(),
-        corpus.repeat,
-        corpus.total_bytes() as f64 / 1e6
-    );
-    println!(
-        "| strategy | runtime | wall (median) | × reference | wall (min–max) | CPU (median) | context switches | peak resident | peak heap | largest mailbox | hand-offs/s |"
-    );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &results {
-        let min = r.wall_ms.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = r.wall_ms.iter().copied().fold(0.0, f64::max);
-        println!(
-            "| {} | {} | {:.2} s | {} | {:.2}–{:.2} s | {} | {} | {:.1} MB | {:.1} MB | {} | {} |",
-            r.label,
-            r.runtime,
-            r.median_wall_ms / 1e3,
-            r.relative_to_reference
-                .map_or_else(|| "–".to_string(), |x| format!("{x:.2}×")),
-            min / 1e3,
-            max / 1e3,
-            r.median_cpu_ms
-                .map_or_else(|| "–".to_string(), |ms| format!("{:.2} s", ms / 1e3)),
-            r.median_context_switches
-                .map_or_else(|| "–".to_string(), |n| thousands(n.round() as u64)),
-            r.peak_rss_bytes as f64 / 1e6,
-            r.peak_heap_bytes as f64 / 1e6,
-            thousands(r.max_mailbox_len),
-            if r.median_messages_per_s > 0.0 {
-                format!("{:.2} M", r.median_messages_per_s / 1e6)
-            } else {
-                "–".to_string()
-            }
-        );
-    }
-    if let Some(c) = cost {
-        println!(
-            "probe cost ({}): median {:.0} ms with probes vs {:.0} ms without: {:+.1} %",
-            c.strategy,
-            median(&c.on_ms),
-            median(&c.off_ms),
-            c.overhead_percent
-        );
-    }
-    0
+    print_out(0, |out| {
+        writeln!(
+            out,
+            "{} ×{} ({:.1} MB), {workers} workers, {schedulers} schedulers, median of {runs} alternating runs, each in a fresh process",
+            corpus.display_name(),
+            corpus.repeat,
+            corpus.total_bytes() as f64 / 1e6
+        )?;
+        writeln!(
+            out,
+            "| strategy | runtime | wall (median) | × reference | wall (min–max) | CPU (median) | context switches | peak resident | peak heap | largest mailbox | hand-offs/s |"
+        )?;
+        writeln!(
+            out,
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
+        for r in &results {
+            let min = r.wall_ms.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = r.wall_ms.iter().copied().fold(0.0, f64::max);
+            writeln!(
+                out,
+                "| {} | {} | {:.2} s | {} | {:.2}–{:.2} s | {} | {} | {:.1} MB | {:.1} MB | {} | {} |",
+                r.label,
+                r.runtime,
+                r.median_wall_ms / 1e3,
+                r.relative_to_reference
+                    .map_or_else(|| "–".to_string(), |x| format!("{x:.2}×")),
+                min / 1e3,
+                max / 1e3,
+                r.median_cpu_ms
+                    .map_or_else(|| "–".to_string(), |ms| format!("{:.2} s", ms / 1e3)),
+                r.median_context_switches
+                    .map_or_else(|| "–".to_string(), |n| thousands(n.round() as u64)),
+                r.peak_rss_bytes as f64 / 1e6,
+                r.peak_heap_bytes as f64 / 1e6,
+                thousands(r.max_mailbox_len),
+                if r.median_messages_per_s > 0.0 {
+                    format!("{:.2} M", r.median_messages_per_s / 1e6)
+                } else {
+                    "–".to_string()
+                }
+            )?;
+        }
+        if let Some(c) = cost {
+            writeln!(
+                out,
+                "probe cost ({}): median {:.0} ms with probes vs {:.0} ms without: {:+.1} %",
+                c.strategy,
+                median(&c.on_ms),
+                median(&c.off_ms),
+                c.overhead_percent
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// Runs `palavriado run`; returns the process exit code.
@@ -528,17 +542,32 @@ pub fn run_command(args: &RunArgs) -> i32 {
 
 /// Prints a report as `run` does (the summary, or one JSON object); returns the exit code.
 fn print_report(report: &RunReport, json: bool, top: usize) -> i32 {
+    let code = if report.errors.is_empty() { 0 } else { 1 };
+    print_out(code, |out| {
+        if json {
+            writeln!(out, "{}", report.to_json(top))
+        } else {
+            write_summary(out, report, top)
+        }
+    })
+}
+
+/// Writes a command's result to standard output and returns `code`. A reader that closed the
+/// pipe early (`| head`, `| grep -q`) took what it wanted: that ends quietly, as in other tools;
+/// any other write error is said in one line and fails.
+fn print_out(
+    code: i32,
+    write: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+) -> i32 {
     let mut out = std::io::stdout().lock();
-    let written = if json {
-        writeln!(out, "{}", report.to_json(top))
-    } else {
-        write_summary(&mut out, report, top)
-    };
-    if let Err(e) = written {
-        eprintln!("palavriado: cannot write the result: {e}");
-        return 1;
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            eprintln!("palavriado: cannot write the result: {e}");
+            1
+        }
     }
-    if report.errors.is_empty() { 0 } else { 1 }
 }
 
 /// Options of `palavriado attach`.
@@ -615,18 +644,21 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
     let latency = a.median_latency().map_or("-".to_string(), |l| {
         format!("{:.0} ms", l.as_secs_f64() * 1e3)
     });
-    println!(
-        "{} samples of {} recorded to {} ({}); median sample-to-arrival latency {latency}, {} rows dropped",
-        a.timeline().len(),
-        hello.program,
-        path.display(),
-        ended,
-        a.dropped_rows()
-    );
-    match ended {
+    let code = match ended {
         crate::observe::live::Ended::Failed(_) => 1,
         _ => 0,
-    }
+    };
+    print_out(code, |out| {
+        writeln!(
+            out,
+            "{} samples of {} recorded to {} ({}); median sample-to-arrival latency {latency}, {} rows dropped",
+            a.timeline().len(),
+            hello.program,
+            path.display(),
+            ended,
+            a.dropped_rows()
+        )
+    })
 }
 
 /// Runs `palavriado show`: prints a recorded run exactly as `run` printed it.
