@@ -63,6 +63,17 @@ pub use runtime::stage::{
     Consumer, Dispatch, Handler, Producer, ProducerConsumer, SubscribeError, Subscription,
 };
 
+// A program's own tasks and threads as stages, joined by the channels they already use.
+pub use runtime::own::stage::{InStage, StageGuard, StageHandle};
+
+/// Instrumented channels: tokio's `mpsc` ([`channel::mpsc`]) and crossbeam's
+/// ([`channel::crossbeam`]), the same channels with the same methods, counted in place.
+pub mod channel {
+    pub use crate::runtime::own::counting::Named;
+    pub use crate::runtime::own::crossbeam;
+    pub use crate::runtime::own::mpsc;
+}
+
 // What every stage and channel counts, live.
 pub use runtime::mailbox::{MailboxReceiver as Receiver, MailboxSender as Sender, TryReceived};
 pub use runtime::probe::heap::CountingAlloc;

@@ -406,7 +406,13 @@ fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);
     let out = Command::new(env!("CARGO_BIN_EXE_palavriado"))
-        .args(["run", "--corpus", dir.path().to_str().unwrap(), "--top", "5"])
+        .args([
+            "run",
+            "--corpus",
+            dir.path().to_str().unwrap(),
+            "--top",
+            "5",
+        ])
         .stdout(writer)
         .output()
         .expect("running palavriado");

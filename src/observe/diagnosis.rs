@@ -190,9 +190,23 @@ impl Window {
                     subscriptions: s
                         .subscriptions
                         .iter()
-                        .map(|sub| SubscriptionDemand {
-                            queued: upstream_means[sub.subscriber.as_str()].unwrap_or(sub.queued),
-                            ..sub.clone()
+                        .map(|sub| {
+                            let channel = by_name
+                                .get(sub.subscriber.as_str())
+                                .is_some_and(|&i| stages[i].kind == StageKind::Channel);
+                            // A channel's queue is what waits in it.
+                            let queued = if channel {
+                                Some(
+                                    mean(&series::stage(&sub.subscriber, StageMetric::Msgq)).round()
+                                        as u64,
+                                )
+                            } else {
+                                upstream_means[sub.subscriber.as_str()]
+                            };
+                            SubscriptionDemand {
+                                queued: queued.unwrap_or(sub.queued),
+                                ..sub.clone()
+                            }
                         })
                         .collect(),
                 }
@@ -211,11 +225,12 @@ impl Window {
             for (w, s) in windows.iter_mut().zip(stages) {
                 w.fed_by_channel = w.upstream.is_empty() && s.kind != StageKind::Producer;
             }
+            link_through_channels(&mut windows, stages);
         }
         if !linked {
             let layer = |k: StageKind| match k {
                 StageKind::Producer => 0,
-                StageKind::ProducerConsumer => 1,
+                StageKind::ProducerConsumer | StageKind::Channel => 1,
                 StageKind::Consumer => 2,
             };
             for j in 0..stages.len() {
@@ -238,6 +253,33 @@ impl Window {
             memory_limit,
             max_demand,
         }
+    }
+}
+
+/// A channel of a program's own is a queue between stages, not a stage: a stage fed through
+/// channels is fed by the stages that send into them (and takes its input from a channel).
+fn link_through_channels(windows: &mut [StageWindow], stages: &[StageInfo]) {
+    let is_channel = |i: usize| stages[i].kind == StageKind::Channel;
+    let direct: Vec<Vec<usize>> = windows.iter().map(|w| w.upstream.clone()).collect();
+    for (j, w) in windows.iter_mut().enumerate() {
+        if is_channel(j) || !direct[j].iter().any(|&i| is_channel(i)) {
+            continue;
+        }
+        let (mut todo, mut seen, mut feeding) = (direct[j].clone(), Vec::new(), Vec::new());
+        while let Some(i) = todo.pop() {
+            if seen.contains(&i) {
+                continue;
+            }
+            seen.push(i);
+            if is_channel(i) {
+                todo.extend(&direct[i]);
+            } else {
+                feeding.push(i);
+            }
+        }
+        feeding.sort_unstable();
+        w.upstream = feeding;
+        w.fed_by_channel = true;
     }
 }
 

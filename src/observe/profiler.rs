@@ -22,6 +22,7 @@ use crate::runtime::control::{Pipeline, PipelineBuilder, RunControl};
 use crate::runtime::event::Event;
 use crate::runtime::executor::Runtime;
 use crate::runtime::mailbox::{MailboxReceiver, MailboxSender, mailbox};
+use crate::runtime::own::stage::StageHandle;
 use crate::runtime::probe::{StageKind, StageProbe};
 
 /// How a [`Profiler`] samples, keeps, records and serves; made by [`Profiler::new`].
@@ -257,6 +258,12 @@ impl Profiler {
         mailbox(probe)
     }
 
+    /// A stage that is a thread or task of the program's own, called `name`: it counts the
+    /// instrumented channels ([`crate::channel`]) it uses. See [`StageHandle`].
+    pub fn stage(&self, name: impl Into<String>) -> StageHandle {
+        StageHandle::new(self, name)
+    }
+
     /// The report so far (the pipeline may still be running).
     pub fn report(&self) -> ProgramReport {
         ProgramReport::new(self.run_report())
@@ -300,6 +307,12 @@ impl Profiler {
             .save(path)?;
         }
         Ok(report)
+    }
+}
+
+impl AsRef<Pipeline> for Profiler {
+    fn as_ref(&self) -> &Pipeline {
+        &self.pipeline
     }
 }
 

@@ -237,6 +237,9 @@ pub struct StageReport {
     pub mailbox_p99_us: Option<f64>,
     /// Highest bytes waiting in its mailbox and buffer (sampled).
     pub peak_bytes: u64,
+    /// A bounded channel's capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
 }
 
 impl StageReport {
@@ -259,6 +262,7 @@ impl StageReport {
             max_mailbox: s.max_mailbox,
             mailbox_p99_us: wait_quantile_us(&p.mailbox_waits(), 0.99),
             peak_bytes: s.peak_bytes,
+            capacity: s.capacity,
         }
     }
 }

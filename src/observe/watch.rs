@@ -107,7 +107,7 @@ impl Watch {
             .iter()
             .map(|s| StageInfo {
                 name: s.name.clone(),
-                kind: s.kind,
+                kind: s.kind(),
                 subscriptions: s.subscriptions(),
             })
             .collect();

@@ -399,3 +399,9 @@ impl PipelineBuilder {
         }
     }
 }
+
+impl AsRef<Pipeline> for Pipeline {
+    fn as_ref(&self) -> &Pipeline {
+        self
+    }
+}

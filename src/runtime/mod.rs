@@ -9,6 +9,7 @@ pub mod event;
 pub mod executor;
 pub mod flow;
 pub mod mailbox;
+pub mod own;
 pub mod pacing;
 pub mod probe;
 pub mod run_event;

@@ -7,5 +7,5 @@ mod stage;
 
 pub use stage::{
     StageKind, StageProbe, StageSnapshot, StageState, StateTimes, SubscriptionDemand, TimeShares,
-    wait_quantile_us,
+    clock_ns, wait_quantile_us,
 };

@@ -23,6 +23,9 @@ pub enum StageKind {
     ProducerConsumer,
     /// Consumes events (counts words).
     Consumer,
+    /// A channel of a program's own between its tasks or threads: a queue, not a worker (its
+    /// "mailbox" is what waits in it; its events in and out are messages received and sent).
+    Channel,
 }
 
 impl StageKind {
@@ -32,6 +35,25 @@ impl StageKind {
             StageKind::Producer => "producer",
             StageKind::ProducerConsumer => "producer-consumer",
             StageKind::Consumer => "consumer",
+            StageKind::Channel => "channel",
+        }
+    }
+
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => StageKind::Producer,
+            1 => StageKind::ProducerConsumer,
+            3 => StageKind::Channel,
+            _ => StageKind::Consumer,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            StageKind::Producer => 0,
+            StageKind::ProducerConsumer => 1,
+            StageKind::Consumer => 2,
+            StageKind::Channel => 3,
         }
     }
 }
@@ -219,13 +241,18 @@ struct SendMasks {
     max: AtomicU64,
 }
 
+/// The raw kind of a stage of a program's own before it used a channel.
+const NO_ROLE_YET: u8 = u8::MAX;
+
 /// Live counters of one stage. Cheap to update from the hot loop, readable from anywhere.
 #[derive(Debug)]
 pub struct StageProbe {
     /// Unique name within a run: `reader`, `extractor 2`, `counter 1` …
     pub name: String,
-    /// Role in the pipeline.
-    pub kind: StageKind,
+    /// Role in the pipeline (a stage of a program's own learns it from the channel ends it uses).
+    kind: AtomicU8,
+    /// A bounded channel's capacity (`u64::MAX`: unbounded, or not a channel).
+    capacity: AtomicU64,
     /// The stage's own mailbox.
     pub(crate) mailbox: MailboxCounters,
     events_in: CachePadded<AtomicU64>,
@@ -287,6 +314,9 @@ pub struct StageSnapshot {
     pub name: String,
     /// Stage kind.
     pub kind: StageKind,
+    /// A bounded channel's capacity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u64>,
     /// Messages in the mailbox (MsgQ).
     pub mailbox_messages: u64,
     /// Events in the mailbox.
@@ -324,7 +354,8 @@ impl StageProbe {
     pub(crate) fn new(name: impl Into<String>, kind: StageKind) -> Self {
         Self {
             name: name.into(),
-            kind,
+            kind: AtomicU8::new(kind.to_u8()),
+            capacity: AtomicU64::new(u64::MAX),
             mailbox: MailboxCounters::default(),
             events_in: Default::default(),
             events_out: Default::default(),
@@ -354,6 +385,53 @@ impl StageProbe {
             waits: Box::new(std::array::from_fn(|_| AtomicU64::new(0))),
             peak_bytes: AtomicU64::new(0),
         }
+    }
+
+    /// Role in the pipeline.
+    pub fn kind(&self) -> StageKind {
+        StageKind::from_u8(self.kind.load(Relaxed))
+    }
+
+    /// A stage of a program's own sends (`sends`) or receives on a channel: a stage that does
+    /// both is a producer-consumer. Returns true when its role changed.
+    pub(crate) fn note_role(&self, sends: bool) -> bool {
+        if self.kind.load(Relaxed) == NO_ROLE_YET {
+            let kind = if sends {
+                StageKind::Producer
+            } else {
+                StageKind::Consumer
+            };
+            self.kind.store(kind.to_u8(), Relaxed);
+            return true;
+        }
+        let now = self.kind();
+        let next = match (now, sends) {
+            (StageKind::Channel, _) => return false,
+            (StageKind::Producer, false) | (StageKind::Consumer, true) => {
+                StageKind::ProducerConsumer
+            }
+            (k, _) => k,
+        };
+        next != now && {
+            self.kind.store(next.to_u8(), Relaxed);
+            true
+        }
+    }
+
+    /// A stage of a program's own has no role until it uses a channel (it reads as a consumer).
+    pub(crate) fn forget_role(&self) {
+        self.kind.store(NO_ROLE_YET, Relaxed);
+    }
+
+    /// A bounded channel's capacity, `None` when unbounded (or not a channel).
+    pub fn capacity(&self) -> Option<u64> {
+        Some(self.capacity.load(Relaxed)).filter(|&c| c != u64::MAX)
+    }
+
+    /// Declares a channel's capacity (`None`: unbounded).
+    pub(crate) fn set_capacity(&self, capacity: Option<usize>) {
+        self.capacity
+            .store(capacity.map_or(u64::MAX, |c| c as u64), Relaxed);
     }
 
     /// Records events handled.
@@ -512,7 +590,8 @@ impl StageProbe {
         if total & self.masks.max.load(Relaxed) == 0 {
             let len = total.saturating_sub(self.mailbox.taken.messages.load(Relaxed));
             if len > self.max_mailbox.load(Relaxed) {
-                self.max_mailbox.fetch_max(len, Relaxed);
+                self.max_mailbox
+                    .fetch_max(len.min(self.capacity.load(Relaxed)), Relaxed);
             }
         }
         if total & self.masks.stamp.load(Relaxed) == 0 {
@@ -557,6 +636,20 @@ impl StageProbe {
         sent.bytes.fetch_sub(bytes, Relaxed);
     }
 
+    /// Counts a message leaving a channel that several receivers may share (one atomic add
+    /// each instead of the owner's plain store).
+    #[inline]
+    pub(crate) fn shared_pop(&self, bytes: u64) {
+        let taken = &self.mailbox.taken;
+        let index = taken.messages.fetch_add(1, Relaxed) + 1;
+        if index >= self.next_stamped.load(Relaxed) {
+            self.unstamp(index);
+        }
+        if bytes != 0 {
+            taken.bytes.fetch_add(bytes, Relaxed);
+        }
+    }
+
     /// Counts a message leaving the mailbox; called by the mailbox's owner only.
     #[inline]
     pub(crate) fn mailbox_pop(&self, events: u64, bytes: u64) {
@@ -596,12 +689,14 @@ impl StageProbe {
         self.closed.load(Relaxed)
     }
 
-    /// Messages waiting in the mailbox now.
+    /// Messages waiting in the mailbox now. A channel's ends count each message just after it
+    /// goes in or out, so in-flight operations could read past its bound: it is capped there.
     pub fn mailbox_len(&self) -> u64 {
         if self.is_closed() {
             return 0;
         }
         self.waiting(|t| &t.messages)
+            .min(self.capacity.load(Relaxed))
     }
 
     /// Messages taken out of the mailbox so far.
@@ -688,7 +783,8 @@ impl StageProbe {
     pub fn snapshot(&self) -> StageSnapshot {
         StageSnapshot {
             name: self.name.clone(),
-            kind: self.kind,
+            kind: self.kind(),
+            capacity: self.capacity(),
             mailbox_messages: self.mailbox_len(),
             mailbox_events: self.mailbox_events(),
             queued_bytes: self.queued_bytes(),
