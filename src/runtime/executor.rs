@@ -418,9 +418,9 @@ impl Drop for Executor {
 
 /// Polls taken between two timed ones when polls are short; long polls are all timed (their
 /// clock reads cost nothing next to them).
-const TIME_ONE_POLL_IN: u32 = 16;
+pub(crate) const TIME_ONE_POLL_IN: u32 = 16;
 /// A timed poll longer than this makes the next poll timed too.
-const LONG_POLL: Duration = Duration::from_micros(20);
+pub(crate) const LONG_POLL: Duration = Duration::from_micros(20);
 
 /// Records when a stage's task was woken, for the sampled scheduled-wait time.
 struct WakeStamp {

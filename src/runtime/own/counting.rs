@@ -100,6 +100,9 @@ impl<T> Counts<T> {
         let probe = ctl.register_stage(named.name, StageKind::Channel);
         probe.set_capacity(capacity);
         probe.set_mailbox_shape(size_of::<T>() as u64, true);
+        // Until the sampler has seen its traffic: one message in 1,024 stamped for the time
+        // in channel (a channel of a program's own may carry millions a second).
+        probe.set_stamp_every(1024);
         probe.set_state(StageState::Running);
         Arc::new(Self {
             probe,

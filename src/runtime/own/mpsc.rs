@@ -9,7 +9,6 @@
 //! `use palavriado::channel::mpsc;`) is the whole change at a channel.
 
 use std::future::{Future, poll_fn};
-use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -93,39 +92,6 @@ impl<T> End<T> {
         r
     }
 
-    /// Awaits a send of tokio's (or a reserve: `bytes` `None`, counted when the permit is
-    /// used): while it waits on a full channel (`full()`), the stage is backpressured, until
-    /// it ends or is dropped.
-    async fn send_waiting<F: Future>(
-        &self,
-        bytes: Option<u64>,
-        send: F,
-        full: impl Fn() -> bool,
-        ok: impl Fn(&F::Output) -> bool,
-    ) -> F::Output {
-        let mut wait = SendWait {
-            counts: &self.counts,
-            waiting: false,
-        };
-        let mut send = pin!(send);
-        let out = poll_fn(|cx| {
-            let p = send.as_mut().poll(cx);
-            if p.is_pending() && !wait.waiting && full() {
-                wait.waiting = true;
-                self.counts.waits(true);
-            }
-            p
-        })
-        .await;
-        drop(wait);
-        if let Some(bytes) = bytes
-            && ok(&out)
-        {
-            self.counts.sent(bytes, &self.last);
-        }
-        out
-    }
-
     fn took(&self, msg: &T) {
         self.counts.received(self.counts.weigh(msg), &self.last);
     }
@@ -174,17 +140,66 @@ impl<T> Clone for End<T> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// A send or reserve of tokio's: while it waits on a full channel, its stage is
+    /// backpressured, until it ends or is dropped. Built in place around tokio's future (no
+    /// async block around it: a send is a few tens of nanoseconds, and moving futures about
+    /// would be a good part of them).
+    struct Backpressured<'a, T, F> {
+        #[pin]
+        future: F,
+        room: &'a tokio_mpsc::Sender<T>,
+        wait: SendWait<'a, T>,
+    }
+}
+
+impl<'a, T, F: Future> Backpressured<'a, T, F> {
+    fn new(future: F, room: &'a tokio_mpsc::Sender<T>, end: &'a End<T>) -> Self {
+        Self {
+            future,
+            room,
+            wait: SendWait {
+                counts: &end.counts,
+                waiting: false,
+            },
+        }
+    }
+}
+
+impl<T, F: Future> Future for Backpressured<'_, T, F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let out = this.future.poll(cx);
+        let wait = this.wait;
+        if out.is_ready() {
+            wait.stop();
+        } else if !wait.waiting && this.room.capacity() == 0 {
+            wait.waiting = true;
+            wait.counts.waits(true);
+        }
+        out
+    }
+}
+
 /// A send waiting on a full channel: its stage is backpressured until it ends or is dropped.
 struct SendWait<'a, T> {
     counts: &'a Counts<T>,
     waiting: bool,
 }
 
-impl<T> Drop for SendWait<'_, T> {
-    fn drop(&mut self) {
-        if self.waiting {
+impl<T> SendWait<'_, T> {
+    fn stop(&mut self) {
+        if std::mem::take(&mut self.waiting) {
             self.counts.resumes(true);
         }
+    }
+}
+
+impl<T> Drop for SendWait<'_, T> {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -198,15 +213,14 @@ impl<T> Sender<T> {
     /// Sends, waiting while the channel is full (the stage's backpressured time); the value
     /// comes back if the receiver is gone.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        let bytes = self.end.counts.weigh(&value);
-        self.end
-            .send_waiting(
-                Some(bytes),
-                self.inner.send(value),
-                || self.inner.capacity() == 0,
-                Result::is_ok,
-            )
-            .await
+        // What tokio's `send` is: a reserve, then a send into the room it holds.
+        match self.reserve().await {
+            Ok(permit) => {
+                permit.send(value);
+                Ok(())
+            }
+            Err(_) => Err(SendError(value)),
+        }
     }
 
     /// Sends without waiting: `Full` or `Closed`, the value in the error.
@@ -222,14 +236,16 @@ impl<T> Sender<T> {
         timeout: Duration,
     ) -> Result<(), SendTimeoutError<T>> {
         let bytes = self.end.counts.weigh(&value);
-        self.end
-            .send_waiting(
-                Some(bytes),
-                self.inner.send_timeout(value, timeout),
-                || self.inner.capacity() == 0,
-                Result::is_ok,
-            )
-            .await
+        let sent = Backpressured::new(
+            self.inner.send_timeout(value, timeout),
+            &self.inner,
+            &self.end,
+        )
+        .await;
+        if sent.is_ok() {
+            self.end.counts.sent(bytes, &self.end.last);
+        }
+        sent
     }
 
     /// Sends from outside any runtime, blocking the thread while the channel is full; panics
@@ -252,15 +268,7 @@ impl<T> Sender<T> {
 
     /// Waits for room for one message (backpressured while the channel is full) and holds it.
     pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
-        let permit = self
-            .end
-            .send_waiting(
-                None,
-                self.inner.reserve(),
-                || self.inner.capacity() == 0,
-                Result::is_ok,
-            )
-            .await?;
+        let permit = Backpressured::new(self.inner.reserve(), &self.inner, &self.end).await?;
         Ok(Permit {
             inner: permit,
             end: &self.end,
@@ -279,15 +287,8 @@ impl<T> Sender<T> {
     /// As [`Sender::reserve`], the permit owning the sender.
     pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
         let Self { inner, end } = self;
-        let probe = inner.clone();
-        let permit = end
-            .send_waiting(
-                None,
-                inner.reserve_owned(),
-                || probe.capacity() == 0,
-                Result::is_ok,
-            )
-            .await?;
+        let room = inner.clone();
+        let permit = Backpressured::new(inner.reserve_owned(), &room, &end).await?;
         Ok(OwnedPermit { inner: permit, end })
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::runtime::control::{Pipeline, RunControl};
+use crate::runtime::executor::{LONG_POLL, TIME_ONE_POLL_IN};
 use crate::runtime::probe::{StageProbe, StageState, clock_ns};
 
 thread_local! {
@@ -91,6 +92,8 @@ impl StageHandle {
         InStage {
             future,
             probe: self.probe.clone(),
+            polls: 0,
+            every: 1,
         }
     }
 }
@@ -133,6 +136,10 @@ pin_project_lite::pin_project! {
         #[pin]
         future: F,
         probe: Arc<StageProbe>,
+        // Polls since the last timed one, and how many go between timed ones (as the stage
+        // runtime does: reading the clock twice a poll would cost more than a short poll).
+        polls: u32,
+        every: u32,
     }
 }
 
@@ -152,10 +159,23 @@ impl<F: Future> Future for InStage<F> {
             }
         }
         let _restore = Restore(previous);
-        let began = clock_ns();
-        let out = this.future.poll(cx);
-        probe.add_busy_ns(clock_ns() - began);
         probe.add_poll();
+        *this.polls += 1;
+        let out = if *this.polls >= *this.every {
+            let began = clock_ns();
+            let out = this.future.poll(cx);
+            let took = clock_ns() - began;
+            probe.add_busy_ns(took * u64::from(*this.every));
+            *this.every = if took > LONG_POLL.as_nanos() as u64 {
+                1
+            } else {
+                TIME_ONE_POLL_IN
+            };
+            *this.polls = 0;
+            out
+        } else {
+            this.future.poll(cx)
+        };
         if out.is_ready() {
             probe.set_state(StageState::Done);
         }

@@ -202,7 +202,13 @@ pub fn wait_quantile_us(hist: &[u64], q: f64) -> Option<f64> {
 struct Stamps {
     /// (index of the message in send order, 1-based; enqueue time), oldest first.
     pending: VecDeque<(u64, u64)>,
+    /// Stamps since the sampler last set the rate.
+    since_set: u32,
 }
+
+/// Stamps a mailbox takes at one rate before it halves the rate itself: a burst after a quiet
+/// interval (when every message is stamped) then costs a few hundred stamps, not all of it.
+const STAMPS_BEFORE_WIDENING: u32 = 64;
 
 /// Stamps kept at most per mailbox (older ones are dropped: those messages go unmeasured).
 const MAX_STAMPS: usize = 65_536;
@@ -529,6 +535,7 @@ impl StageProbe {
         let mask = every.max(1).next_power_of_two() - 1;
         self.masks.stamp.store(mask, Relaxed);
         self.masks.max.store(mask.min(63), Relaxed);
+        self.stamps.lock().since_set = 0;
     }
 
     /// The time-in-mailbox histogram so far (counts per bucket).
@@ -608,6 +615,14 @@ impl StageProbe {
         st.pending.push_back((index, clock_ns()));
         let oldest = st.pending.front().map_or(u64::MAX, |p| p.0);
         self.next_stamped.store(oldest, Relaxed);
+        st.since_set += 1;
+        if st.since_set >= STAMPS_BEFORE_WIDENING {
+            st.since_set = 0;
+            let mask = self.masks.stamp.load(Relaxed);
+            let wider = (mask << 1 | 1).min(u64::MAX >> 1);
+            self.masks.stamp.store(wider, Relaxed);
+            self.masks.max.store(wider.min(63), Relaxed);
+        }
     }
 
     /// The message with send index `taken` came out: if it was stamped, its wait is recorded.
