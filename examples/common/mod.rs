@@ -1,5 +1,12 @@
 //! What the examples share: reading their options, and setting up their profiler the same way
-//! (serving live samples unless told not to, recording when asked).
+//! (serving live samples unless told not to, recording when asked), and the data of the
+//! examples that come plain and profiled.
+
+// Each example uses its own part of what is here.
+#![allow(dead_code)]
+
+pub(crate) mod logs;
+pub(crate) mod sales;
 
 use palavriado::DEFAULT_ADDR;
 use palavriado::Subscription;
@@ -51,6 +58,37 @@ pub(crate) fn start_profiler(program: &str, builder: ProfilerBuilder) -> Profile
         );
     }
     profiler
+}
+
+/// Reads the file at `path` (after `skip` header lines) in batches of `batch` lines, handing
+/// batch `i` to `send`, until the file ends or `send` returns false.
+pub(crate) fn read_batches(
+    path: &std::path::Path,
+    skip: usize,
+    batch: usize,
+    mut send: impl FnMut(usize, Vec<String>) -> bool,
+) {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).expect("the generated file");
+    let mut lines = std::io::BufReader::new(file)
+        .lines()
+        .skip(skip)
+        .map_while(Result::ok);
+    for i in 0.. {
+        let chunk: Vec<String> = lines.by_ref().take(batch).collect();
+        if chunk.is_empty() || !send(i, chunk) {
+            return;
+        }
+    }
+}
+
+/// Ends `profiler`'s run (writing its recording, if one was asked for); exits with the error
+/// in one line if it cannot.
+pub(crate) fn finish_profiler(program: &str, profiler: Profiler) -> palavriado::ProgramReport {
+    profiler.finish().unwrap_or_else(|e| {
+        eprintln!("{program}: {e}");
+        std::process::exit(1)
+    })
 }
 
 /// A subscription asking for `max_demand` events, and for more at half of it (GenStage's

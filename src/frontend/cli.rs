@@ -685,11 +685,18 @@ fn write_program_summary(
     program: &str,
     status: &str,
 ) -> std::io::Result<()> {
+    let is_channel = |s: &&crate::observe::run::StageReport| s.kind == crate::StageKind::Channel;
+    let channels: Vec<_> = r.stages.iter().filter(is_channel).collect();
+    let and_channels = match channels.len() {
+        0 => String::new(),
+        1 => " and 1 channel".to_string(),
+        n => format!(" and {n} channels"),
+    };
     writeln!(
         out,
-        "program {program}: {status}, {:.0} ms wall, {} stages, {} messages, largest mailbox {}",
+        "program {program}: {status}, {:.0} ms wall, {} stages{and_channels}, {} messages, largest mailbox {}",
         r.wall_ms,
-        r.stages.len(),
+        r.stages.len() - channels.len(),
         thousands(r.messages),
         thousands(r.max_mailbox_len)
     )?;
@@ -704,7 +711,7 @@ fn write_program_summary(
         "  {:<20} {:>12} {:>12} {:>9} {:>14} {:>9}",
         "stage", "in", "out", "busy ms", "backpressured", "idle ms"
     )?;
-    for s in &r.stages {
+    for s in r.stages.iter().filter(|s| !is_channel(s)) {
         writeln!(
             out,
             "  {:<20} {:>12} {:>12} {:>9.0} {:>14.0} {:>9.0}",
@@ -714,6 +721,24 @@ fn write_program_summary(
             s.busy_ms,
             s.backpressured_ms,
             s.idle_ms
+        )?;
+    }
+    if !channels.is_empty() {
+        writeln!(
+            out,
+            "  {:<20} {:>12} {:>12} {:>9} {:>14}",
+            "channel", "sent", "received", "bound", "largest"
+        )?;
+    }
+    for c in channels {
+        writeln!(
+            out,
+            "  {:<20} {:>12} {:>12} {:>9} {:>14}",
+            c.name,
+            thousands(c.events_in),
+            thousands(c.events_out),
+            c.capacity.map_or("none".to_string(), thousands),
+            thousands(c.max_mailbox)
         )?;
     }
     for e in &r.errors {

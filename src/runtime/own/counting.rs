@@ -103,7 +103,6 @@ impl<T> Counts<T> {
         // Until the sampler has seen its traffic: one message in 1,024 stamped for the time
         // in channel (a channel of a program's own may carry millions a second).
         probe.set_stamp_every(1024);
-        probe.set_state(StageState::Running);
         Arc::new(Self {
             probe,
             ctl,
