@@ -77,16 +77,35 @@ pub struct Sampler {
     scheduler_cpu_prev_ns: u64,
     /// Each thread's scheduler counters at their last reading.
     threads: std::collections::HashMap<i32, ThreadSched>,
+    /// CPU of each thread tasks of the program's own runtime were polled on, at the last
+    /// sample (ns).
+    foreign_cpu_prev: std::collections::HashMap<i32, u64>,
     /// Each scheduler thread's busy time at the previous sample, and busy seconds reported by
     /// the runtime but not yet shown.
     scheduler_prev: Vec<(Duration, f64)>,
 }
 
+/// Where a stage ran, for its CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RanOn {
+    /// A thread of its own: its CPU is the thread's.
+    Thread,
+    /// The stage runtime's scheduler: its polls' time, scaled to the schedulers' CPU.
+    Scheduler,
+    /// A task of the program's own runtime: its polls' time, scaled down to the CPU of the
+    /// threads it was polled on when the polls add up to more (a preempted poll counts on).
+    ForeignTask,
+}
+
+/// The CPU column of a channel, which has none.
+const NO_CPU_COLUMN: usize = usize::MAX;
+
 /// What one stage's sample leaves for the run-wide columns.
 struct StageSample {
-    /// Its `cpu_percent` column, its CPU growth this interval (ms) and whether it ran on the
-    /// scheduler (its share of the schedulers' CPU is known only once every stage is read).
-    cpu: (usize, f64, bool),
+    /// Its `cpu_percent` column, its CPU growth this interval (ms) and where it ran (on the
+    /// scheduler, or as a task of the program's own runtime, its share of those threads' CPU is
+    /// known only once every stage is read).
+    cpu: (usize, f64, RanOn),
     /// Its thread's CPU time (ns; 0 on the scheduler).
     thread_cpu_ns: u64,
     queued_bytes: u64,
@@ -116,6 +135,7 @@ impl Sampler {
             ticks_prev: core_ticks().unwrap_or_default(),
             own_cpu_prev_ns: 0,
             threads: Default::default(),
+            foreign_cpu_prev: Default::default(),
             scheduler_cpu_prev_ns: 0,
         }
     }
@@ -221,6 +241,18 @@ impl Sampler {
         self.last_words = words;
     }
 
+    /// CPU (ms) the threads a program's own runtime polled its tasks on used since the last
+    /// sample.
+    fn foreign_threads_cpu_ms(&mut self, tids: &std::collections::HashSet<i32>) -> f64 {
+        let mut ns = 0;
+        for &tid in tids.iter().filter(|&&t| t != 0) {
+            let now = self.threads.get(&tid).map_or(0, |t| t.cpu_ns);
+            let before = self.foreign_cpu_prev.insert(tid, now).unwrap_or(now);
+            ns += now.saturating_sub(before);
+        }
+        ns as f64 / 1e6
+    }
+
     /// Every thread's scheduler counters, read once per sample (a thread that has ended keeps
     /// its last reading): the stages' threads and the whole process come from them.
     fn read_threads(&mut self) {
@@ -242,6 +274,7 @@ impl Sampler {
         let mut run_cpu_ns = scheduler_cpu_ns;
         let mut stage_cpu = Vec::new();
         let mut polled_ms = 0.0;
+        let (mut foreign_polled_ms, mut foreign_threads) = (0.0, std::collections::HashSet::new());
         let mut queued = 0;
         let stages = self.ctl.stages();
         self.stage_prev.resize(stages.len(), StagePrev::default());
@@ -261,8 +294,13 @@ impl Sampler {
             );
             queued += s.queued_bytes;
             run_cpu_ns += s.thread_cpu_ns;
-            if s.cpu.2 {
-                polled_ms += s.cpu.1;
+            match s.cpu.2 {
+                RanOn::Scheduler => polled_ms += s.cpu.1,
+                RanOn::ForeignTask => {
+                    foreign_polled_ms += s.cpu.1;
+                    foreign_threads.insert(stage.last_thread());
+                }
+                RanOn::Thread => {}
             }
             stage_cpu.push(s.cpu);
         }
@@ -278,10 +316,22 @@ impl Sampler {
         } else {
             0.0
         };
-        for ((column, grew, on_scheduler), prev) in
-            stage_cpu.into_iter().zip(self.stage_prev.iter_mut())
+        let foreign_ms = self.foreign_threads_cpu_ms(&foreign_threads);
+        let foreign_share = if foreign_polled_ms > 0.0 {
+            (foreign_ms / foreign_polled_ms).min(1.0)
+        } else {
+            1.0
+        };
+        for ((column, grew, ran_on), prev) in stage_cpu.into_iter().zip(self.stage_prev.iter_mut())
         {
-            prev.cpu_owed_ms += if on_scheduler { grew * share } else { grew };
+            if column == NO_CPU_COLUMN {
+                continue;
+            }
+            prev.cpu_owed_ms += match ran_on {
+                RanOn::Scheduler => grew * share,
+                RanOn::ForeignTask => grew * foreign_share,
+                RanOn::Thread => grew,
+            };
             let used = prev.cpu_owed_ms.min(dt * 1e3);
             prev.cpu_owed_ms -= used;
             values.push((column, used / (dt * 1e3) * 100.0));
@@ -372,8 +422,10 @@ fn sample_stage(
     values.push((col(M::Demand), s.demand as f64));
     values.push((col(M::State), s.state as u8 as f64));
     let busy_ms = s.busy_ns as f64 / 1e6;
-    let on_scheduler = s.tid == 0;
-    let cpu_ms = if on_scheduler {
+    // A task of the program's own runtime: the time inside its polls is its CPU.
+    let foreign_task = stage.is_foreign_task();
+    let on_scheduler = s.tid == 0 && !foreign_task;
+    let cpu_ms = if s.tid == 0 {
         busy_ms
     } else {
         sched.cpu_ns as f64 / 1e6
@@ -383,7 +435,18 @@ fn sample_stage(
     // scheduler's share is known).
     let grew = (cpu_ms - prev.cpu_ms).max(0.0);
     prev.cpu_ms = cpu_ms;
-    let cpu = (col(M::CpuPercent), grew, on_scheduler);
+    // A channel is no thread or task: it has no CPU column (the charts of CPU by stage leave
+    // it out).
+    let ran_on = match (on_scheduler, foreign_task) {
+        (true, _) => RanOn::Scheduler,
+        (false, true) => RanOn::ForeignTask,
+        (false, false) => RanOn::Thread,
+    };
+    let cpu = if s.kind == crate::runtime::probe::StageKind::Channel {
+        (NO_CPU_COLUMN, 0.0, RanOn::Thread)
+    } else {
+        (col(M::CpuPercent), grew, ran_on)
+    };
     values.push((col(M::BusyMs), busy_ms));
     values.push((
         col(M::PollsPerS),
@@ -460,7 +523,11 @@ fn sample_stage(
     prev.sched = sched;
     StageSample {
         cpu,
-        thread_cpu_ns: if on_scheduler { 0 } else { sched.cpu_ns },
+        thread_cpu_ns: match (on_scheduler, foreign_task) {
+            (true, _) => 0,
+            (false, true) => s.busy_ns,
+            (false, false) => sched.cpu_ns,
+        },
         queued_bytes: s.queued_bytes,
     }
 }

@@ -87,6 +87,7 @@ pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
     };
     ui.label(RichText::new(head).strong());
     ui.label(RichText::new(format!("pid {} at {}", hello.pid, a.addr())).weak());
+    stage_count(ui, run);
     if live {
         a.note_shown();
         let ms = |d: Option<std::time::Duration>| {
@@ -121,6 +122,33 @@ pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
                 "Detached: what was seen is kept".into()
             }
             _ => "Connection ended: what was seen is kept".into(),
+        };
+        ui.label(RichText::new(text).strong());
+    }
+}
+
+/// How many stages and channels a program's run has.
+fn stage_count(ui: &mut Ui, run: &RunEntry) {
+    let stages = run.stages();
+    let channels = stages
+        .iter()
+        .filter(|s| s.kind == crate::StageKind::Channel)
+        .count();
+    ui.label(match channels {
+        0 => format!("{} stages", stages.len()),
+        1 => format!("{} stages, 1 channel", stages.len() - 1),
+        n => format!("{} stages, {n} channels", stages.len() - n),
+    });
+}
+
+/// What the controls show for a program's run opened from its recording.
+pub(super) fn recorded_program_status(ui: &mut Ui, run: &RunEntry, program: &str) {
+    ui.label(RichText::new(format!("Recording of {program}")).strong());
+    stage_count(ui, run);
+    if let Some(r) = &run.report {
+        let text = match r.stop_reason {
+            None => format!("Finished in {:.2} s", r.wall_ms / 1e3),
+            Some(reason) => format!("Stopped ({}) after {:.2} s", reason.name(), r.wall_ms / 1e3),
         };
         ui.label(RichText::new(text).strong());
     }

@@ -103,6 +103,7 @@ impl<T> Counts<T> {
         // Until the sampler has seen its traffic: one message in 1,024 stamped for the time
         // in channel (a channel of a program's own may carry millions a second).
         probe.set_stamp_every(1024);
+        probe.mark_open(true);
         Arc::new(Self {
             probe,
             ctl,
@@ -176,6 +177,7 @@ impl<T> Counts<T> {
     pub(crate) fn drop_receiver(&self) {
         if self.receivers.fetch_sub(1, Relaxed) == 1 {
             self.probe.close_mailbox();
+            self.probe.mark_open(false);
         }
     }
 
@@ -224,5 +226,6 @@ impl<T> Counts<T> {
             outstanding: 0,
             queued: 0,
         });
+        from.add_feed(&to.name);
     }
 }

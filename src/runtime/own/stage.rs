@@ -19,7 +19,12 @@ thread_local! {
     static CURRENT: Cell<*const StageProbe> = const { Cell::new(ptr::null()) };
     /// The stage a named thread without a handle shows as (its control block's address, the
     /// stage).
-    static THREAD_STAGE: RefCell<Option<(usize, Arc<StageProbe>)>> = const { RefCell::new(None) };
+    static THREAD_STAGE: RefCell<Option<ThreadStage>> = const { RefCell::new(None) };
+    /// The calling thread's id, read once.
+    static TID: i32 = {
+        // SAFETY: gettid has no preconditions.
+        unsafe { libc::gettid() }
+    };
 }
 
 /// A stage of a program's own — a thread or a task — made by [`crate::Profiler::stage`] (or
@@ -89,6 +94,7 @@ impl StageHandle {
     /// Runs a future (a task's body) as this stage: its channel operations count for it, and
     /// each poll is timed (the stage's CPU on a scheduler). Spawn the result.
     pub fn instrument<F: Future>(&self, future: F) -> InStage<F> {
+        self.probe.mark_foreign_task();
         InStage {
             future,
             probe: self.probe.clone(),
@@ -166,6 +172,7 @@ impl<F: Future> Future for InStage<F> {
             let out = this.future.poll(cx);
             let took = clock_ns() - began;
             probe.add_busy_ns(took * u64::from(*this.every));
+            probe.note_thread(TID.with(|t| *t));
             *this.every = if took > LONG_POLL.as_nanos() as u64 {
                 1
             } else {
@@ -212,7 +219,7 @@ pub(crate) fn with_current<'a, R>(
 fn thread_stage(ctl: &Arc<RunControl>) -> *const StageProbe {
     let key = Arc::as_ptr(ctl) as usize;
     THREAD_STAGE.with_borrow_mut(|cached| {
-        if let Some((k, stage)) = cached.as_ref()
+        if let Some(ThreadStage(k, stage)) = cached.as_ref()
             && *k == key
         {
             return Arc::as_ptr(stage);
@@ -227,9 +234,19 @@ fn thread_stage(ctl: &Arc<RunControl>) -> *const StageProbe {
         stage.bind_current_thread();
         start(&stage);
         let p = Arc::as_ptr(&stage);
-        *cached = Some((key, stage));
+        *cached = Some(ThreadStage(key, stage));
         p
     })
+}
+
+/// The stage a named thread shows as (with its control block's address): done when the
+/// thread ends.
+struct ThreadStage(usize, Arc<StageProbe>);
+
+impl Drop for ThreadStage {
+    fn drop(&mut self) {
+        self.1.set_state(StageState::Done);
+    }
 }
 
 /// A stage of a program's own named after a channel end it uses without a handle.

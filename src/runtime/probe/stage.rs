@@ -274,7 +274,15 @@ pub struct StageProbe {
     message_size: AtomicU64,
     single_event: std::sync::atomic::AtomicBool,
     closed: std::sync::atomic::AtomicBool,
+    /// A task of a program's own runtime (not the stage runtime's scheduler): its CPU is the
+    /// time inside its polls.
+    foreign_task: std::sync::atomic::AtomicBool,
+    /// The thread a task of a program's own runtime was last seen polled on.
+    last_thread: AtomicI32,
     subscriptions: Mutex<Vec<SubscriptionDemand>>,
+    /// What a stage of a program's own sends into, or a channel feeds (names): the edges the
+    /// Pipeline view draws. Empty for the stage runtime's stages (their columns tell).
+    feeds: Mutex<Vec<String>>,
     /// Time inside the stage's polls (estimated from a sample of them), in ns.
     busy_ns: CachePadded<AtomicU64>,
     /// Times the stage's task was polled.
@@ -353,6 +361,9 @@ pub struct StageSnapshot {
     pub times: StateTimes,
     /// Highest bytes queued (mailbox and buffer) seen by the sampler.
     pub peak_bytes: u64,
+    /// What a stage of a program's own sends into, or a channel feeds (names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<String>,
 }
 
 impl StageProbe {
@@ -375,7 +386,10 @@ impl StageProbe {
             message_size: AtomicU64::new(0),
             single_event: std::sync::atomic::AtomicBool::new(false),
             closed: std::sync::atomic::AtomicBool::new(false),
+            foreign_task: std::sync::atomic::AtomicBool::new(false),
+            last_thread: AtomicI32::new(0),
             subscriptions: Mutex::new(Vec::new()),
+            feeds: Mutex::new(Vec::new()),
             busy_ns: Default::default(),
             polls: AtomicU64::new(0),
             sched_wait_ns: AtomicU64::new(0),
@@ -490,6 +504,11 @@ impl StageProbe {
         for (i, s) in self.subscriptions.lock().iter().enumerate() {
             visit(i, s);
         }
+    }
+
+    /// Records that this stage (or channel) feeds `name`.
+    pub(crate) fn add_feed(&self, name: &str) {
+        self.feeds.lock().push(name.to_string());
     }
 
     /// Per-subscription outstanding demand.
@@ -695,6 +714,37 @@ impl StageProbe {
             .saturating_sub(taken)
     }
 
+    /// Marks the stage a task of a program's own runtime.
+    pub(crate) fn mark_foreign_task(&self) {
+        self.foreign_task.store(true, Relaxed);
+    }
+
+    /// Records the thread a task of a program's own runtime is polled on.
+    pub(crate) fn note_thread(&self, tid: i32) {
+        self.last_thread.store(tid, Relaxed);
+    }
+
+    /// The thread a task of a program's own runtime was last polled on (0: not yet).
+    pub fn last_thread(&self) -> i32 {
+        self.last_thread.load(Relaxed)
+    }
+
+    /// True for a task of a program's own runtime.
+    pub fn is_foreign_task(&self) -> bool {
+        self.foreign_task.load(Relaxed)
+    }
+
+    /// Shows a channel open (a channel has a state but no time split: its state time is
+    /// never counted).
+    pub(crate) fn mark_open(&self, open: bool) {
+        let state = if open {
+            StageState::Running
+        } else {
+            StageState::Done
+        };
+        self.state.store(state as u8, Relaxed);
+    }
+
     /// Marks the mailbox closed (its stage is gone): it reads as empty from now on.
     pub(crate) fn close_mailbox(&self) {
         self.closed.store(true, Relaxed);
@@ -815,6 +865,7 @@ impl StageProbe {
             sched_wait_ns: self.sched_wait_ns(),
             times: self.state_times(),
             peak_bytes: self.peak_bytes.load(Relaxed),
+            feeds: self.feeds.lock().clone(),
         }
     }
 }

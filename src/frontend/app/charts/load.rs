@@ -152,7 +152,14 @@ const STACK_EACH_STAGE_UP_TO: usize = 12;
 /// The run's own CPU by stage, each line the sum of the stages up to it (so the areas between
 /// lines are the stages' shares and the top line is the whole pipeline).
 fn stage_cpu_stacked(data: &ChartData, opts: &ChartOptions) -> Vec<Series> {
-    let names = stage_names(data);
+    // Channels have no CPU column: they are not in it.
+    let names: Vec<String> = stage_names(data)
+        .into_iter()
+        .filter(|n| {
+            let cpu = series::stage(n, StageMetric::CpuPercent);
+            data.names.contains(&cpu)
+        })
+        .collect();
     // Groups of stages to stack: one per stage, or one per kind of name (`extractor 1..N` →
     // `extractors`) when there are many.
     let groups: Vec<(String, Vec<String>)> = if names.len() <= STACK_EACH_STAGE_UP_TO {

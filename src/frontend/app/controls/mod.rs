@@ -209,27 +209,54 @@ impl Controls {
                 events.push(ControlEvent::Stop);
             }
         });
-        self.delay_and_duration(ui, &mut events);
+        // A program's run (followed, or opened from its recording) has none of the talk's
+        // settings: what applies to it comes first, the word count's controls fold away.
+        let program = session.current().is_some_and(|r| {
+            r.attachment().is_some() || r.report.as_ref().is_some_and(|r| r.program.is_some())
+        });
+        if !program {
+            self.delay_and_duration(ui, &mut events);
+        }
         progress(ui, session);
         ui.separator();
         egui::ScrollArea::vertical().show(ui, |ui| {
-            self.presets(ui, session, &mut events);
-            ui.separator();
-            self.corpus_choice(ui, session);
-            ui.separator();
-            ui.heading("Strategy");
-            for s in Strategy::ALL {
-                if ui
-                    .radio(self.strategy == s, RichText::new(s.title()).strong())
-                    .clicked()
-                {
-                    self.set_strategy(s);
-                }
-                ui.label(RichText::new(s.describe()).weak());
+            if program {
+                egui::CollapsingHeader::new("The talk's word count")
+                    .id_salt("talk controls")
+                    .default_open(false)
+                    .show(ui, |ui| {
+                        self.delay_and_duration(ui, &mut events);
+                        self.talk_controls(ui, session, &mut events);
+                    });
+            } else {
+                self.talk_controls(ui, session, &mut events);
             }
-            ui.separator();
-            self.execution(ui);
         });
         events
+    }
+
+    /// The talk's scenarios, the corpus, the strategy and where it runs.
+    fn talk_controls(
+        &mut self,
+        ui: &mut Ui,
+        session: &mut Session,
+        events: &mut Vec<ControlEvent>,
+    ) {
+        self.presets(ui, session, events);
+        ui.separator();
+        self.corpus_choice(ui, session);
+        ui.separator();
+        ui.heading("Strategy");
+        for s in Strategy::ALL {
+            if ui
+                .radio(self.strategy == s, RichText::new(s.title()).strong())
+                .clicked()
+            {
+                self.set_strategy(s);
+            }
+            ui.label(RichText::new(s.describe()).weak());
+        }
+        ui.separator();
+        self.execution(ui);
     }
 }

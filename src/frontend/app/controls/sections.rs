@@ -295,6 +295,10 @@ pub(super) fn progress(ui: &mut Ui, session: &Session) {
         crate::frontend::app::attach::attached_status(ui, run);
         return;
     }
+    if let Some(program) = run.report.as_ref().and_then(|r| r.program.as_deref()) {
+        crate::frontend::app::attach::recorded_program_status(ui, run, program);
+        return;
+    }
     let p = run.progress().min(1.0) as f32;
     ui.add(egui::ProgressBar::new(p).show_percentage());
     // Live: the rate over the last second; once finished, the run's mean rate (the last

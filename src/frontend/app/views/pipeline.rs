@@ -5,12 +5,17 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
 use super::process_row::ProcessRow;
 use super::{View, ViewAction, ViewContext};
+use crate::StageKind;
 use crate::frontend::app::style::{PALETTE, TIME_COLORS, load_color, state_color};
 use crate::observe::format::thousands;
 
-/// Groups stages into pipeline columns by name (`extractor 1`, `extractor 2` → `extractor`),
-/// in order of first appearance.
+/// Groups stages into pipeline columns: by how far from the start each is when stages say what
+/// they feed (a program's own stages and channels), else by name (`extractor 1`, `extractor 2`
+/// → `extractor`), in order of first appearance.
 pub fn pipeline_columns(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
+    if linked(rows) {
+        return columns_by_links(rows);
+    }
     let group = |name: &str| {
         name.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
             .to_string()
@@ -25,6 +30,50 @@ pub fn pipeline_columns(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
     order
         .iter()
         .map(|g| rows.iter().filter(|r| &group(&r.stage.name) == g).collect())
+        .collect()
+}
+
+/// True when stages say what they feed: the arrows follow those links.
+fn linked(rows: &[ProcessRow]) -> bool {
+    rows.iter().any(|r| !r.stage.feeds.is_empty())
+}
+
+/// Columns by the longest path from a stage nothing feeds (a cycle stops growing at the number
+/// of stages).
+fn columns_by_links(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
+    let index: std::collections::HashMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.stage.name.as_str(), i))
+        .collect();
+    let mut depth = vec![0usize; rows.len()];
+    for _ in 0..rows.len() {
+        let mut changed = false;
+        for (i, r) in rows.iter().enumerate() {
+            for fed in &r.stage.feeds {
+                if let Some(&j) = index.get(fed.as_str())
+                    && depth[j] < depth[i] + 1
+                    && depth[i] + 1 < rows.len()
+                {
+                    depth[j] = depth[i] + 1;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let deepest = depth.iter().copied().max().unwrap_or(0);
+    (0..=deepest)
+        .map(|d| {
+            rows.iter()
+                .zip(&depth)
+                .filter(|(_, x)| **x == d)
+                .map(|(r, _)| r)
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| !c.is_empty())
         .collect()
 }
 
@@ -81,8 +130,34 @@ pub fn pipeline(
     }
     let text = ui.visuals().text_color();
     let dark = ui.visuals().dark_mode;
-    // Arrows: events go right (solid), demand goes back (dashed).
-    for ci in 1..columns.len() {
+    // Arrows: along the links a program's stages and channels reported, else events go
+    // right (solid) and demand back (dashed) between neighbouring columns.
+    let linked = linked(rows);
+    if linked {
+        let at: std::collections::HashMap<&str, Rect> = columns
+            .iter()
+            .zip(&rects)
+            .flat_map(|(col, rs)| {
+                col.iter()
+                    .map(|r| r.stage.name.as_str())
+                    .zip(rs.iter().copied())
+            })
+            .collect();
+        for (name, from) in &at {
+            let row = rows.iter().find(|r| r.stage.name == *name);
+            for fed in row.map_or(&[][..], |r| &r.stage.feeds[..]) {
+                if let Some(to) = at.get(fed.as_str()) {
+                    arrow(
+                        &painter,
+                        from.right_center(),
+                        to.left_center(),
+                        Stroke::new(1.6, PALETTE[0]),
+                    );
+                }
+            }
+        }
+    }
+    for ci in (1..columns.len()).filter(|_| !linked) {
         for a in &rects[ci - 1] {
             for b in &rects[ci] {
                 let from = a.right_center();
@@ -113,10 +188,17 @@ pub fn pipeline(
             } else {
                 Stroke::new(2.0, state_color(s.state))
             };
+            // A channel is filled by how full it is; a stage by how much of its time it works.
+            let channel = s.kind == StageKind::Channel;
+            let fill = match (channel, s.capacity) {
+                (true, Some(cap)) if cap > 0 => s.mailbox_messages as f64 / cap as f64,
+                (true, _) => 0.0,
+                (false, _) => row.time.working(),
+            };
             painter.rect(
                 *r,
-                8.0,
-                load_color(row.time.working(), dark),
+                if channel { 2.0 } else { 8.0 },
+                load_color(fill, dark),
                 border,
                 egui::StrokeKind::Inside,
             );
@@ -156,11 +238,19 @@ pub fn pipeline(
                 painter.text(
                     r.center() + Vec2::new(0.0, -2.0),
                     Align2::CENTER_CENTER,
-                    format!(
-                        "MsgQ {}  ·  {}",
-                        thousands(s.mailbox_messages),
-                        s.state.label()
-                    ),
+                    match (channel, s.capacity) {
+                        (true, Some(cap)) => format!(
+                            "{} of {} waiting",
+                            thousands(s.mailbox_messages),
+                            thousands(cap)
+                        ),
+                        (true, None) => format!("{} waiting", thousands(s.mailbox_messages)),
+                        (false, _) => format!(
+                            "MsgQ {}  ·  {}",
+                            thousands(s.mailbox_messages),
+                            s.state.label()
+                        ),
+                    },
                     FontId::proportional(12.0),
                     text,
                 );
@@ -181,7 +271,9 @@ pub fn pipeline(
     painter.text(
         area.left_top(),
         Align2::LEFT_TOP,
-        if demand_driven {
+        if linked {
+            "→ messages flow right through the channels (square boxes, filled by how full they are)      border: state"
+        } else if demand_driven {
             "→ events flow right      ⇠ demand flows back (asks)      border: state"
         } else {
             "→ events are pushed right, no demand: mailboxes are unbounded      border: state"
