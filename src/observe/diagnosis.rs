@@ -84,6 +84,8 @@ pub struct StageWindow {
     /// Its subscribers' demand now and queues on average over the window (a producer with a
     /// dispatcher).
     pub subscriptions: Vec<SubscriptionDemand>,
+    /// It is a channel of a program's own (a queue, not a worker).
+    pub is_channel: bool,
     /// It takes its input from a channel of the program's own, not by demand (in a pipeline
     /// of subscriptions, a stage no producer feeds): demand settings do not apply to it.
     pub fed_by_channel: bool,
@@ -177,6 +179,7 @@ impl Window {
                 StageWindow {
                     name: s.name.clone(),
                     upstream: Vec::new(),
+                    is_channel: s.kind == StageKind::Channel,
                     fed_by_channel: false,
                     time: TimeShares {
                         busy: m(StageMetric::BusyPerS),
@@ -330,8 +333,12 @@ impl Check for MailboxGrowth {
                     return None;
                 }
                 let mut summary = format!(
-                    "{}'s mailbox grows by {} messages/s ({} waiting)",
-                    s.name,
+                    "{} grows by {} messages/s ({} waiting)",
+                    if s.is_channel {
+                        format!("channel {}", s.name)
+                    } else {
+                        format!("{}'s mailbox", s.name)
+                    },
                     crate::observe::format::thousands(slope.round() as u64),
                     crate::observe::format::thousands(last.1 as u64)
                 );
