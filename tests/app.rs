@@ -504,3 +504,142 @@ fn attaching_to_something_else_says_so_and_keeps_the_app_alive() {
     h.run_steps(2);
     h.get_by_label("▶ Run");
 }
+
+/// A tokio pipeline of the test's own, instrumented with palavriado's channels and stage
+/// handles, serving on a free port: a reader task, two parsers sharing the work by key, and a
+/// writer that sleeps a millisecond per message (the bottleneck), until `stop` is set.
+fn serving_tokio_pipeline(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (String, std::thread::JoinHandle<u64>) {
+    use palavriado::Profiler;
+    use palavriado::channel::mpsc;
+    use std::sync::atomic::Ordering::Relaxed;
+    let profiler = Profiler::new("tokio pipeline")
+        .serve("127.0.0.1:0")
+        .start()
+        .unwrap();
+    let addr = profiler.local_addr().unwrap().to_string();
+    let program = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .unwrap();
+        let written = rt.block_on(async {
+            let (lines_txs, results_tx, mut results_rx) = {
+                let (tx, rx) = mpsc::channel::<u64>(&profiler, "results", 8);
+                let mut lines = Vec::new();
+                for i in 1..=2 {
+                    let (ltx, mut lrx) = mpsc::channel::<u64>(&profiler, format!("lines {i}"), 8);
+                    lines.push(ltx);
+                    let tx = tx.clone();
+                    tokio::spawn(
+                        profiler
+                            .stage(format!("parser {i}"))
+                            .instrument(async move {
+                                while let Some(n) = lrx.recv().await {
+                                    if tx.send(n * 2).await.is_err() {
+                                        break;
+                                    }
+                                }
+                            }),
+                    );
+                }
+                (lines, tx, rx)
+            };
+            drop(results_tx);
+            tokio::spawn(profiler.stage("reader").instrument(async move {
+                let mut n = 0u64;
+                while !stop.load(Relaxed) {
+                    if lines_txs[(n % 2) as usize].send(n).await.is_err() {
+                        break;
+                    }
+                    n += 1;
+                }
+            }));
+            profiler
+                .stage("writer")
+                .instrument(async move {
+                    let mut written = 0;
+                    while results_rx.recv().await.is_some() {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                        written += 1;
+                    }
+                    written
+                })
+                .await
+        });
+        profiler.finish().unwrap();
+        written
+    });
+    (addr, program)
+}
+
+#[test]
+fn following_a_tokio_pipeline_shows_its_stages_channels_and_bottleneck() {
+    use palavriado::frontend::app::views::{ProcessRow, pipeline_columns};
+    use std::sync::atomic::Ordering::Relaxed;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (addr, program) = serving_tokio_pipeline(stop.clone());
+    let mut h = plain_app();
+    attach_through_the_window(&mut h, &addr);
+    step_until(&mut h, "the program to be followed", |a| {
+        a.session.following().is_some()
+    });
+    h.run_steps(2);
+    // What applies to a program is in view; the talk's controls are folded away.
+    h.get_by_label("● Attached to tokio pipeline");
+    h.get_by_label("The talk's word count");
+    assert!(h.query_by_label("Strategy").is_none());
+    assert!(h.query_by_label("Simulated delay").is_none());
+    // The writer is the bottleneck within a few seconds: the strip says so.
+    step_until(&mut h, "the bottleneck diagnosis", |a| {
+        a.session.current().is_some_and(|r| {
+            r.diagnoses()
+                .iter()
+                .any(|d| d.stage == "writer" && d.kind == palavriado::DiagnosisKind::Bottleneck)
+        })
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("writer is the bottleneck");
+    h.get_by_label("4 stages, 3 channels");
+    // Processes: a row per stage and per channel.
+    h.get_by_label("Processes").click();
+    h.run_steps(2);
+    for name in [
+        "reader", "lines 1", "lines 2", "parser 1", "parser 2", "results", "writer",
+    ] {
+        h.get_by_label(name);
+    }
+    // Pipeline: drawn from the channels, reader → lines → parsers → results → writer.
+    h.get_by_label("Pipeline").click();
+    h.run_steps(2);
+    let run = h.state().session.current().unwrap();
+    let rows = ProcessRow::collect(run.stages(), &run.data);
+    let columns: Vec<Vec<&str>> = pipeline_columns(&rows)
+        .iter()
+        .map(|c| {
+            let mut names: Vec<&str> = c.iter().map(|r| r.stage.name.as_str()).collect();
+            names.sort();
+            names
+        })
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            vec!["reader"],
+            vec!["lines 1", "lines 2"],
+            vec!["parser 1", "parser 2"],
+            vec!["results"],
+            vec!["writer"]
+        ]
+    );
+    stop.store(true, Relaxed);
+    let written = program.join().unwrap();
+    step_until(&mut h, "the program's end", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    let report = h.state().session.current().unwrap().report.clone().unwrap();
+    let writer = report.stages.iter().find(|s| s.name == "writer").unwrap();
+    assert_eq!(writer.events_in, written, "the final counts arrived");
+}
