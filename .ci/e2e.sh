@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the real app under Xvfb, runs Push on the built-in corpus, takes a screenshot and checks
-# it is not blank.
+# it is not blank; follows a program of one's own; runs the plain and profiled examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
@@ -48,4 +48,18 @@ grep -q "^program log_analyser: completed" "$out/attached.txt" \
   || { echo "e2e: the attached recording does not show the finished program"; cat "$out/attached.txt"; exit 1; }
 cmp "$out/program.json.gz" "$out/attached.json.gz" \
   || { echo "e2e: what the viewer recorded differs from the program's own recording"; exit 1; }
-echo "e2e: 2 passed, 0 failed"
+# Pipelines people already have: each example plain and profiled prints the same result, and
+# the profiled one's recording shows its stages and channels.
+cargo build --quiet --example tokio_sales --example tokio_sales_plain \
+  --example thread_logs --example thread_logs_plain
+for ex in "tokio_sales --rows 300000" "thread_logs --lines 300000"; do
+  set -- $ex
+  "$bin/examples/$1_plain" "$2" "$3" >"$out/$1.plain.txt"
+  "$bin/examples/$1" "$2" "$3" --no-serve --record "$out/$1.json.gz" >"$out/$1.txt"
+  cmp "$out/$1.plain.txt" "$out/$1.txt" \
+    || { echo "e2e: $1 profiled printed something else than plain"; exit 1; }
+  "$bin/palavriado" show "$out/$1.json.gz" >"$out/$1.show.txt"
+  grep -q "^program $1: completed, .* stages and .* channels" "$out/$1.show.txt" \
+    || { echo "e2e: $1's recording does not show its stages and channels"; cat "$out/$1.show.txt"; exit 1; }
+done
+echo "e2e: 4 passed, 0 failed"
