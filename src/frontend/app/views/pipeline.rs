@@ -245,6 +245,8 @@ pub fn pipeline(
                             thousands(cap)
                         ),
                         (true, None) => format!("{} waiting", thousands(s.mailbox_messages)),
+                        // A program's own stage has no mailbox: its channels are drawn.
+                        (false, _) if linked => s.state.label().to_string(),
                         (false, _) => format!(
                             "MsgQ {}  ·  {}",
                             thousands(s.mailbox_messages),
