@@ -66,12 +66,14 @@ pub use runtime::stage::{
 // A program's own tasks and threads as stages, joined by the channels they already use.
 pub use runtime::own::stage::{InStage, StageGuard, StageHandle};
 
-/// Instrumented channels: tokio's `mpsc` ([`channel::mpsc`]) and crossbeam's
-/// ([`channel::crossbeam`]), the same channels with the same methods, counted in place.
+/// Instrumented channels: tokio's `mpsc` ([`channel::mpsc`]), crossbeam's
+/// ([`channel::crossbeam`]) and the standard library's ([`channel::std_mpsc`]), the same channels
+/// with the same methods, counted in place.
 pub mod channel {
     pub use crate::runtime::own::counting::Named;
     pub use crate::runtime::own::crossbeam;
     pub use crate::runtime::own::mpsc;
+    pub use crate::runtime::own::std_mpsc;
 }
 
 // What every stage and channel counts, live.

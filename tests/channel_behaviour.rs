@@ -1,6 +1,6 @@
-//! The instrumented channels behave exactly as the channels they wrap: random sequences of
-//! sends, receives, closes, clones and drops on both give the same results, lengths and
-//! capacities, and the channel's probe counts exactly what is in it.
+//! The instrumented channels (tokio's, crossbeam's, std's) behave exactly as the channels they
+//! wrap: random sequences of sends, receives, closes, clones and drops on both give the same
+//! results, lengths and capacities, and the channel's probe counts exactly what is in it.
 
 use std::future::Future;
 use std::pin::pin;
@@ -44,6 +44,24 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         ],
         1..120,
     )
+}
+
+/// Clones the first sender of each side, when there is one (nothing to compare).
+fn clone_first<A: Clone, B: Clone>(a: &mut Vec<A>, b: &mut Vec<B>) -> (String, String) {
+    if let (Some(x), Some(y)) = (a.first().cloned(), b.first().cloned()) {
+        a.push(x);
+        b.push(y);
+    }
+    (String::new(), String::new())
+}
+
+/// Drops sender `i` of each side, when there is one (nothing to compare).
+fn drop_nth<A, B>(i: usize, a: &mut Vec<A>, b: &mut Vec<B>) -> (String, String) {
+    if i < a.len() {
+        a.remove(i);
+        b.remove(i);
+    }
+    (String::new(), String::new())
 }
 
 /// Polls a future once (no waiting): `None` if it would wait.
@@ -103,20 +121,8 @@ macro_rules! tokio_case {
                     format!("{:?}", txs.first().map(|t| reserve(t, v))),
                     format!("{:?}", btxs.first().map(|t| reserve_bare(t, v))),
                 ),
-                Op::CloneSender => {
-                    if let (Some(a), Some(b)) = (txs.first().cloned(), btxs.first().cloned()) {
-                        txs.push(a);
-                        btxs.push(b);
-                    }
-                    (String::new(), String::new())
-                }
-                Op::DropSender(i) => {
-                    if i < txs.len() {
-                        txs.remove(i);
-                        btxs.remove(i);
-                    }
-                    (String::new(), String::new())
-                }
+                Op::CloneSender => clone_first(&mut txs, &mut btxs),
+                Op::DropSender(i) => drop_nth(i, &mut txs, &mut btxs),
                 Op::Close => {
                     rx.close();
                     brx.close();
@@ -279,20 +285,8 @@ proptest! {
                     received += a.as_ref().map_or(0, |v| v.len() as u64);
                     (format!("{a:?}"), format!("{b:?}"))
                 }
-                Op::CloneSender => {
-                    if let (Some(a), Some(b)) = (txs.first().cloned(), btxs.first().cloned()) {
-                        txs.push(a);
-                        btxs.push(b);
-                    }
-                    (String::new(), String::new())
-                }
-                Op::DropSender(i) => {
-                    if i < txs.len() {
-                        txs.remove(i);
-                        btxs.remove(i);
-                    }
-                    (String::new(), String::new())
-                }
+                Op::CloneSender => clone_first(&mut txs, &mut btxs),
+                Op::DropSender(i) => drop_nth(i, &mut txs, &mut btxs),
                 Op::Close => {
                     rx = None;
                     brx = None;
@@ -317,6 +311,138 @@ proptest! {
                 prop_assert_eq!(chan.mailbox_len(), 0);
             }
             prop_assert_eq!(chan.messages_received(), received);
+        }
+    }
+}
+
+/// A sending end of std's channels, bounded or not, behind the same calls.
+trait StdSender: Clone {
+    fn send_now(&self, v: u16) -> String;
+    fn try_send_now(&self, v: u16) -> String;
+}
+
+macro_rules! std_sender {
+    ($t:ty, bounded) => {
+        impl StdSender for $t {
+            fn send_now(&self, v: u16) -> String {
+                format!("{:?}", self.send(v).map_err(|e| e.0))
+            }
+            fn try_send_now(&self, v: u16) -> String {
+                format!("{:?}", self.try_send(v))
+            }
+        }
+    };
+    ($t:ty, unbounded) => {
+        impl StdSender for $t {
+            fn send_now(&self, v: u16) -> String {
+                format!("{:?}", self.send(v).map_err(|e| e.0))
+            }
+            fn try_send_now(&self, v: u16) -> String {
+                self.send_now(v)
+            }
+        }
+    };
+}
+std_sender!(palavriado::channel::std_mpsc::SyncSender<u16>, bounded);
+std_sender!(std::sync::mpsc::SyncSender<u16>, bounded);
+std_sender!(palavriado::channel::std_mpsc::Sender<u16>, unbounded);
+std_sender!(std::sync::mpsc::Sender<u16>, unbounded);
+
+/// Drives both std channels through `ops`; `bound` `None` is unbounded. A waiting send is made
+/// only when it cannot wait (the test's one thread would wait forever).
+fn std_case(
+    profiler: &Profiler,
+    ops: Vec<Op>,
+    bound: Option<usize>,
+    (tx, rx): (impl StdSender, palavriado::channel::std_mpsc::Receiver<u16>),
+    (btx, brx): (impl StdSender, std::sync::mpsc::Receiver<u16>),
+) -> Result<(), TestCaseError> {
+    let chan = probe(profiler, "c");
+    let (mut rx, mut brx) = (Some(rx), Some(brx));
+    let (mut txs, mut btxs) = (vec![tx], vec![btx]);
+    let (mut received, mut in_channel) = (0u64, 0usize);
+    let zero = Duration::ZERO;
+    for op in ops {
+        let (a, b) = match op {
+            Op::Send(v) | Op::Reserve(v) => {
+                let room = rx.is_none() || bound.is_none_or(|n| in_channel < n);
+                let (a, b) = if room {
+                    (
+                        format!("{:?}", txs.first().map(|t| t.send_now(v))),
+                        format!("{:?}", btxs.first().map(|t| t.send_now(v))),
+                    )
+                } else {
+                    (String::new(), String::new())
+                };
+                in_channel += usize::from(room && a.contains("Ok"));
+                (a, b)
+            }
+            Op::TrySend(v) => {
+                let a = format!("{:?}", txs.first().map(|t| t.try_send_now(v)));
+                let b = format!("{:?}", btxs.first().map(|t| t.try_send_now(v)));
+                in_channel += usize::from(a.contains("Ok"));
+                (a, b)
+            }
+            Op::Recv | Op::TryRecv => {
+                let a = rx.as_ref().map(|r| match op {
+                    Op::Recv => format!("{:?}", r.recv_timeout(zero)),
+                    _ => format!("{:?}", r.try_recv()),
+                });
+                let b = brx.as_ref().map(|r| match op {
+                    Op::Recv => format!("{:?}", r.recv_timeout(zero)),
+                    _ => format!("{:?}", r.try_recv()),
+                });
+                let got = a.as_deref().is_some_and(|s| s.starts_with("Ok"));
+                received += u64::from(got);
+                in_channel -= usize::from(got);
+                (format!("{a:?}"), format!("{b:?}"))
+            }
+            Op::RecvTwo => {
+                let a: Option<Vec<u16>> = rx.as_ref().map(|r| r.try_iter().take(2).collect());
+                let b: Option<Vec<u16>> = brx.as_ref().map(|r| r.try_iter().take(2).collect());
+                let n = a.as_ref().map_or(0, Vec::len);
+                received += n as u64;
+                in_channel -= n;
+                (format!("{a:?}"), format!("{b:?}"))
+            }
+            Op::CloneSender => clone_first(&mut txs, &mut btxs),
+            Op::DropSender(i) => drop_nth(i, &mut txs, &mut btxs),
+            Op::Close => {
+                rx = None;
+                brx = None;
+                in_channel = 0;
+                (String::new(), String::new())
+            }
+        };
+        prop_assert_eq!(a, b);
+        prop_assert_eq!(chan.mailbox_len(), in_channel as u64);
+        prop_assert_eq!(chan.messages_received(), received);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn std_behaves_as_stds(ops in ops(), bound in prop::option::of(0..6usize)) {
+        use palavriado::channel::std_mpsc;
+        let profiler = Profiler::new("prop").start().unwrap();
+        match bound {
+            Some(n) => std_case(
+                &profiler,
+                ops,
+                bound,
+                std_mpsc::sync_channel::<u16>(&profiler, "c", n),
+                std::sync::mpsc::sync_channel::<u16>(n),
+            )?,
+            None => std_case(
+                &profiler,
+                ops,
+                bound,
+                std_mpsc::channel::<u16>(&profiler, "c"),
+                std::sync::mpsc::channel::<u16>(),
+            )?,
         }
     }
 }

@@ -191,3 +191,45 @@ fn ends_used_without_a_handle_show_under_the_thread_or_the_channel_end() {
     let end = stage(&report, "bytes receiver");
     assert_eq!((end.kind, end.events_in), (StageKind::Consumer, 10));
 }
+
+#[test]
+fn std_channels_between_threads_count_every_message() {
+    use palavriado::channel::std_mpsc;
+    let profiler = Profiler::new("std").start().unwrap();
+    let (tx, rx) = std_mpsc::sync_channel::<u32>(&profiler, "squares", 2);
+    let (done_tx, done_rx) = std_mpsc::channel::<u64>(&profiler, "sum");
+    let squarer = profiler.stage("squarer");
+    let t = std::thread::spawn(move || {
+        let _on = squarer.enter();
+        for i in 0..1_000u32 {
+            tx.send(i * i).unwrap();
+        }
+    });
+    let adder = profiler.stage("adder");
+    let a = std::thread::spawn(move || {
+        let _on = adder.enter();
+        done_tx.send(rx.iter().map(u64::from).sum()).unwrap();
+    });
+    t.join().unwrap();
+    a.join().unwrap();
+    assert_eq!(
+        done_rx.recv().unwrap(),
+        (0..1_000u64).map(|i| i * i).sum::<u64>()
+    );
+    let report = profiler.finish().unwrap();
+    let squares = stage(&report, "squares");
+    assert_eq!(
+        (
+            squares.kind,
+            squares.capacity,
+            squares.events_in,
+            squares.events_out
+        ),
+        (StageKind::Channel, Some(2), 1_000, 1_000)
+    );
+    let adder = stage(&report, "adder");
+    assert_eq!(
+        (adder.kind, adder.events_in, adder.events_out),
+        (StageKind::ProducerConsumer, 1_000, 1)
+    );
+}

@@ -63,6 +63,128 @@ impl<T> From<String> for Named<T> {
     }
 }
 
+/// What a try at a channel operation did: done, or it would wait (keeping what it tried
+/// with), or it failed for good.
+pub(crate) enum Tried<D, W, E> {
+    /// Done: the message went in, or this came out.
+    Done(D),
+    /// It would wait: the channel is full (the message comes back) or empty.
+    Wait(W),
+    /// Failed, not for want of room or messages (the other side is gone).
+    Failed(E),
+}
+
+/// What every end of an instrumented channel has: `Debug` naming its channel, `Clone` for a
+/// sending end (`clone`), and for a receiving end (`receiver`) the drop that lets what waits in
+/// the channel go with the last one. An end has `inner`, `counts` and `last`.
+macro_rules! channel_end {
+    ($end:ident) => {
+        impl<T> std::fmt::Debug for $end<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($end))
+                    .field("channel", &self.counts.probe().name)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+    ($end:ident, clone) => {
+        $crate::runtime::own::counting::channel_end!($end);
+        impl<T> Clone for $end<T> {
+            fn clone(&self) -> Self {
+                Self {
+                    inner: self.inner.clone(),
+                    counts: self.counts.clone(),
+                    last: self.last.clone(),
+                }
+            }
+        }
+    };
+    ($end:ident, receiver) => {
+        $crate::runtime::own::counting::channel_end!($end);
+        impl<T> Drop for $end<T> {
+            /// What waits in the channel goes with the last receiver.
+            fn drop(&mut self) {
+                self.counts.drop_receiver();
+            }
+        }
+    };
+}
+pub(crate) use channel_end;
+
+/// The iterators of a blocking receiving end with `recv` and `try_recv` (crossbeam's and std's
+/// have the same), as the originals have them.
+macro_rules! receiver_iterators {
+    ($receiver:ident) => {
+        impl<T> $receiver<T> {
+            /// Receives until every sender is gone and the channel is empty.
+            pub fn iter(&self) -> Iter<'_, T> {
+                Iter { rx: self }
+            }
+
+            /// Receives what is in the channel now, without waiting.
+            pub fn try_iter(&self) -> TryIter<'_, T> {
+                TryIter { rx: self }
+            }
+        }
+
+        /// Receives until every sender is gone ([`Receiver::iter`]).
+        #[derive(Debug)]
+        pub struct Iter<'a, T> {
+            rx: &'a $receiver<T>,
+        }
+
+        impl<T> Iterator for Iter<'_, T> {
+            type Item = T;
+            fn next(&mut self) -> Option<T> {
+                self.rx.recv().ok()
+            }
+        }
+
+        /// Receives what is there now ([`Receiver::try_iter`]).
+        #[derive(Debug)]
+        pub struct TryIter<'a, T> {
+            rx: &'a $receiver<T>,
+        }
+
+        impl<T> Iterator for TryIter<'_, T> {
+            type Item = T;
+            fn next(&mut self) -> Option<T> {
+                self.rx.try_recv().ok()
+            }
+        }
+
+        /// Receives until every sender is gone, owning the receiver.
+        #[derive(Debug)]
+        pub struct IntoIter<T> {
+            rx: $receiver<T>,
+        }
+
+        impl<T> Iterator for IntoIter<T> {
+            type Item = T;
+            fn next(&mut self) -> Option<T> {
+                self.rx.recv().ok()
+            }
+        }
+
+        impl<T> IntoIterator for $receiver<T> {
+            type Item = T;
+            type IntoIter = IntoIter<T>;
+            fn into_iter(self) -> IntoIter<T> {
+                IntoIter { rx: self }
+            }
+        }
+
+        impl<'a, T> IntoIterator for &'a $receiver<T> {
+            type Item = T;
+            type IntoIter = Iter<'a, T>;
+            fn into_iter(self) -> Iter<'a, T> {
+                self.iter()
+            }
+        }
+    };
+}
+pub(crate) use receiver_iterators;
+
 /// The counting side of one channel, shared by all its ends.
 pub(crate) struct Counts<T> {
     probe: Arc<StageProbe>,
@@ -166,6 +288,57 @@ impl<T> Counts<T> {
     #[inline]
     pub(crate) fn resumes(&self, sends: bool) {
         self.with_stage(sends, |stage| stage.set_state(StageState::Running));
+    }
+
+    /// A blocking send: `try_send` first; when the channel is full, `wait` sends, the stage
+    /// backpressured meanwhile. Counted once the message is in.
+    pub(crate) fn send_or_wait<E>(
+        &self,
+        msg: T,
+        last: &LastStage,
+        try_send: impl FnOnce(T) -> Tried<(), T, E>,
+        wait: impl FnOnce(T) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let bytes = self.weigh(&msg);
+        let msg = match try_send(msg) {
+            Tried::Done(()) => {
+                self.sent(bytes, last);
+                return Ok(());
+            }
+            Tried::Failed(e) => return Err(e),
+            Tried::Wait(msg) => msg,
+        };
+        self.waits(true);
+        let sent = wait(msg);
+        self.resumes(true);
+        if sent.is_ok() {
+            self.sent(bytes, last);
+        }
+        sent
+    }
+
+    /// A blocking receive: `try_recv` first; when the channel is empty, `wait` receives, the
+    /// stage idle meanwhile. Counted once the message is out.
+    pub(crate) fn recv_or_wait<E>(
+        &self,
+        last: &LastStage,
+        try_recv: impl FnOnce() -> Tried<T, (), E>,
+        wait: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let got = match try_recv() {
+            Tried::Done(msg) => Ok(msg),
+            Tried::Failed(e) => return Err(e),
+            Tried::Wait(()) => {
+                self.waits(false);
+                let got = wait();
+                self.resumes(false);
+                got
+            }
+        };
+        if let Ok(msg) = &got {
+            self.received(self.weigh(msg), last);
+        }
+        got
     }
 
     /// Another receiving end.

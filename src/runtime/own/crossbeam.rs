@@ -15,7 +15,9 @@ pub use crossbeam_channel::{
 };
 
 use crate::runtime::control::Pipeline;
-use crate::runtime::own::counting::{Counts, LastStage, Named};
+use crate::runtime::own::counting::{
+    Counts, LastStage, Named, Tried, channel_end, receiver_iterators,
+};
 
 /// A channel of at most `capacity` messages (0: each send waits for a receive), as
 /// `crossbeam_channel::bounded`, counted as the channel `name` of `pipeline` (a
@@ -98,28 +100,24 @@ impl<T> Sender<T> {
     }
 
     fn send_until(&self, msg: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        let bytes = self.counts.weigh(&msg);
-        let msg = match self.inner.try_send(msg) {
-            Ok(()) => {
-                self.counts.sent(bytes, &self.last);
-                return Ok(());
-            }
-            Err(TrySendError::Disconnected(m)) => return Err(SendTimeoutError::Disconnected(m)),
-            Err(TrySendError::Full(m)) => m,
-        };
-        self.counts.waits(true);
-        let sent = match deadline {
-            None => self
-                .inner
-                .send(msg)
-                .map_err(|SendError(m)| SendTimeoutError::Disconnected(m)),
-            Some(deadline) => self.inner.send_deadline(msg, deadline),
-        };
-        self.counts.resumes(true);
-        if sent.is_ok() {
-            self.counts.sent(bytes, &self.last);
-        }
-        sent
+        self.counts.send_or_wait(
+            msg,
+            &self.last,
+            |m| match self.inner.try_send(m) {
+                Ok(()) => Tried::Done(()),
+                Err(TrySendError::Full(m)) => Tried::Wait(m),
+                Err(TrySendError::Disconnected(m)) => {
+                    Tried::Failed(SendTimeoutError::Disconnected(m))
+                }
+            },
+            |m| match deadline {
+                None => self
+                    .inner
+                    .send(m)
+                    .map_err(|SendError(m)| SendTimeoutError::Disconnected(m)),
+                Some(deadline) => self.inner.send_deadline(m, deadline),
+            },
+        )
     }
 
     /// True when the channel is empty.
@@ -145,24 +143,6 @@ impl<T> Sender<T> {
     /// True when both send into the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         self.inner.same_channel(&other.inner)
-    }
-}
-
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            counts: self.counts.clone(),
-            last: self.last.clone(),
-        }
-    }
-}
-
-impl<T> std::fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender")
-            .field("channel", &self.counts.probe().name)
-            .finish_non_exhaustive()
     }
 }
 
@@ -207,37 +187,21 @@ impl<T> Receiver<T> {
     }
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
-        match self.inner.try_recv() {
-            Ok(msg) => {
-                self.took(&msg);
-                return Ok(msg);
-            }
-            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-            Err(TryRecvError::Empty) => {}
-        }
-        self.counts.waits(false);
-        let got = match deadline {
-            None => self
-                .inner
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
-            Some(deadline) => self.inner.recv_deadline(deadline),
-        };
-        self.counts.resumes(false);
-        if let Ok(msg) = &got {
-            self.took(msg);
-        }
-        got
-    }
-
-    /// Receives until every sender is gone and the channel is empty.
-    pub fn iter(&self) -> Iter<'_, T> {
-        Iter { rx: self }
-    }
-
-    /// Receives what is in the channel now, without waiting.
-    pub fn try_iter(&self) -> TryIter<'_, T> {
-        TryIter { rx: self }
+        self.counts.recv_or_wait(
+            &self.last,
+            || match self.inner.try_recv() {
+                Ok(msg) => Tried::Done(msg),
+                Err(TryRecvError::Empty) => Tried::Wait(()),
+                Err(TryRecvError::Disconnected) => Tried::Failed(RecvTimeoutError::Disconnected),
+            },
+            || match deadline {
+                None => self
+                    .inner
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+                Some(deadline) => self.inner.recv_deadline(deadline),
+            },
+        )
     }
 
     /// True when the channel is empty.
@@ -277,71 +241,6 @@ impl<T> Clone for Receiver<T> {
     }
 }
 
-impl<T> Drop for Receiver<T> {
-    fn drop(&mut self) {
-        self.counts.drop_receiver();
-    }
-}
-
-impl<T> std::fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Receiver")
-            .field("channel", &self.counts.probe().name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Receives until every sender is gone ([`Receiver::iter`]).
-#[derive(Debug)]
-pub struct Iter<'a, T> {
-    rx: &'a Receiver<T>,
-}
-
-impl<T> Iterator for Iter<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.recv().ok()
-    }
-}
-
-/// Receives what is there now ([`Receiver::try_iter`]).
-#[derive(Debug)]
-pub struct TryIter<'a, T> {
-    rx: &'a Receiver<T>,
-}
-
-impl<T> Iterator for TryIter<'_, T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.try_recv().ok()
-    }
-}
-
-/// Receives until every sender is gone, owning the receiver.
-#[derive(Debug)]
-pub struct IntoIter<T> {
-    rx: Receiver<T>,
-}
-
-impl<T> Iterator for IntoIter<T> {
-    type Item = T;
-    fn next(&mut self) -> Option<T> {
-        self.rx.recv().ok()
-    }
-}
-
-impl<T> IntoIterator for Receiver<T> {
-    type Item = T;
-    type IntoIter = IntoIter<T>;
-    fn into_iter(self) -> IntoIter<T> {
-        IntoIter { rx: self }
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Receiver<T> {
-    type Item = T;
-    type IntoIter = Iter<'a, T>;
-    fn into_iter(self) -> Iter<'a, T> {
-        self.iter()
-    }
-}
+channel_end!(Sender, clone);
+channel_end!(Receiver, receiver);
+receiver_iterators!(Receiver);
