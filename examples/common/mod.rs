@@ -34,10 +34,19 @@ pub(crate) fn value_of(name: &str) -> Option<Option<String>> {
 
 /// Starts `builder`: serving live samples on `--serve ADDR` (default `127.0.0.1:7341`; when
 /// that default is taken, it runs without serving and says so), not at all with `--no-serve`;
-/// recording to `--record FILE` when given.
+/// recording to `--record FILE` when given; serving Prometheus's `/metrics` on
+/// `--metrics ADDR` when given.
 pub(crate) fn start_profiler(program: &str, builder: ProfilerBuilder) -> Profiler {
     let builder = match value_of("--record").flatten() {
         Some(path) => builder.record_to(path),
+        None => builder,
+    };
+    let builder = match value_of("--metrics") {
+        Some(Some(addr)) => builder.metrics(addr),
+        Some(None) => {
+            eprintln!("{program}: --metrics wants an address, e.g. --metrics 127.0.0.1:9464");
+            std::process::exit(2)
+        }
         None => builder,
     };
     let profiler = match (value_of("--no-serve"), value_of("--serve")) {
@@ -52,6 +61,9 @@ pub(crate) fn start_profiler(program: &str, builder: ProfilerBuilder) -> Profile
         eprintln!("{program}: {e}");
         std::process::exit(2)
     });
+    if let Some(addr) = profiler.metrics_addr() {
+        eprintln!("{program}: serving Prometheus metrics on http://{addr}/metrics");
+    }
     if let Some(addr) = profiler.local_addr() {
         eprintln!(
             "{program}: serving live samples on {addr}: watch with `palavriado attach {addr}`"

@@ -6,6 +6,7 @@ pub mod diagnosis;
 pub mod error;
 pub mod format;
 pub mod live;
+pub mod metrics;
 pub mod profiler;
 pub mod program_report;
 pub mod recording;

@@ -12,6 +12,7 @@ use crate::observe::error::Error;
 use crate::observe::live::Server;
 use crate::observe::live::server::Publication;
 use crate::observe::live::wire::Hello;
+use crate::observe::metrics::MetricsServer;
 use crate::observe::program_report::ProgramReport;
 use crate::observe::recording::Recording;
 use crate::observe::run::RunReport;
@@ -35,6 +36,7 @@ pub struct ProfilerBuilder {
     memory_limit: Option<u64>,
     record: Option<PathBuf>,
     serve: Option<String>,
+    metrics: Option<String>,
     /// Where the stages run.
     pipeline: PipelineBuilder,
     max_demand: Option<usize>,
@@ -106,6 +108,30 @@ impl ProfilerBuilder {
         self
     }
 
+    /// Serves what it samples to Prometheus: `GET /metrics` on `addr`, in the OpenMetrics text
+    /// format to a scraper that asks for it (Prometheus does), else the Prometheus text format,
+    /// read from the probes when scraped. Use a loopback address (`127.0.0.1:9464`)
+    /// unless a Prometheus on another machine must reach it: anyone who reaches the port reads
+    /// the stage names and counters (nothing else).
+    ///
+    /// ```
+    /// use palavriado::Profiler;
+    /// use std::io::{Read, Write};
+    /// let profiler = Profiler::new("scraped").metrics("127.0.0.1:0").start()?;
+    /// let addr = profiler.metrics_addr().expect("it serves metrics");
+    /// let mut scrape = std::net::TcpStream::connect(addr)?;
+    /// scrape.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+    /// let mut text = String::new();
+    /// scrape.read_to_string(&mut text)?;
+    /// assert!(text.contains("palavriado_process_cpu_seconds_total{program=\"scraped\"}"));
+    /// profiler.finish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(mut self, addr: impl Into<String>) -> Self {
+        self.metrics = Some(addr.into());
+        self
+    }
+
     /// Where the stages run (default: tasks on scheduler threads).
     pub fn runtime(mut self, runtime: Runtime) -> Self {
         self.pipeline = self.pipeline.runtime(runtime);
@@ -159,6 +185,15 @@ impl ProfilerBuilder {
                 )
             }
         };
+        let metrics = match &self.metrics {
+            None => None,
+            Some(addr) => Some(MetricsServer::bind(
+                addr,
+                self.name.clone(),
+                ctl.clone(),
+                timeline.clone(),
+            )?),
+        };
         let sampler = watch::spawn(
             ctl.clone(),
             timeline.clone(),
@@ -173,6 +208,7 @@ impl ProfilerBuilder {
             timeline,
             sampler: Some(sampler),
             server,
+            metrics,
             started,
         })
     }
@@ -188,6 +224,7 @@ pub struct Profiler {
     timeline: Arc<Timeline>,
     sampler: Option<JoinHandle<()>>,
     server: Option<Server>,
+    metrics: Option<MetricsServer>,
     started: Instant,
 }
 
@@ -215,6 +252,7 @@ impl Profiler {
             memory_limit: None,
             record: None,
             serve: None,
+            metrics: None,
             pipeline: Pipeline::builder(),
             max_demand: None,
         }
@@ -234,6 +272,11 @@ impl Profiler {
     /// The address it serves on (with the port a `:0` address was given), if it serves.
     pub fn local_addr(&self) -> Option<std::net::SocketAddr> {
         self.server.as_ref().map(|s| s.local_addr())
+    }
+
+    /// The address it serves `/metrics` on, if it does.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics.as_ref().map(|m| m.local_addr())
     }
 
     /// Samples slow viewers missed so far (each was told how many it missed).

@@ -7,5 +7,5 @@ mod stage;
 
 pub use stage::{
     StageKind, StageProbe, StageSnapshot, StageState, StateTimes, SubscriptionDemand, TimeShares,
-    clock_ns, wait_quantile_us,
+    WAIT_BUCKETS, clock_ns, wait_bucket_upper_s, wait_bucket_us, wait_quantile_us,
 };

@@ -174,8 +174,13 @@ fn wait_bucket(ns: u64) -> usize {
     i.min(WAIT_BUCKETS - 1)
 }
 
+/// The longest wait (s) bucket `i` holds.
+pub fn wait_bucket_upper_s(i: usize) -> f64 {
+    WAIT_BUCKET_BASE_NS * 2f64.powf(i as f64 / 3.0) / 1e9
+}
+
 /// The wait (µs) that bucket `i` stands for: the geometric middle of its range.
-fn wait_bucket_us(i: usize) -> f64 {
+pub fn wait_bucket_us(i: usize) -> f64 {
     WAIT_BUCKET_BASE_NS * 2f64.powf((i as f64 - 0.5).max(0.0) / 3.0) / 1e3
 }
 
