@@ -233,3 +233,35 @@ fn std_channels_between_threads_count_every_message() {
         (StageKind::ProducerConsumer, 1_000, 1)
     );
 }
+
+#[test]
+fn weak_senders_do_as_tokios_do_and_their_sends_count() {
+    let profiler = Profiler::new("weak").start().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (tx, mut rx) = mpsc::channel::<u8>(&profiler, "bounded", 4);
+    let (btx, mut brx) = tokio::sync::mpsc::channel::<u8>(4);
+    let (weak, bweak) = (tx.downgrade(), btx.downgrade());
+    assert_eq!((weak.strong_count(), weak.weak_count()), (1, 1));
+    assert_eq!((bweak.strong_count(), bweak.weak_count()), (1, 1));
+    rt.block_on(weak.upgrade().unwrap().send(7)).unwrap();
+    rt.block_on(bweak.upgrade().unwrap().send(7)).unwrap();
+    drop((tx, btx));
+    assert!(weak.upgrade().is_none() && bweak.upgrade().is_none());
+    assert_eq!(rt.block_on(rx.recv()), rt.block_on(brx.recv()));
+    assert_eq!(rt.block_on(rx.recv()), None);
+    assert_eq!(rt.block_on(brx.recv()), None);
+
+    let (utx, mut urx) = mpsc::unbounded_channel::<u8>(&profiler, "unbounded");
+    let uweak = utx.downgrade();
+    uweak.upgrade().unwrap().send(1).unwrap();
+    drop(utx);
+    assert!(uweak.upgrade().is_none());
+    assert_eq!(rt.block_on(urx.recv()), Some(1));
+    assert_eq!(rt.block_on(urx.recv()), None);
+
+    let report = profiler.finish().unwrap();
+    assert_eq!(stage(&report, "bounded").events_in, 1);
+    assert_eq!(stage(&report, "unbounded").events_out, 1);
+}

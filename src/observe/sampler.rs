@@ -242,15 +242,18 @@ impl Sampler {
     }
 
     /// CPU (ms) the threads a program's own runtime polled its tasks on used since the last
-    /// sample.
-    fn foreign_threads_cpu_ms(&mut self, tids: &std::collections::HashSet<i32>) -> f64 {
-        let mut ns = 0;
+    /// sample;
+    /// `None` when a thread is seen for the first time (its CPU before is unknown).
+    fn foreign_threads_cpu_ms(&mut self, tids: &std::collections::HashSet<i32>) -> Option<f64> {
+        let (mut ns, mut known) = (0, true);
         for &tid in tids.iter().filter(|&&t| t != 0) {
             let now = self.threads.get(&tid).map_or(0, |t| t.cpu_ns);
-            let before = self.foreign_cpu_prev.insert(tid, now).unwrap_or(now);
-            ns += now.saturating_sub(before);
+            match self.foreign_cpu_prev.insert(tid, now) {
+                Some(before) => ns += now.saturating_sub(before),
+                None => known = false,
+            }
         }
-        ns as f64 / 1e6
+        known.then_some(ns as f64 / 1e6)
     }
 
     /// Every thread's scheduler counters, read once per sample (a thread that has ended keeps
@@ -317,10 +320,9 @@ impl Sampler {
             0.0
         };
         let foreign_ms = self.foreign_threads_cpu_ms(&foreign_threads);
-        let foreign_share = if foreign_polled_ms > 0.0 {
-            (foreign_ms / foreign_polled_ms).min(1.0)
-        } else {
-            1.0
+        let foreign_share = match foreign_ms {
+            Some(ms) if foreign_polled_ms > 0.0 => (ms / foreign_polled_ms).min(1.0),
+            _ => 1.0,
         };
         for ((column, grew, ran_on), prev) in stage_cpu.into_iter().zip(self.stage_prev.iter_mut())
         {

@@ -203,6 +203,54 @@ impl<T> Drop for SendWait<'_, T> {
     }
 }
 
+/// A weak sender of either kind: `upgrade` gives the sender back while another lives.
+macro_rules! weak_sender {
+    ($(#[$doc:meta])* $weak:ident, $strong:ident) => {
+        $(#[$doc])*
+        pub struct $weak<T> {
+            inner: tokio_mpsc::$weak<T>,
+            end: End<T>,
+        }
+
+        impl<T> $weak<T> {
+            /// A sender, if the channel still has one.
+            pub fn upgrade(&self) -> Option<$strong<T>> {
+                Some($strong {
+                    inner: self.inner.upgrade()?,
+                    end: self.end.clone(),
+                })
+            }
+
+            /// Senders alive.
+            pub fn strong_count(&self) -> usize {
+                self.inner.strong_count()
+            }
+
+            /// Weak senders alive.
+            pub fn weak_count(&self) -> usize {
+                self.inner.weak_count()
+            }
+        }
+
+        impl<T> Clone for $weak<T> {
+            fn clone(&self) -> Self {
+                Self {
+                    inner: self.inner.clone(),
+                    end: self.end.clone(),
+                }
+            }
+        }
+
+        impl<T> std::fmt::Debug for $weak<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($weak))
+                    .field("channel", &self.end.counts.probe().name)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 /// The sending end of a bounded channel (`tokio::sync::mpsc::Sender`'s methods).
 pub struct Sender<T> {
     inner: tokio_mpsc::Sender<T>,
@@ -337,7 +385,23 @@ impl<T> Sender<T> {
     pub fn weak_count(&self) -> usize {
         self.inner.weak_count()
     }
+
+    /// A sender that does not keep the channel open ([`WeakSender::upgrade`] gives a sender
+    /// back while another lives).
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            inner: self.inner.downgrade(),
+            end: self.end.clone(),
+        }
+    }
 }
+
+weak_sender!(
+    /// A sender that does not keep the channel open (`tokio::sync::mpsc::WeakSender`'s
+    /// methods).
+    WeakSender,
+    Sender
+);
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
@@ -618,7 +682,22 @@ impl<T> UnboundedSender<T> {
     pub fn weak_count(&self) -> usize {
         self.inner.weak_count()
     }
+
+    /// A sender that does not keep the channel open.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        WeakUnboundedSender {
+            inner: self.inner.downgrade(),
+            end: self.end.clone(),
+        }
+    }
 }
+
+weak_sender!(
+    /// A sender of an unbounded channel that does not keep it open
+    /// (`tokio::sync::mpsc::WeakUnboundedSender`'s methods).
+    WeakUnboundedSender,
+    UnboundedSender
+);
 
 impl<T> Clone for UnboundedSender<T> {
     fn clone(&self) -> Self {
