@@ -111,16 +111,9 @@ pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
         ));
     }
     if let Some(r) = &run.report {
-        let text = match (&a.ended(), r.stop_reason) {
-            (Some(crate::observe::live::Ended::Finished), None) => {
-                format!("Finished in {:.2} s", r.wall_ms / 1e3)
-            }
-            (Some(crate::observe::live::Ended::Finished), Some(reason)) => {
-                format!("Stopped ({}) after {:.2} s", reason.name(), r.wall_ms / 1e3)
-            }
-            (Some(crate::observe::live::Ended::Detached), _) => {
-                "Detached: what was seen is kept".into()
-            }
+        let text = match a.ended() {
+            Some(crate::observe::live::Ended::Finished) => how_it_ended(r),
+            Some(crate::observe::live::Ended::Detached) => "Detached: what was seen is kept".into(),
             _ => "Connection ended: what was seen is kept".into(),
         };
         ui.label(RichText::new(text).strong());
@@ -146,10 +139,14 @@ pub(super) fn recorded_program_status(ui: &mut Ui, run: &RunEntry, program: &str
     ui.label(RichText::new(format!("Recording of {program}")).strong());
     stage_count(ui, run);
     if let Some(r) = &run.report {
-        let text = match r.stop_reason {
-            None => format!("Finished in {:.2} s", r.wall_ms / 1e3),
-            Some(reason) => format!("Stopped ({}) after {:.2} s", reason.name(), r.wall_ms / 1e3),
-        };
-        ui.label(RichText::new(text).strong());
+        ui.label(RichText::new(how_it_ended(r)).strong());
+    }
+}
+
+/// How a program's run that reached its end ended: finished, or stopped and why.
+fn how_it_ended(r: &crate::observe::run::RunReport) -> String {
+    match r.stop_reason {
+        None => format!("Finished in {:.2} s", r.wall_ms / 1e3),
+        Some(reason) => format!("Stopped ({}) after {:.2} s", reason.name(), r.wall_ms / 1e3),
     }
 }

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use crate::runtime::control::{Pipeline, RunControl};
 use crate::runtime::event::Event;
-use crate::runtime::own::stage::{end_stage, with_current};
+use crate::runtime::own::stage::{own_stage, with_current};
 use crate::runtime::probe::{StageKind, StageProbe, StageState, SubscriptionDemand};
 
 /// A channel's name, and how to weigh what it carries.
@@ -367,7 +367,7 @@ impl<T> Counts<T> {
         } else {
             (&self.receiver_stage, "receiver")
         };
-        cell.get_or_init(|| end_stage(&self.ctl, format!("{} {end}", self.probe.name)))
+        cell.get_or_init(|| own_stage(&self.ctl, format!("{} {end}", self.probe.name)))
     }
 
     #[inline]

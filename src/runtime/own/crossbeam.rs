@@ -119,31 +119,6 @@ impl<T> Sender<T> {
             },
         )
     }
-
-    /// True when the channel is empty.
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
-    }
-
-    /// True when the channel is full (an unbounded one never is).
-    pub fn is_full(&self) -> bool {
-        self.inner.is_full()
-    }
-
-    /// Messages in the channel.
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Its capacity (`None`: unbounded).
-    pub fn capacity(&self) -> Option<usize> {
-        self.inner.capacity()
-    }
-
-    /// True when both send into the same channel.
-    pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        self.inner.same_channel(&other.inner)
-    }
 }
 
 /// The receiving end (`crossbeam_channel::Receiver`'s methods); clones share the messages
@@ -203,31 +178,6 @@ impl<T> Receiver<T> {
             },
         )
     }
-
-    /// True when the channel is empty.
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
-    }
-
-    /// True when the channel is full (an unbounded one never is).
-    pub fn is_full(&self) -> bool {
-        self.inner.is_full()
-    }
-
-    /// Messages in the channel.
-    pub fn len(&self) -> usize {
-        self.inner.len()
-    }
-
-    /// Its capacity (`None`: unbounded).
-    pub fn capacity(&self) -> Option<usize> {
-        self.inner.capacity()
-    }
-
-    /// True when both receive from the same channel.
-    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        self.inner.same_channel(&other.inner)
-    }
 }
 
 impl<T> Clone for Receiver<T> {
@@ -240,6 +190,40 @@ impl<T> Clone for Receiver<T> {
         }
     }
 }
+
+/// What both ends tell of the channel, as crossbeam's do.
+macro_rules! queries {
+    ($end:ident, $same:literal) => {
+        impl<T> $end<T> {
+            /// True when the channel is empty.
+            pub fn is_empty(&self) -> bool {
+                self.inner.is_empty()
+            }
+
+            /// True when the channel is full (an unbounded one never is).
+            pub fn is_full(&self) -> bool {
+                self.inner.is_full()
+            }
+
+            /// Messages in the channel.
+            pub fn len(&self) -> usize {
+                self.inner.len()
+            }
+
+            /// Its capacity (`None`: unbounded).
+            pub fn capacity(&self) -> Option<usize> {
+                self.inner.capacity()
+            }
+
+            #[doc = $same]
+            pub fn same_channel(&self, other: &$end<T>) -> bool {
+                self.inner.same_channel(&other.inner)
+            }
+        }
+    };
+}
+queries!(Sender, "True when both send into the same channel.");
+queries!(Receiver, "True when both receive from the same channel.");
 
 channel_end!(Sender, clone);
 channel_end!(Receiver, receiver);

@@ -203,13 +203,67 @@ impl<T> Drop for SendWait<'_, T> {
     }
 }
 
-/// A weak sender of either kind: `upgrade` gives the sender back while another lives.
-macro_rules! weak_sender {
+/// What both kinds of sender share (closing, counts, `downgrade`), and their weak sender
+/// (`upgrade` gives the sender back while another lives).
+macro_rules! sender_and_weak {
     ($(#[$doc:meta])* $weak:ident, $strong:ident) => {
         $(#[$doc])*
         pub struct $weak<T> {
             inner: tokio_mpsc::$weak<T>,
             end: End<T>,
+        }
+
+        impl<T> $strong<T> {
+            /// Completes when the receiver is gone (or closed).
+            pub async fn closed(&self) {
+                self.inner.closed().await;
+            }
+
+            /// True when the receiver is gone (or closed).
+            pub fn is_closed(&self) -> bool {
+                self.inner.is_closed()
+            }
+
+            /// True when both send into the same channel.
+            pub fn same_channel(&self, other: &Self) -> bool {
+                self.inner.same_channel(&other.inner)
+            }
+
+            /// Senders alive.
+            pub fn strong_count(&self) -> usize {
+                self.inner.strong_count()
+            }
+
+            /// Weak senders alive.
+            pub fn weak_count(&self) -> usize {
+                self.inner.weak_count()
+            }
+
+            /// A sender that does not keep the channel open (`upgrade` gives a sender back
+            /// while another lives).
+            pub fn downgrade(&self) -> $weak<T> {
+                $weak {
+                    inner: self.inner.downgrade(),
+                    end: self.end.clone(),
+                }
+            }
+        }
+
+        impl<T> Clone for $strong<T> {
+            fn clone(&self) -> Self {
+                Self {
+                    inner: self.inner.clone(),
+                    end: self.end.clone(),
+                }
+            }
+        }
+
+        impl<T> std::fmt::Debug for $strong<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($strong))
+                    .field("channel", &self.end.counts.probe().name)
+                    .finish_non_exhaustive()
+            }
         }
 
         impl<T> $weak<T> {
@@ -351,21 +405,6 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Completes when the receiver is gone (or closed).
-    pub async fn closed(&self) {
-        self.inner.closed().await;
-    }
-
-    /// True when the receiver is gone (or closed).
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    /// True when both send into the same channel.
-    pub fn same_channel(&self, other: &Self) -> bool {
-        self.inner.same_channel(&other.inner)
-    }
-
     /// Room left now (the bound less messages and held permits).
     pub fn capacity(&self) -> usize {
         self.inner.capacity()
@@ -375,50 +414,14 @@ impl<T> Sender<T> {
     pub fn max_capacity(&self) -> usize {
         self.inner.max_capacity()
     }
-
-    /// Senders alive.
-    pub fn strong_count(&self) -> usize {
-        self.inner.strong_count()
-    }
-
-    /// Weak senders alive.
-    pub fn weak_count(&self) -> usize {
-        self.inner.weak_count()
-    }
-
-    /// A sender that does not keep the channel open ([`WeakSender::upgrade`] gives a sender
-    /// back while another lives).
-    pub fn downgrade(&self) -> WeakSender<T> {
-        WeakSender {
-            inner: self.inner.downgrade(),
-            end: self.end.clone(),
-        }
-    }
 }
 
-weak_sender!(
+sender_and_weak!(
     /// A sender that does not keep the channel open (`tokio::sync::mpsc::WeakSender`'s
     /// methods).
     WeakSender,
     Sender
 );
-
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            end: self.end.clone(),
-        }
-    }
-}
-
-impl<T> std::fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender")
-            .field("channel", &self.end.counts.probe().name)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Room for one message, held ([`Sender::reserve`]).
 pub struct Permit<'a, T> {
@@ -657,64 +660,14 @@ impl<T> UnboundedSender<T> {
         self.end
             .send_now(message, |m| self.inner.send(m), Result::is_ok)
     }
-
-    /// Completes when the receiver is gone (or closed).
-    pub async fn closed(&self) {
-        self.inner.closed().await;
-    }
-
-    /// True when the receiver is gone (or closed).
-    pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
-    }
-
-    /// True when both send into the same channel.
-    pub fn same_channel(&self, other: &Self) -> bool {
-        self.inner.same_channel(&other.inner)
-    }
-
-    /// Senders alive.
-    pub fn strong_count(&self) -> usize {
-        self.inner.strong_count()
-    }
-
-    /// Weak senders alive.
-    pub fn weak_count(&self) -> usize {
-        self.inner.weak_count()
-    }
-
-    /// A sender that does not keep the channel open.
-    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
-        WeakUnboundedSender {
-            inner: self.inner.downgrade(),
-            end: self.end.clone(),
-        }
-    }
 }
 
-weak_sender!(
+sender_and_weak!(
     /// A sender of an unbounded channel that does not keep it open
     /// (`tokio::sync::mpsc::WeakUnboundedSender`'s methods).
     WeakUnboundedSender,
     UnboundedSender
 );
-
-impl<T> Clone for UnboundedSender<T> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            end: self.end.clone(),
-        }
-    }
-}
-
-impl<T> std::fmt::Debug for UnboundedSender<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UnboundedSender")
-            .field("channel", &self.end.counts.probe().name)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The receiving end of an unbounded channel (`tokio::sync::mpsc::UnboundedReceiver`'s methods).
 pub struct UnboundedReceiver<T> {

@@ -104,8 +104,9 @@ impl StageHandle {
     }
 }
 
-/// Registers a stage of a program's own: its role is unknown until it uses a channel.
-fn own_stage(ctl: &RunControl, name: String) -> Arc<StageProbe> {
+/// Registers a stage of a program's own (a handle's, a named thread's, a channel end's): its
+/// role is unknown until it uses a channel.
+pub(crate) fn own_stage(ctl: &RunControl, name: String) -> Arc<StageProbe> {
     let probe = ctl.register_stage(name, crate::runtime::probe::StageKind::Consumer);
     probe.forget_role();
     probe
@@ -215,41 +216,39 @@ pub(crate) fn with_current<'a, R>(
 }
 
 /// The stage of a named thread of the program's own (not a tokio runtime's, where tasks move
-/// between threads), registered with `ctl` the first time; null when there is none.
+/// between threads), registered with `ctl` the first time; null when there is none. The answer
+/// is kept per thread, so a thread that has none does not ask again on every message.
 fn thread_stage(ctl: &Arc<RunControl>) -> *const StageProbe {
     let key = Arc::as_ptr(ctl) as usize;
     THREAD_STAGE.with_borrow_mut(|cached| {
         if let Some(ThreadStage(k, stage)) = cached.as_ref()
             && *k == key
         {
-            return Arc::as_ptr(stage);
+            return stage.as_ref().map_or(ptr::null(), Arc::as_ptr);
         }
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return ptr::null();
-        }
-        let Some(name) = std::thread::current().name().map(str::to_string) else {
-            return ptr::null();
-        };
-        let stage = own_stage(ctl, name);
-        stage.bind_current_thread();
-        start(&stage);
-        let p = Arc::as_ptr(&stage);
+        let name = std::thread::current().name().map(str::to_string);
+        let stage = name
+            .filter(|_| tokio::runtime::Handle::try_current().is_err())
+            .map(|name| {
+                let stage = own_stage(ctl, name);
+                stage.bind_current_thread();
+                start(&stage);
+                stage
+            });
+        let p = stage.as_ref().map_or(ptr::null(), Arc::as_ptr);
         *cached = Some(ThreadStage(key, stage));
         p
     })
 }
 
-/// The stage a named thread shows as (with its control block's address): done when the
-/// thread ends.
-struct ThreadStage(usize, Arc<StageProbe>);
+/// What a thread shows as when it has no handle, for a control block (its address): a stage
+/// named after the thread, done when the thread ends, or none.
+struct ThreadStage(usize, Option<Arc<StageProbe>>);
 
 impl Drop for ThreadStage {
     fn drop(&mut self) {
-        self.1.set_state(StageState::Done);
+        if let Some(stage) = &self.1 {
+            stage.set_state(StageState::Done);
+        }
     }
-}
-
-/// A stage of a program's own named after a channel end it uses without a handle.
-pub(crate) fn end_stage(ctl: &RunControl, name: String) -> Arc<StageProbe> {
-    own_stage(ctl, name)
 }

@@ -117,13 +117,17 @@ pub fn pipeline(
                 .collect(),
         );
     }
+    // Each stage with its box.
+    let placed: Vec<(&ProcessRow, Rect)> = columns
+        .iter()
+        .zip(&rects)
+        .flat_map(|(col, rs)| col.iter().copied().zip(rs.iter().copied()))
+        .collect();
     if response.clicked()
         && let Some(pos) = response.interact_pointer_pos()
     {
-        let hit = columns
+        let hit = placed
             .iter()
-            .zip(&rects)
-            .flat_map(|(col, rs)| col.iter().zip(rs))
             .find(|(_, r)| r.contains(pos))
             .map(|(row, _)| row.stage.name.clone());
         *selected = hit;
@@ -134,18 +138,12 @@ pub fn pipeline(
     // right (solid) and demand back (dashed) between neighbouring columns.
     let linked = linked(rows);
     if linked {
-        let at: std::collections::HashMap<&str, Rect> = columns
+        let at: std::collections::HashMap<&str, Rect> = placed
             .iter()
-            .zip(&rects)
-            .flat_map(|(col, rs)| {
-                col.iter()
-                    .map(|r| r.stage.name.as_str())
-                    .zip(rs.iter().copied())
-            })
+            .map(|(row, rect)| (row.stage.name.as_str(), *rect))
             .collect();
-        for (name, from) in &at {
-            let row = rows.iter().find(|r| r.stage.name == *name);
-            for fed in row.map_or(&[][..], |r| &r.stage.feeds[..]) {
+        for (row, from) in &placed {
+            for fed in &row.stage.feeds {
                 if let Some(to) = at.get(fed.as_str()) {
                     arrow(
                         &painter,
@@ -179,95 +177,93 @@ pub fn pipeline(
             }
         }
     }
-    for (ci, col) in columns.iter().enumerate() {
-        for (row, r) in col.iter().zip(&rects[ci]) {
-            let s = &row.stage;
-            let is_selected = selected.as_deref() == Some(s.name.as_str());
-            let border = if is_selected {
-                Stroke::new(4.0, ui.visuals().selection.stroke.color)
-            } else {
-                Stroke::new(2.0, state_color(s.state))
-            };
-            // A channel is filled by how full it is; a stage by how much of its time it works.
-            let channel = s.kind == StageKind::Channel;
-            let fill = match (channel, s.capacity) {
-                (true, Some(cap)) if cap > 0 => s.mailbox_messages as f64 / cap as f64,
-                (true, _) => 0.0,
-                (false, _) => row.time.working(),
-            };
-            painter.rect(
-                *r,
-                if channel { 2.0 } else { 8.0 },
-                load_color(fill, dark),
-                border,
-                egui::StrokeKind::Inside,
+    for (row, r) in &placed {
+        let s = &row.stage;
+        let is_selected = selected.as_deref() == Some(s.name.as_str());
+        let border = if is_selected {
+            Stroke::new(4.0, ui.visuals().selection.stroke.color)
+        } else {
+            Stroke::new(2.0, state_color(s.state))
+        };
+        // A channel is filled by how full it is; a stage by how much of its time it works.
+        let channel = s.kind == StageKind::Channel;
+        let fill = match (channel, s.capacity) {
+            (true, Some(cap)) if cap > 0 => s.mailbox_messages as f64 / cap as f64,
+            (true, _) => 0.0,
+            (false, _) => row.time.working(),
+        };
+        painter.rect(
+            *r,
+            if channel { 2.0 } else { 8.0 },
+            load_color(fill, dark),
+            border,
+            egui::StrokeKind::Inside,
+        );
+        painter.text(
+            r.center_top() + Vec2::new(0.0, 6.0),
+            Align2::CENTER_TOP,
+            &s.name,
+            FontId::proportional(14.0),
+            text,
+        );
+        // Where its time goes, as a bar along the bottom of the box.
+        let bar = Rect::from_min_max(
+            r.left_bottom() + Vec2::new(8.0, -12.0),
+            r.right_bottom() + Vec2::new(-8.0, -6.0),
+        );
+        let shares = [
+            row.time.busy,
+            row.time.sleeping,
+            row.time.backpressured,
+            row.time.idle,
+        ];
+        let total: f64 = shares.iter().sum();
+        let mut x = bar.left();
+        for (share, (_, colour)) in shares.iter().zip(TIME_COLORS) {
+            if total <= 0.0 {
+                break;
+            }
+            let w = bar.width() * (share / total) as f32;
+            painter.rect_filled(
+                Rect::from_min_size(Pos2::new(x, bar.top()), Vec2::new(w, bar.height())),
+                0.0,
+                colour,
             );
+            x += w;
+        }
+        if r.height() > 60.0 {
             painter.text(
-                r.center_top() + Vec2::new(0.0, 6.0),
-                Align2::CENTER_TOP,
-                &s.name,
-                FontId::proportional(14.0),
+                r.center() + Vec2::new(0.0, -2.0),
+                Align2::CENTER_CENTER,
+                match (channel, s.capacity) {
+                    (true, Some(cap)) => format!(
+                        "{} of {} waiting",
+                        thousands(s.mailbox_messages),
+                        thousands(cap)
+                    ),
+                    (true, None) => format!("{} waiting", thousands(s.mailbox_messages)),
+                    // A program's own stage has no mailbox: its channels are drawn.
+                    (false, _) if linked => s.state.label().to_string(),
+                    (false, _) => format!(
+                        "MsgQ {}  ·  {}",
+                        thousands(s.mailbox_messages),
+                        s.state.label()
+                    ),
+                },
+                FontId::proportional(12.0),
                 text,
             );
-            // Where its time goes, as a bar along the bottom of the box.
-            let bar = Rect::from_min_max(
-                r.left_bottom() + Vec2::new(8.0, -12.0),
-                r.right_bottom() + Vec2::new(-8.0, -6.0),
+            painter.text(
+                r.center_bottom() - Vec2::new(0.0, 16.0),
+                Align2::CENTER_BOTTOM,
+                format!(
+                    "in {}  out {}",
+                    thousands(s.events_in),
+                    thousands(s.events_out)
+                ),
+                FontId::monospace(11.0),
+                text.gamma_multiply(0.8),
             );
-            let shares = [
-                row.time.busy,
-                row.time.sleeping,
-                row.time.backpressured,
-                row.time.idle,
-            ];
-            let total: f64 = shares.iter().sum();
-            let mut x = bar.left();
-            for (share, (_, colour)) in shares.iter().zip(TIME_COLORS) {
-                if total <= 0.0 {
-                    break;
-                }
-                let w = bar.width() * (share / total) as f32;
-                painter.rect_filled(
-                    Rect::from_min_size(Pos2::new(x, bar.top()), Vec2::new(w, bar.height())),
-                    0.0,
-                    colour,
-                );
-                x += w;
-            }
-            if r.height() > 60.0 {
-                painter.text(
-                    r.center() + Vec2::new(0.0, -2.0),
-                    Align2::CENTER_CENTER,
-                    match (channel, s.capacity) {
-                        (true, Some(cap)) => format!(
-                            "{} of {} waiting",
-                            thousands(s.mailbox_messages),
-                            thousands(cap)
-                        ),
-                        (true, None) => format!("{} waiting", thousands(s.mailbox_messages)),
-                        // A program's own stage has no mailbox: its channels are drawn.
-                        (false, _) if linked => s.state.label().to_string(),
-                        (false, _) => format!(
-                            "MsgQ {}  ·  {}",
-                            thousands(s.mailbox_messages),
-                            s.state.label()
-                        ),
-                    },
-                    FontId::proportional(12.0),
-                    text,
-                );
-                painter.text(
-                    r.center_bottom() - Vec2::new(0.0, 16.0),
-                    Align2::CENTER_BOTTOM,
-                    format!(
-                        "in {}  out {}",
-                        thousands(s.events_in),
-                        thousands(s.events_out)
-                    ),
-                    FontId::monospace(11.0),
-                    text.gamma_multiply(0.8),
-                );
-            }
         }
     }
     painter.text(
