@@ -86,7 +86,9 @@ pub use runtime::unknown_name::UnknownName;
 // Profiling a program: sampling, reports, recordings, serving and attaching.
 pub use observe::diagnosis::{Diagnosis, DiagnosisKind};
 pub use observe::error::Error;
-pub use observe::live::{Attachment, Ended, wire::DEFAULT_ADDR};
+#[cfg(feature = "fleet")]
+pub use observe::fleet::FleetQuery;
+pub use observe::live::{Attachment, Ended, Group, wire::DEFAULT_ADDR};
 pub use observe::profiler::{Profiler, ProfilerBuilder};
 pub use observe::program_report::ProgramReport;
 pub use observe::recording::Recording;

@@ -21,6 +21,7 @@ fn main() {
         Some(Command::Bench(args)) => bench_command(args),
         Some(Command::Show(args)) => palavriado::frontend::cli::show_command(args),
         Some(Command::Attach(args)) => palavriado::frontend::cli::attach_command(args),
+        Some(Command::Fleet(args)) => palavriado::frontend::cli::fleet_command(args),
         #[cfg(feature = "gui")]
         Some(Command::Reproduce(args)) => palavriado::frontend::cli::reproduce_command(args),
         #[cfg(feature = "gui")]

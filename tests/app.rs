@@ -380,13 +380,18 @@ fn a_preset_sets_up_the_talks_scenario_and_runs_it() {
 fn serving_program(
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> (String, std::thread::JoinHandle<u64>) {
+    serving_named("test program", stop)
+}
+
+/// [`serving_program`] named `name`.
+fn serving_named(
+    name: &str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> (String, std::thread::JoinHandle<u64>) {
     use palavriado::Profiler;
     use palavriado::{Consumer, Dispatch, Producer, Subscription};
     use std::sync::atomic::Ordering::Relaxed;
-    let profiler = Profiler::new("test program")
-        .serve("127.0.0.1:0")
-        .start()
-        .unwrap();
+    let profiler = Profiler::new(name).serve("127.0.0.1:0").start().unwrap();
     let addr = profiler.local_addr().unwrap().to_string();
     let program = std::thread::spawn(move || {
         let ctl = profiler.pipeline();
@@ -642,4 +647,116 @@ fn following_a_tokio_pipeline_shows_its_stages_channels_and_bottleneck() {
     let report = h.state().session.current().unwrap().report.clone().unwrap();
     let writer = report.stages.iter().find(|s| s.name == "writer").unwrap();
     assert_eq!(writer.events_in, written, "the final counts arrived");
+}
+
+/// How many programs the shown run follows (or followed).
+fn programs_followed(a: &PalavriadoApp) -> usize {
+    match a.session.current().map(|r| &r.source) {
+        Some(RunSource::Attached(_)) => 1,
+        Some(RunSource::Group(g)) => g.members().len(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn the_app_follows_four_programs_at_once_and_detaching_one_keeps_the_others_live() {
+    use palavriado::Ended;
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let stops: Vec<_> = (0..4)
+        .map(|_| std::sync::Arc::new(AtomicBool::new(false)))
+        .collect();
+    let programs: Vec<_> = stops
+        .iter()
+        .enumerate()
+        .map(|(i, stop)| serving_named(&format!("program {}", i + 1), stop.clone()))
+        .collect();
+    let mut h = plain_app();
+    for (i, (addr, _)) in programs.iter().enumerate() {
+        attach_through_the_window(&mut h, addr);
+        step_until(&mut h, "the program to join the others", |a| {
+            programs_followed(a) == i + 1 && !a.session.is_attaching()
+        });
+    }
+    h.run_steps(2);
+    h.get_by_label("● Following 4 of 4 programs");
+    step_until(&mut h, "every program's samples", |a| {
+        let names = a.session.current().unwrap().timeline.names();
+        (1..=4).all(|i| names.contains(&format!("stage/program {i}/sum/msgq")))
+    });
+
+    // Each program's stages under its name, in Processes and Pipeline.
+    h.get_by_label("Processes").click();
+    h.run_steps(2);
+    for i in 1..=4 {
+        // Its heading in the table, and its name in the controls.
+        assert_eq!(h.query_all_by_label(&format!("program {i}")).count(), 2);
+    }
+    assert_eq!(h.query_all_by_label("  numbers").count(), 4);
+    let stages = h.state().session.current().unwrap().stages();
+    assert_eq!(stages.len(), 8);
+    assert!(stages.iter().any(|s| s.name == "program 3/sum"
+        && s.program.as_deref() == Some("program 3")
+        && s.events_in > 0));
+    h.get_by_label("Pipeline").click();
+    h.run_steps(2);
+
+    // Detaching one: the others stay followed and keep charting; what was seen of it stays.
+    h.get_by_label("Detach program 2").click();
+    let group = match &h.state().session.current().unwrap().source {
+        RunSource::Group(g) => g.clone(),
+        _ => panic!("a group"),
+    };
+    step_until(&mut h, "program 2 to be detached", |_| {
+        group.members()[1].1.ended() == Some(Ended::Detached)
+    });
+    let rows = group.timeline().len();
+    let others = |g: &palavriado::Group| {
+        g.members()
+            .iter()
+            .filter(|(_, a)| a.ended().is_none())
+            .count()
+    };
+    step_until(&mut h, "the others to go on", |_| {
+        group.timeline().len() > rows + 5
+    });
+    assert_eq!(others(&group), 3);
+    h.run_steps(2);
+    h.get_by_label("● Following 3 of 4 programs");
+    h.get_by_label("Detached: what was seen is kept");
+    assert_eq!(h.state().session.current().unwrap().stages().len(), 8);
+    let last = group.timeline().series("stage/program 1/sum/in");
+    assert!(last.last().is_some_and(|(t, _)| *t > 0.0));
+    let gone = group.timeline().series("stage/program 2/sum/in");
+    let seen = group.timeline().series("stage/program 1/sum/in");
+    assert!(
+        gone.last().unwrap().0 < seen.last().unwrap().0,
+        "a detached program's columns stop where it was detached"
+    );
+
+    // The programs finish: one report of all four, compared side by side in Results.
+    for stop in &stops {
+        stop.store(true, Relaxed);
+    }
+    let totals: Vec<u64> = programs
+        .into_iter()
+        .map(|(_, p)| p.join().unwrap())
+        .collect();
+    step_until(&mut h, "the group's end", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    let report = h.state().session.current().unwrap().report.clone().unwrap();
+    assert_eq!(report.stages.len(), 8);
+    for i in [1, 3, 4] {
+        let sum = report
+            .stages
+            .iter()
+            .find(|s| s.name == format!("program {i}/sum"))
+            .unwrap();
+        assert_eq!(sum.events_in, totals[i - 1], "program {i}'s final count");
+    }
+    assert!(!report.completed, "program 2 was detached");
+    assert!(!h.state().session.is_busy());
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("4 programs compared");
 }

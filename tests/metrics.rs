@@ -81,6 +81,42 @@ fn a_scrape_says_what_the_probes_say() {
         value(&text, &format!("palavriado_channel_capacity{channel}")),
         8.0
     );
+    // The arrows: the producer sends into the channel, the channel feeds the sum.
+    assert_eq!(
+        value(
+            &text,
+            r#"palavriado_stage_link{program="scraped",stage="producer",to="numbers"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            r#"palavriado_stage_link{program="scraped",stage="numbers",to="sum"}"#
+        ),
+        1.0
+    );
+    // The Grafana dashboard asks only for series a scrape has.
+    let dashboard = include_str!("../docs/grafana/palavriado-fleet.json");
+    let json: serde_json::Value = serde_json::from_str(dashboard).expect("the dashboard's JSON");
+    let exprs: Vec<&str> = json["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().expect("targets"))
+        .map(|t| t["expr"].as_str().expect("an expression"))
+        .collect();
+    assert_eq!(exprs.len(), 9);
+    for e in exprs {
+        for name in e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if name.starts_with("palavriado_") && name != "palavriado_diagnosis" {
+                assert!(
+                    text.contains(&format!("\n{name}{{")),
+                    "{name} is not scraped"
+                );
+            }
+        }
+    }
     // A channel has no time split; a stage's adds up to its life.
     assert!(!text.contains(&format!("palavriado_stage_busy_seconds_total{channel}")));
     let producer = r#"{program="scraped",stage="producer",kind="producer"}"#;

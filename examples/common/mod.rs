@@ -35,7 +35,7 @@ pub(crate) fn value_of(name: &str) -> Option<Option<String>> {
 /// Starts `builder`: serving live samples on `--serve ADDR` (default `127.0.0.1:7341`; when
 /// that default is taken, it runs without serving and says so), not at all with `--no-serve`;
 /// recording to `--record FILE` when given; serving Prometheus's `/metrics` on
-/// `--metrics ADDR` when given.
+/// `--metrics ADDR` when given (`--linger SECONDS` keeps it serving after the end).
 pub(crate) fn start_profiler(program: &str, builder: ProfilerBuilder) -> Profiler {
     let builder = match value_of("--record").flatten() {
         Some(path) => builder.record_to(path),
@@ -95,8 +95,13 @@ pub(crate) fn read_batches(
 }
 
 /// Ends `profiler`'s run (writing its recording, if one was asked for); exits with the error
-/// in one line if it cannot.
+/// in one line if it cannot. With `--linger SECONDS` it keeps serving that long first, so a
+/// scraper (Prometheus, every few seconds) reads the final counts.
 pub(crate) fn finish_profiler(program: &str, profiler: Profiler) -> palavriado::ProgramReport {
+    let linger = arg(program, "--linger", 0);
+    if linger > 0 {
+        std::thread::sleep(std::time::Duration::from_secs(linger));
+    }
     profiler.finish().unwrap_or_else(|e| {
         eprintln!("{program}: {e}");
         std::process::exit(1)

@@ -38,6 +38,9 @@ pub enum Command {
     /// Follow a program profiled with palavriado's library, live: in the app, or recorded to
     /// a file (`--record`)
     Attach(AttachArgs),
+    /// Read a fleet of profiled programs back from Prometheus (each serving `--metrics`): their
+    /// stages over time and the diagnoses across them; print it, save it, or open it in the app
+    Fleet(FleetArgs),
     /// Open the desktop app (the default with no subcommand), optionally set up and running.
     #[cfg(feature = "gui")]
     App(AppArgs),
@@ -94,6 +97,7 @@ impl AppArgs {
             fps: self.fps,
             run: self.run,
             attach: None,
+            fleet: None,
         }
     }
 }
@@ -583,6 +587,80 @@ pub struct AttachArgs {
     /// With `--record`: detach after this many seconds
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub duration: Option<f64>,
+}
+
+/// Options of `palavriado fleet`.
+#[derive(Args, Debug, Clone)]
+pub struct FleetArgs {
+    /// Prometheus's address
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:9090")]
+    pub prometheus: String,
+    /// How far back to read: 90s, 15m, 1h30m, 2d
+    #[arg(long, value_name = "SPAN", default_value = "15m", value_parser = crate::observe::fleet::parse_span)]
+    pub since: std::time::Duration,
+    /// Only the programs whose series match these labels (PromQL, no braces): 'job="sales"'
+    #[arg(long = "match", value_name = "LABELS")]
+    pub matchers: Option<String>,
+    /// Save what was read as a recording (opens in the app, `show` prints it)
+    #[arg(long, value_name = "FILE.json.gz")]
+    pub record: Option<PathBuf>,
+    /// Print exactly one JSON object (as `show --json` does)
+    #[arg(long)]
+    pub json: bool,
+    /// Open it in the app instead of printing it
+    #[cfg(feature = "gui")]
+    #[arg(long, conflicts_with = "json")]
+    pub app: bool,
+}
+
+impl FleetArgs {
+    /// The query these options ask for.
+    pub fn query(&self) -> crate::FleetQuery {
+        crate::FleetQuery::new(self.prometheus.clone())
+            .since(self.since)
+            .matching(self.matchers.clone().unwrap_or_default())
+    }
+}
+
+/// Runs `palavriado fleet`: reads the fleet from Prometheus, then prints it (saving it with
+/// `--record`), or opens the app on it.
+pub fn fleet_command(args: &FleetArgs) -> i32 {
+    #[cfg(feature = "gui")]
+    if args.app {
+        let options = crate::frontend::app::AppOptions {
+            fleet: Some(args.query()),
+            ..AppArgs::default().options()
+        };
+        return match crate::frontend::app::run_app(options) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("palavriado: cannot open the app window: {e} (no display? drop --app)");
+                1
+            }
+        };
+    }
+    let started = std::time::Instant::now();
+    let rec = match args.query().load() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("palavriado: {e}");
+            return 2;
+        }
+    };
+    eprintln!(
+        "palavriado: read {} stages, {} points each, in {:.2} s",
+        rec.stages.len(),
+        rec.report.samples,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &args.record {
+        if let Err(e) = rec.save(path) {
+            eprintln!("palavriado: {e}");
+            return 1;
+        }
+        eprintln!("palavriado: saved the fleet to {}", path.display());
+    }
+    print_report(&rec.report, args.json, 0)
 }
 
 /// Runs `palavriado attach`: opens the app attached, or records headless with `--record`.

@@ -555,6 +555,11 @@ impl Diagnoser {
         }
     }
 
+    /// Runs `check` too, after the others.
+    pub fn add(&mut self, check: Box<dyn Check>) {
+        self.checks.push(check);
+    }
+
     /// Runs every check over `window` at `t` (seconds since the start): new findings start,
     /// findings no longer found end.
     pub fn update(&mut self, t: f64, window: &Window) {

@@ -13,12 +13,18 @@ pub enum Error {
     Serve(String),
     /// A program could not be attached to: nothing listens, or it is not a palavriado program.
     Attach(String),
+    /// A fleet could not be read from Prometheus: unreachable, a query refused, nothing matched.
+    Fleet(String),
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Save(m) | Error::Open(m) | Error::Serve(m) | Error::Attach(m) => f.write_str(m),
+            Error::Save(m)
+            | Error::Open(m)
+            | Error::Serve(m)
+            | Error::Attach(m)
+            | Error::Fleet(m) => f.write_str(m),
         }
     }
 }

@@ -159,6 +159,28 @@ impl Collector for Program {
                 }
             }
         }
+        let mut links = encoder.encode_descriptor(
+            "palavriado_stage_link",
+            "1 for each stage or channel `to` that this stage sends to (the pipeline's arrows)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (s, p) in stages.iter().zip(&probes) {
+            let mut result = Ok(());
+            p.for_each_subscription(|_, sub| {
+                if result.is_ok() {
+                    let l = [
+                        ("program", program),
+                        ("stage", s.name.as_str()),
+                        ("to", sub.subscriber.as_str()),
+                    ];
+                    result = links
+                        .encode_family(&l)
+                        .and_then(|mut m| m.encode_gauge(&1i64));
+                }
+            });
+            result?;
+        }
         let mut waits = encoder.encode_descriptor(
             "palavriado_stage_mailbox_wait",
             "Time messages waited in the mailbox or channel (a sample of them; the sum is \

@@ -4,6 +4,8 @@
 
 pub mod diagnosis;
 pub mod error;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 pub mod format;
 pub mod live;
 pub mod metrics;

@@ -529,6 +529,59 @@ impl RunReport {
     }
 }
 
+impl RunReport {
+    /// The report of a fleet read from Prometheus (strategy [`Strategy::Program`], `program`
+    /// naming the fleet): its stages, everything charted, the diagnoses found across it.
+    pub(crate) fn of_fleet(
+        program: String,
+        stages: Vec<StageReport>,
+        timeline: Arc<Timeline>,
+        wall: Duration,
+        diagnoses: Vec<Diagnosis>,
+    ) -> RunReport {
+        let tl = &timeline;
+        RunReport {
+            strategy: Strategy::Program,
+            program: Some(program),
+            corpus: String::new(),
+            files: 0,
+            repeat: 1,
+            bytes: 0,
+            lines: 0,
+            total_words: 0,
+            distinct_words: 0,
+            counts_sha256: String::new(),
+            wall_ms: wall.as_secs_f64() * 1e3,
+            completed: true,
+            stop_reason: None,
+            warnings: Vec::new(),
+            errors: Vec::new(),
+            workers: 1,
+            runtime: Runtime::Scheduler,
+            schedulers: 0,
+            mean_scheduler_percent: Vec::new(),
+            delay_ms: 0.0,
+            split: SplitMode::Chars,
+            max_demand: None,
+            max_mailbox_len: stages.iter().map(|s| s.max_mailbox).max().unwrap_or(0),
+            messages: 0,
+            context_switches: 0,
+            peak_rss_bytes: tl.max(series::RSS).unwrap_or(0.0) as u64,
+            peak_heap_bytes: 0,
+            mean_cpu_percent: Vec::new(),
+            samples: tl.len(),
+            memory_limit_bytes: None,
+            events: Vec::new(),
+            diagnoses,
+            stages,
+            counts: WordCounts::new(),
+            timeline,
+            top_words_kept: Default::default(),
+            recorded: false,
+        }
+    }
+}
+
 impl Drop for Run {
     fn drop(&mut self) {
         if self.worker.is_some() {

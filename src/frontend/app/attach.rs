@@ -6,6 +6,7 @@ use egui::{RichText, Ui};
 use super::run_entry::RunEntry;
 use crate::observe::format::thousands;
 use crate::observe::live::wire::DEFAULT_ADDR;
+use crate::observe::live::{Ended, Group};
 
 /// The "Attach…" window's state: the address being typed.
 #[derive(Clone, Debug)]
@@ -90,9 +91,6 @@ pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
     stage_count(ui, run);
     if live {
         a.note_shown();
-        let ms = |d: Option<std::time::Duration>| {
-            d.map_or("-".into(), |b| format!("{:.0} ms", b.as_secs_f64() * 1e3))
-        };
         ui.label(format!(
             "newest sample {} old (median {})",
             ms(a.behind()),
@@ -112,12 +110,61 @@ pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
     }
     if let Some(r) = &run.report {
         let text = match a.ended() {
-            Some(crate::observe::live::Ended::Finished) => how_it_ended(r),
-            Some(crate::observe::live::Ended::Detached) => "Detached: what was seen is kept".into(),
+            Some(Ended::Finished) => how_it_ended(r),
+            Some(Ended::Detached) => "Detached: what was seen is kept".into(),
             _ => "Connection ended: what was seen is kept".into(),
         };
         ui.label(RichText::new(text).strong());
     }
+}
+
+/// What the controls show while several programs are followed: each with its address, how far
+/// behind its newest sample is (or how it ended), and a Detach of its own.
+pub(super) fn group_status(ui: &mut Ui, run: &RunEntry, g: &Group) {
+    let members = g.members();
+    let following = members.iter().filter(|(_, a)| a.ended().is_none()).count();
+    let head = if run.is_running() {
+        format!("● Following {following} of {} programs", members.len())
+    } else {
+        format!("Followed {} programs", members.len())
+    };
+    ui.label(RichText::new(head).strong());
+    stage_count(ui, run);
+    for (label, a) in &members {
+        ui.separator();
+        ui.label(RichText::new(label).strong());
+        ui.label(RichText::new(format!("pid {} at {}", a.hello().pid, a.addr())).weak());
+        match a.ended() {
+            None => {
+                a.note_shown();
+                ui.label(format!("newest sample {} old", ms(a.behind())));
+                if ui
+                    .button(format!("Detach {label}"))
+                    .on_hover_text("Stop following this program; the others go on")
+                    .clicked()
+                {
+                    g.detach(label);
+                }
+            }
+            Some(Ended::Finished) => {
+                ui.label(
+                    a.run_report()
+                        .map_or("Finished".into(), |r| how_it_ended(&r)),
+                );
+            }
+            Some(Ended::Detached) => {
+                ui.label("Detached: what was seen is kept");
+            }
+            Some(Ended::Failed(why)) => {
+                ui.label(format!("Connection ended ({why}): what was seen is kept"));
+            }
+        }
+    }
+}
+
+/// A duration in whole ms, or "-".
+fn ms(d: Option<std::time::Duration>) -> String {
+    d.map_or("-".into(), |b| format!("{:.0} ms", b.as_secs_f64() * 1e3))
 }
 
 /// How many stages and channels a program's run has.

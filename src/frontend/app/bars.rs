@@ -30,15 +30,25 @@ impl PalavriadoApp {
                         self.save_run(self.session.runs.len() - 1);
                     }
                     if ui
-                        .add_enabled(!self.session.is_busy(), egui::Button::new("Attach…"))
+                        .add_enabled(self.session.can_attach(), egui::Button::new("Attach…"))
                         .on_hover_text(
                             "Follow a program that profiles its own pipeline with palavriado's \
-                             library, live",
+                             library, live; while following, another one joins it",
                         )
-                        .on_disabled_hover_text("Stop the run (or detach) first")
+                        .on_disabled_hover_text("Stop the run first")
                         .clicked()
                     {
                         self.attach_dialog = Some(self.last_attach.clone());
+                    }
+                    if ui
+                        .button("From Prometheus…")
+                        .on_hover_text(
+                            "Open a fleet: every profiled program a Prometheus server scrapes, \
+                             over the last minutes",
+                        )
+                        .clicked()
+                    {
+                        self.fleet_dialog = Some(self.last_fleet.clone());
                     }
                     if ui
                         .button("Open run…")

@@ -11,6 +11,7 @@ pub mod chart_data;
 pub mod charts;
 pub mod controls;
 pub mod export;
+mod fleet;
 pub mod picture;
 pub mod prefs;
 mod repaint;
@@ -25,6 +26,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use attach::AttachDialog;
+pub use fleet::FleetDialog;
 pub use repaint::{FrameTimes, MAX_FPS, Repaint, SOFTWARE_FPS};
 pub use shell::{PalavriadoApp, Status, setup_fonts};
 pub use views::Tab;
@@ -63,6 +65,8 @@ pub struct AppOptions {
     pub run: bool,
     /// Attach to the program serving at this address as soon as the window opens.
     pub attach: Option<String>,
+    /// Open this fleet from Prometheus as soon as the window opens.
+    pub fleet: Option<crate::FleetQuery>,
 }
 
 /// Starts the app window (set up as `options` say); returns when it is closed.

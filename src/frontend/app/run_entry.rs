@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::chart_data::ChartData;
 use crate::observe::diagnosis::Diagnosis;
-use crate::observe::live::Attachment;
+use crate::observe::live::{Attachment, Group};
 use crate::observe::run::{RunReport, RunSettings};
 use crate::observe::timeline::Timeline;
 use crate::runtime::control::RunControl;
@@ -49,6 +49,8 @@ pub enum RunSource {
     },
     /// A program of the user's, followed live (or what was seen of it, once it ended).
     Attached(Arc<Attachment>),
+    /// Several programs followed at once (or what was seen of them).
+    Group(Arc<Group>),
 }
 
 impl RunEntry {
@@ -65,8 +67,8 @@ impl RunEntry {
             }
             RunSource::Recorded { .. } => 1.0,
             // A program's input is its own: all of it is read once it has ended.
-            RunSource::Attached(_) if self.is_running() => 0.0,
-            RunSource::Attached(_) => 1.0,
+            RunSource::Attached(_) | RunSource::Group(_) if self.is_running() => 0.0,
+            RunSource::Attached(_) | RunSource::Group(_) => 1.0,
         }
     }
 
@@ -76,6 +78,7 @@ impl RunEntry {
             RunSource::Live(ctl) => ctl.stages().iter().map(|s| s.snapshot()).collect(),
             RunSource::Recorded { stages, .. } => stages.clone(),
             RunSource::Attached(a) => a.stages(),
+            RunSource::Group(g) => g.stages(),
         }
     }
 
@@ -85,6 +88,19 @@ impl RunEntry {
             RunSource::Attached(a) => Some(a),
             _ => None,
         }
+    }
+
+    /// The programs followed at once, if it is several.
+    pub fn group(&self) -> Option<&Arc<Group>> {
+        match &self.source {
+            RunSource::Group(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// True for a program (or programs) followed live, or what was seen of them.
+    pub fn is_followed(&self) -> bool {
+        matches!(self.source, RunSource::Attached(_) | RunSource::Group(_))
     }
 
     /// The simulated delay now (or at the end).
@@ -101,6 +117,7 @@ impl RunEntry {
         match (&self.source, &self.report) {
             (RunSource::Live(_), None) => self.timeline.diagnoses(),
             (RunSource::Attached(a), None) => a.diagnoses(),
+            (RunSource::Group(g), None) => g.diagnoses(),
             (_, Some(r)) => r.diagnoses.clone(),
             (_, None) => Vec::new(),
         }
@@ -110,12 +127,15 @@ impl RunEntry {
     pub fn recorded_from(&self) -> Option<&Path> {
         match &self.source {
             RunSource::Recorded { path, .. } => Some(path),
-            RunSource::Live(_) | RunSource::Attached(_) => None,
+            RunSource::Live(_) | RunSource::Attached(_) | RunSource::Group(_) => None,
         }
     }
 
     /// What ran: the strategy's name, or the program's (for titles and file names).
     pub fn what(&self) -> String {
+        if let Some(g) = self.group() {
+            return format!("{} programs", g.labels().len());
+        }
         match (
             self.attachment(),
             self.report.as_ref().and_then(|r| r.program.as_ref()),

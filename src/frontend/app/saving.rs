@@ -24,21 +24,30 @@ impl PalavriadoApp {
             .max_demand
             .map(|d| format!(", max_demand {d}"))
             .unwrap_or_default();
-        let title = match run.attachment() {
-            Some(a) => format!(
-                "{} — a program's pipeline (pid {}), {} stages",
+        let title = match (run.group(), run.attachment()) {
+            (Some(g), _) => format!(
+                "{} — {} programs' pipelines ({}), {} stages",
                 run.what(),
-                a.hello().pid,
+                g.labels().len(),
+                g.labels().join(", "),
                 run.stages().len()
             ),
-            None => format!(
-                "{} — {} ×{}, {} workers {}{demand}, {delay}",
-                run.what(),
-                run.corpus,
-                self.repeat_of(run),
-                run.settings.workers,
-                run.settings.runtime_label()
-            ),
+            (None, attachment) => match attachment {
+                Some(a) => format!(
+                    "{} — a program's pipeline (pid {}), {} stages",
+                    run.what(),
+                    a.hello().pid,
+                    run.stages().len()
+                ),
+                None => format!(
+                    "{} — {} ×{}, {} workers {}{demand}, {delay}",
+                    run.what(),
+                    run.corpus,
+                    self.repeat_of(run),
+                    run.settings.workers,
+                    run.settings.runtime_label()
+                ),
+            },
         };
         Some(Scene {
             title,

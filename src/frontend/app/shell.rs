@@ -12,6 +12,7 @@ use super::attach::AttachDialog;
 use super::charts::{self, ChartOptions};
 use super::controls::{ControlEvent, Controls};
 use super::export;
+use super::fleet::FleetDialog;
 use super::prefs::{self, Prefs};
 use super::repaint::{FrameTimes, Repaint};
 use super::session::Session;
@@ -66,6 +67,10 @@ pub struct PalavriadoApp {
     pub attach_dialog: Option<AttachDialog>,
     /// The address last attached to (the window opens with it).
     pub last_attach: AttachDialog,
+    /// The "From Prometheus…" window, while open.
+    pub fleet_dialog: Option<FleetDialog>,
+    /// What it last opened (the window opens with it).
+    pub last_fleet: FleetDialog,
 }
 
 impl std::fmt::Debug for PalavriadoApp {
@@ -111,6 +116,8 @@ impl PalavriadoApp {
             frames: FrameTimes::default(),
             attach_dialog: None,
             last_attach: AttachDialog::default(),
+            fleet_dialog: None,
+            last_fleet: FleetDialog::default(),
         }
     }
 
@@ -148,6 +155,9 @@ impl PalavriadoApp {
         }
         if let Some(addr) = &o.attach {
             self.session.attach(addr.clone());
+        }
+        if let Some(q) = &o.fleet {
+            self.session.open_fleet(q.clone());
         }
     }
 
@@ -302,6 +312,7 @@ impl PalavriadoApp {
             || self.controls.is_picking()
             || self.opening.is_some()
             || self.attach_dialog.is_some()
+            || self.fleet_dialog.is_some()
     }
 }
 
@@ -317,6 +328,11 @@ impl eframe::App for PalavriadoApp {
         if let Some(addr) = super::attach::attach_window(ui.ctx(), &mut self.attach_dialog) {
             self.last_attach = AttachDialog { addr: addr.clone() };
             self.session.attach(addr);
+            self.status = None;
+        }
+        if let Some((q, fields)) = super::fleet::fleet_window(ui.ctx(), &mut self.fleet_dialog) {
+            self.last_fleet = fields;
+            self.session.open_fleet(q);
             self.status = None;
         }
         egui::Panel::left("controls")

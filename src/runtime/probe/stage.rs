@@ -39,6 +39,18 @@ impl StageKind {
         }
     }
 
+    /// The kind whose [`StageKind::label`] is `label` (as metrics carry it).
+    pub fn from_label(label: &str) -> Option<Self> {
+        [
+            StageKind::Producer,
+            StageKind::ProducerConsumer,
+            StageKind::Consumer,
+            StageKind::Channel,
+        ]
+        .into_iter()
+        .find(|k| k.label() == label)
+    }
+
     fn from_u8(v: u8) -> Self {
         match v {
             0 => StageKind::Producer,
@@ -369,6 +381,9 @@ pub struct StageSnapshot {
     /// What a stage of a program's own sends into, or a channel feeds (names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feeds: Vec<String>,
+    /// The program it belongs to, where one view shows several (a fleet); `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
 }
 
 impl StageProbe {
@@ -871,6 +886,7 @@ impl StageProbe {
             times: self.state_times(),
             peak_bytes: self.peak_bytes.load(Relaxed),
             feeds: self.feeds.lock().clone(),
+            program: None,
         }
     }
 }

@@ -192,11 +192,11 @@ impl Controls {
             if run.on_hover_text("Start (F5)").clicked() {
                 events.push(ControlEvent::Run);
             }
-            let following = session.following().is_some();
+            let following = session.is_following();
             let (label, hover) = if following {
                 (
                     "■ Detach",
-                    "Stop following the program; what was seen stays (Esc)",
+                    "Stop following the program (every program); what was seen stays (Esc)",
                 )
             } else {
                 ("■ Stop", "Stop (Esc)")
@@ -212,7 +212,7 @@ impl Controls {
         // A program's run (followed, or opened from its recording) has none of the talk's
         // settings: what applies to it comes first, the word count's controls fold away.
         let program = session.current().is_some_and(|r| {
-            r.attachment().is_some() || r.report.as_ref().is_some_and(|r| r.program.is_some())
+            r.is_followed() || r.report.as_ref().is_some_and(|r| r.program.is_some())
         });
         if !program {
             self.delay_and_duration(ui, &mut events);

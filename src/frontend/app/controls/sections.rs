@@ -291,6 +291,10 @@ pub(super) fn progress(ui: &mut Ui, session: &Session) {
     let Some(run) = session.current() else {
         return;
     };
+    if let Some(g) = run.group() {
+        crate::frontend::app::attach::group_status(ui, run, g);
+        return;
+    }
     if run.attachment().is_some() {
         crate::frontend::app::attach::attached_status(ui, run);
         return;

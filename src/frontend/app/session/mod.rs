@@ -154,7 +154,20 @@ impl Session {
 
     /// True while a run is starting or running, or a program is being attached to or followed.
     pub fn is_busy(&self) -> bool {
-        self.pending.is_some() || self.attaching.is_some() || self.following().is_some()
+        self.pending.is_some() || self.attaching.is_some() || self.is_following()
+    }
+
+    /// True while one program or more is followed live.
+    pub fn is_following(&self) -> bool {
+        self.running().is_some_and(RunEntry::is_followed)
+    }
+
+    /// True when Attach… may be used: nothing runs, or programs are followed (another joins
+    /// them).
+    pub fn can_attach(&self) -> bool {
+        self.pending.is_none()
+            && self.attaching.is_none()
+            && self.running().is_none_or(RunEntry::is_followed)
     }
 
     /// The program being followed live, if one is.
@@ -180,7 +193,7 @@ impl Session {
     fn running_control(&self) -> Option<&Arc<RunControl>> {
         match &self.running()?.source {
             RunSource::Live(ctl) => Some(ctl),
-            RunSource::Recorded { .. } | RunSource::Attached(_) => None,
+            RunSource::Recorded { .. } | RunSource::Attached(_) | RunSource::Group(_) => None,
         }
     }
 
@@ -189,6 +202,9 @@ impl Session {
     pub fn stop(&self) {
         if let Some(a) = self.following() {
             a.detach();
+        }
+        if let Some(g) = self.running().and_then(RunEntry::group) {
+            g.detach_all();
         }
         if let Some(ctl) = self.running_control() {
             ctl.request_stop(crate::StopReason::Cancelled);

@@ -8,15 +8,16 @@ use std::time::Duration;
 use crossbeam_channel::TryRecvError;
 
 use super::{ChartData, RunEntry, RunSource, Session, in_background};
-use crate::observe::live::{Attachment, Ended};
+use crate::observe::live::{Attachment, Ended, Group};
 use crate::observe::recording::Recording;
 use crate::observe::run::{MemoryLimit, RunSettings};
 
 impl Session {
     /// Attaches to the program serving at `addr` in the background; it joins the session's
-    /// runs and every view follows it live (or its one-line error shows).
+    /// runs and every view follows it live (or its one-line error shows). While programs are
+    /// followed, it joins them: every view shows them all, each under its name.
     pub fn attach(&mut self, addr: String) {
-        if self.is_busy() {
+        if !self.can_attach() {
             self.error = Some(format!(
                 "Stop the run (or detach) before attaching to '{addr}'"
             ));
@@ -46,6 +47,25 @@ impl Session {
             }));
     }
 
+    /// Reads a fleet from Prometheus in the background; it joins the session's runs like an
+    /// opened recording (or its one-line error shows). Refused while a run is going.
+    pub fn open_fleet(&mut self, query: crate::FleetQuery) {
+        if self.is_busy() {
+            self.error = Some(format!(
+                "Stop the run (or detach) before reading the fleet at '{}'",
+                query.url
+            ));
+            return;
+        }
+        self.error = None;
+        self.opening.push(in_background("fleet reader", move || {
+            query
+                .load()
+                .map(|r| (PathBuf::from(&query.url), r))
+                .map_err(|e| e.to_string())
+        }));
+    }
+
     /// True while a recording is being read.
     pub fn is_opening(&self) -> bool {
         !self.opening.is_empty()
@@ -60,6 +80,7 @@ impl Session {
             RunSource::Live(ctl) => ctl.stages_to_record(),
             RunSource::Recorded { stages, .. } => stages.clone(),
             RunSource::Attached(a) => a.stages(),
+            RunSource::Group(g) => g.stages(),
         };
         Some(Recording::new(
             report,
@@ -103,6 +124,10 @@ impl Session {
     pub(super) fn poll_attachment(&mut self) {
         if let Some(rx) = &self.attaching {
             match rx.try_recv() {
+                Ok(Ok(a)) if self.is_following() => {
+                    self.attaching = None;
+                    self.join_followed(Arc::new(a));
+                }
                 Ok(Ok(a)) => {
                     self.attaching = None;
                     let mut settings = RunSettings::new(crate::wordcount::Strategy::Program);
@@ -125,6 +150,19 @@ impl Session {
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => self.attaching = None,
             }
+        }
+        if let Some(g) = self.running().and_then(RunEntry::group).cloned() {
+            if !g.is_live() {
+                let entry = self.runs.last_mut().expect("following the last run");
+                entry.data.refresh(&entry.timeline);
+                match g.run_report() {
+                    Some(r) => entry.report = Some(Arc::new(r)),
+                    None => {
+                        self.runs.pop();
+                    }
+                }
+            }
+            return;
         }
         let Some(a) = self.following().cloned() else {
             return;
@@ -149,6 +187,25 @@ impl Session {
                     ));
                 }
             }
+        }
+    }
+
+    /// `a` joins the programs followed: a program followed alone becomes a group of two (its
+    /// history kept), a group takes one more.
+    fn join_followed(&mut self, a: Arc<Attachment>) {
+        let entry = self.runs.last_mut().expect("following the last run");
+        match &entry.source {
+            RunSource::Group(g) => {
+                g.add(a);
+            }
+            RunSource::Attached(first) => {
+                let group = Arc::new(Group::new(first.clone(), a));
+                entry.timeline = group.timeline().clone();
+                entry.data = ChartData::default();
+                entry.corpus = group.labels().join(", ");
+                entry.source = RunSource::Group(group);
+            }
+            RunSource::Live(_) | RunSource::Recorded { .. } => {}
         }
     }
 }

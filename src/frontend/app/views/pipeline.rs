@@ -86,8 +86,7 @@ pub fn pipeline(
     demand_driven: bool,
     selected: &mut Option<String>,
 ) {
-    let columns = pipeline_columns(rows);
-    if columns.is_empty() {
+    if rows.is_empty() {
         ui.label("No stages yet: start a run.");
         return;
     }
@@ -96,32 +95,61 @@ pub fn pipeline(
     let area = response.rect.shrink(20.0);
     // Room for the legend below.
     let area = Rect::from_min_max(area.min, area.max - Vec2::new(0.0, 34.0));
-    let ncol = columns.len() as f32;
-    let col_w = area.width() / ncol;
-    let box_w = (col_w * 0.62).min(230.0);
-    let mut rects: Vec<Vec<Rect>> = Vec::new();
-    for (ci, col) in columns.iter().enumerate() {
-        let n = col.len() as f32;
-        let box_h = ((area.height() - 40.0) / n - 16.0).clamp(34.0, 100.0);
-        let total = n * box_h + (n - 1.0) * 16.0;
-        let top = area.top() + 30.0 + (area.height() - 30.0 - total) / 2.0;
-        let cx = area.left() + col_w * (ci as f32 + 0.5);
-        rects.push(
-            (0..col.len())
-                .map(|i| {
-                    Rect::from_center_size(
-                        Pos2::new(cx, top + box_h / 2.0 + i as f32 * (box_h + 16.0)),
-                        Vec2::new(box_w, box_h),
-                    )
-                })
-                .collect(),
+    // Several programs: each in a band of its own, under its name.
+    let mut programs: Vec<Option<&str>> = Vec::new();
+    for r in rows {
+        if !programs.contains(&r.stage.program.as_deref()) {
+            programs.push(r.stage.program.as_deref());
+        }
+    }
+    let grouped = programs.len() >= 2;
+    let title_h = if grouped { 18.0 } else { 0.0 };
+    let band_rows: Vec<Vec<ProcessRow>> = programs
+        .iter()
+        .map(|p| {
+            rows.iter()
+                .filter(|r| r.stage.program.as_deref() == *p)
+                .cloned()
+                .collect()
+        })
+        .collect();
+    let band_columns: Vec<Vec<Vec<&ProcessRow>>> =
+        band_rows.iter().map(|b| pipeline_columns(b)).collect();
+    let weights: Vec<f32> = band_columns
+        .iter()
+        .map(|cols| cols.iter().map(Vec::len).max().unwrap_or(1) as f32)
+        .collect();
+    let total_weight: f32 = weights.iter().sum();
+    let text = ui.visuals().text_color();
+    let mut top = area.top();
+    // Each band's columns and their boxes.
+    let mut bands = Vec::new();
+    for ((cols, w), program) in band_columns.iter().zip(&weights).zip(&programs) {
+        let h = area.height() * w / total_weight;
+        if grouped {
+            painter.text(
+                Pos2::new(area.left(), top + 24.0),
+                Align2::LEFT_TOP,
+                program.unwrap_or_default(),
+                FontId::proportional(14.0),
+                text,
+            );
+        }
+        let band = Rect::from_min_max(
+            Pos2::new(area.left(), top + title_h),
+            Pos2::new(area.right(), top + h),
         );
+        bands.push((cols, column_rects(band, cols)));
+        top += h;
     }
     // Each stage with its box.
-    let placed: Vec<(&ProcessRow, Rect)> = columns
+    let placed: Vec<(&ProcessRow, Rect)> = bands
         .iter()
-        .zip(&rects)
-        .flat_map(|(col, rs)| col.iter().copied().zip(rs.iter().copied()))
+        .flat_map(|(cols, rects)| {
+            cols.iter()
+                .zip(rects)
+                .flat_map(|(col, rs)| col.iter().copied().zip(rs.iter().copied()))
+        })
         .collect();
     if response.clicked()
         && let Some(pos) = response.interact_pointer_pos()
@@ -132,7 +160,6 @@ pub fn pipeline(
             .map(|(row, _)| row.stage.name.clone());
         *selected = hit;
     }
-    let text = ui.visuals().text_color();
     let dark = ui.visuals().dark_mode;
     // Arrows: along the links a program's stages and channels reported, else events go
     // right (solid) and demand back (dashed) between neighbouring columns.
@@ -155,9 +182,12 @@ pub fn pipeline(
             }
         }
     }
-    for ci in (1..columns.len()).filter(|_| !linked) {
-        for a in &rects[ci - 1] {
-            for b in &rects[ci] {
+    for rects in bands.iter().map(|(_, r)| r).filter(|_| !linked) {
+        for pair in rects.windows(2) {
+            for (a, b) in pair[0]
+                .iter()
+                .flat_map(|a| pair[1].iter().map(move |b| (a, b)))
+            {
                 let from = a.right_center();
                 let to = b.left_center();
                 arrow(
@@ -199,10 +229,15 @@ pub fn pipeline(
             border,
             egui::StrokeKind::Inside,
         );
+        // Under its program's name, a stage goes by its own.
+        let name = match &s.program {
+            Some(_) if grouped => s.name.split_once('/').map_or(&*s.name, |(_, n)| n),
+            _ => &s.name,
+        };
         painter.text(
             r.center_top() + Vec2::new(0.0, 6.0),
             Align2::CENTER_TOP,
-            &s.name,
+            name,
             FontId::proportional(14.0),
             text,
         );
@@ -285,6 +320,33 @@ pub fn pipeline(
         text,
         dark,
     );
+}
+
+/// The boxes of `columns` laid out in `area`: columns side by side, each one's boxes stacked
+/// and centred.
+fn column_rects(area: Rect, columns: &[Vec<&ProcessRow>]) -> Vec<Vec<Rect>> {
+    let ncol = columns.len().max(1) as f32;
+    let col_w = area.width() / ncol;
+    let box_w = (col_w * 0.62).min(230.0);
+    columns
+        .iter()
+        .enumerate()
+        .map(|(ci, col)| {
+            let n = col.len() as f32;
+            let box_h = ((area.height() - 40.0) / n - 16.0).clamp(34.0, 100.0);
+            let total = n * box_h + (n - 1.0) * 16.0;
+            let top = area.top() + 30.0 + (area.height() - 30.0 - total) / 2.0;
+            let cx = area.left() + col_w * (ci as f32 + 0.5);
+            (0..col.len())
+                .map(|i| {
+                    Rect::from_center_size(
+                        Pos2::new(cx, top + box_h / 2.0 + i as f32 * (box_h + 16.0)),
+                        Vec2::new(box_w, box_h),
+                    )
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The Pipeline's legend: the fill's scale and the time bar's colours.

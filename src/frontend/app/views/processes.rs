@@ -34,9 +34,11 @@ pub fn processes_table(
     sort: &mut Sort,
     selected: &mut Option<String>,
 ) {
+    // A fleet's stages stay under their program; the sort orders each program's rows.
     rows.sort_by(|a, b| {
         let o = sort.column.compare(a, b);
-        if sort.descending { o.reverse() } else { o }
+        let o = if sort.descending { o.reverse() } else { o };
+        a.stage.program.cmp(&b.stage.program).then(o)
     });
     if rows.is_empty() {
         ui.label("No stages yet: start a run.");
@@ -75,13 +77,26 @@ pub fn processes_table(
                     }
                 }
                 ui.end_row();
+                let mut program = None;
                 for r in rows.iter() {
+                    if r.stage.program.is_some() && r.stage.program != program {
+                        program.clone_from(&r.stage.program);
+                        ui.label(RichText::new(program.as_deref().unwrap_or_default()).strong());
+                        ui.end_row();
+                    }
                     for &c in columns {
                         let text = c.cell(r);
                         match c {
                             Column::Name => {
                                 let on = selected.as_deref() == Some(text.as_str());
-                                if ui.selectable_label(on, &text).clicked() {
+                                // Under its program's heading, a stage goes by its own name.
+                                let shown = match &r.stage.program {
+                                    Some(_) => text
+                                        .split_once('/')
+                                        .map_or(text.clone(), |(_, n)| format!("  {n}")),
+                                    None => text.clone(),
+                                };
+                                if ui.selectable_label(on, shown).clicked() {
                                     *selected = (!on).then_some(text);
                                 }
                             }

@@ -6,9 +6,11 @@ use egui::{Color32, RichText, Ui, Vec2};
 use super::{View, ViewAction, ViewContext};
 use crate::frontend::app::chart_data::ChartData;
 use crate::frontend::app::charts::{self, ChartOptions, Unit};
+use crate::observe::diagnosis::Diagnosis;
 use crate::observe::format::thousands;
 use crate::observe::run::RunReport;
 use crate::observe::series;
+use crate::runtime::probe::{StageKind, StageSnapshot, StateTimes};
 
 /// How a run ended, coloured: completed, stopped (why), or seen until detached.
 fn status_text(r: &RunReport) -> RichText {
@@ -145,6 +147,67 @@ pub fn result_summary(ui: &mut Ui, r: &RunReport, top: usize) {
         });
 }
 
+/// Programs side by side, where the shown run follows several (or is a fleet): each one's
+/// stages, events, where its stages' time went, its largest queue and its diagnoses.
+fn programs_compared(ui: &mut Ui, stages: &[StageSnapshot], diagnoses: &[Diagnosis]) {
+    let mut programs: Vec<&str> = stages.iter().filter_map(|s| s.program.as_deref()).collect();
+    programs.dedup();
+    if programs.len() < 2 {
+        return;
+    }
+    ui.label(RichText::new(format!("{} programs compared", programs.len())).strong());
+    egui::Grid::new("programs").striped(true).show(ui, |ui| {
+        for h in [
+            "Program",
+            "Stages",
+            "Events in",
+            "Busy",
+            "Backpressured",
+            "Idle",
+            "Largest queue",
+            "Diagnoses",
+        ] {
+            ui.label(RichText::new(h).strong());
+        }
+        ui.end_row();
+        for p in programs {
+            let own: Vec<&StageSnapshot> = stages
+                .iter()
+                .filter(|s| s.program.as_deref() == Some(p))
+                .collect();
+            let workers: Vec<&&StageSnapshot> = own
+                .iter()
+                .filter(|s| s.kind != StageKind::Channel)
+                .collect();
+            let ns = |f: fn(&StateTimes) -> u64| workers.iter().map(|s| f(&s.times)).sum::<u64>();
+            let (busy, back, idle) = (
+                ns(|t| t.busy_ns + t.sleeping_ns),
+                ns(|t| t.backpressured_ns),
+                ns(|t| t.idle_ns),
+            );
+            let all = (busy + back + idle).max(1) as f64;
+            let found = diagnoses
+                .iter()
+                .filter(|d| own.iter().any(|s| s.name == d.stage))
+                .count();
+            ui.label(p);
+            for v in [
+                own.len().to_string(),
+                thousands(workers.iter().map(|s| s.events_in).sum()),
+                format!("{:.0} %", busy as f64 / all * 100.0),
+                format!("{:.0} %", back as f64 / all * 100.0),
+                format!("{:.0} %", idle as f64 / all * 100.0),
+                thousands(own.iter().map(|s| s.max_mailbox).max().unwrap_or(0)),
+                found.to_string(),
+            ] {
+                ui.label(RichText::new(v).monospace());
+            }
+            ui.end_row();
+        }
+    });
+    ui.add_space(8.0);
+}
+
 /// The Results view; keeps which runs are compared.
 #[derive(Debug, Default)]
 pub struct ResultsView {
@@ -158,6 +221,7 @@ impl View for ResultsView {
         ui.columns(2, |cols| {
             let ui = &mut cols[0];
             egui::ScrollArea::both().id_salt("summary").show(ui, |ui| {
+                programs_compared(ui, &cx.run.stages(), &cx.run.diagnoses());
                 match cx.run.report.clone() {
                     Some(r) => result_summary(ui, &r, 10),
                     None => {

@@ -1,0 +1,319 @@
+//! A fleet read from Prometheus: a stand-in answering Prometheus's HTTP API (the shapes its
+//! docs give) for two instances of one pipeline, one of them with a bottleneck and a full
+//! queue; and the one-line errors. CI reads a real Prometheus (`.ci/fleet.sh`).
+#![cfg(feature = "fleet")]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use palavriado::{DiagnosisKind, Error, FleetQuery, Recording, StageKind};
+
+/// Each instance's stages: (stage, kind, busy, backpressured, idle ms/s, queue, feeds).
+type Stage = (
+    &'static str,
+    &'static str,
+    f64,
+    f64,
+    f64,
+    f64,
+    Option<&'static str>,
+);
+
+const SLOW: [Stage; 3] = [
+    ("reader", "producer", 80.0, 920.0, 0.0, 0.0, Some("lines")),
+    ("lines", "channel", 0.0, 0.0, 0.0, 64.0, Some("parser")),
+    ("parser", "consumer", 995.0, 0.0, 5.0, 0.0, None),
+];
+const FINE: [Stage; 3] = [
+    ("reader", "producer", 500.0, 0.0, 500.0, 0.0, Some("lines")),
+    ("lines", "channel", 0.0, 0.0, 0.0, 1.0, Some("parser")),
+    ("parser", "consumer", 400.0, 0.0, 600.0, 0.0, None),
+];
+
+/// Serves Prometheus's API on a free loopback port: `answer(path, query params)` gives the
+/// status and the body. Returns the base URL and how many requests came.
+fn prometheus(
+    answer: impl Fn(&str, &HashMap<String, String>) -> (u16, String) + Send + 'static,
+) -> (String, Arc<AtomicUsize>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("a free port");
+    let base = format!(
+        "http://{}",
+        server.server_addr().to_ip().expect("an IP address")
+    );
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            counted.fetch_add(1, Ordering::Relaxed);
+            let url = request.url().to_string();
+            let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+            let params: HashMap<String, String> = query
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), decode(v)))
+                .collect();
+            let (status, body) = answer(path, &params);
+            let _ =
+                request.respond(tiny_http::Response::from_string(body).with_status_code(status));
+        }
+    });
+    (base, requests)
+}
+
+/// A query parameter, percent-decoded (`+` is a space).
+fn decode(v: &str) -> String {
+    let mut out = Vec::new();
+    let b = v.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                out.push(u8::from_str_radix(&v[i + 1..i + 3], 16).expect("hex"));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("UTF-8")
+}
+
+fn success(result: Vec<serde_json::Value>) -> (u16, String) {
+    let kind = if result.iter().any(|r| r.get("values").is_some()) {
+        "matrix"
+    } else {
+        "vector"
+    };
+    let body =
+        serde_json::json!({"status": "success", "data": {"resultType": kind, "result": result}});
+    (200, body.to_string())
+}
+
+/// The stand-in's answers for the two instances `slow:1` and `fine:1` of program `sales`.
+fn fleet_api(path: &str, p: &HashMap<String, String>) -> (u16, String) {
+    if path == "/api/v1/targets" {
+        let body = serde_json::json!({"status": "success", "data": {"activeTargets": [
+            {"scrapeInterval": "1s", "health": "up"}, {"scrapeInterval": "1s", "health": "up"}
+        ]}});
+        return (200, body.to_string());
+    }
+    let q = p.get("query").cloned().unwrap_or_default();
+    let instances = [("slow:1", SLOW), ("fine:1", FINE)];
+    let labels = |instance: &str, s: &Stage| {
+        serde_json::json!({"instance": instance, "job": "palavriado", "program": "sales",
+                           "stage": s.0, "kind": s.1})
+    };
+    if path == "/api/v1/query_range" {
+        let num = |k: &str| p[k].parse::<f64>().expect("a number");
+        let (start, end, step) = (num("start"), num("end"), num("step"));
+        let grid: Vec<f64> = (0..)
+            .map(|i| start + f64::from(i) * step)
+            .take_while(|t| *t <= end + 1e-6)
+            .collect();
+        let series = |labels: serde_json::Value, v: f64| {
+            let values: Vec<_> = grid
+                .iter()
+                .map(|t| serde_json::json!([t, v.to_string()]))
+                .collect();
+            serde_json::json!({"metric": labels, "values": values})
+        };
+        if q.contains("resident_memory") {
+            return success(
+                ["slow:1", "fine:1"]
+                    .iter()
+                    .map(|i| series(serde_json::json!({"instance": i}), 5e6))
+                    .collect(),
+            );
+        }
+        let pick = |s: &Stage| -> Option<f64> {
+            let timed = s.1 != "channel";
+            match () {
+                _ if q.contains("busy_seconds") => timed.then_some(s.2),
+                _ if q.contains("backpressured_seconds") => timed.then_some(s.3),
+                _ if q.contains("idle_seconds") => timed.then_some(s.4),
+                _ if q.contains("delay_seconds") => timed.then_some(0.0),
+                _ if q.contains("mailbox_messages") => Some(s.5),
+                _ if q.contains("events_in") => Some(100.0),
+                _ => None,
+            }
+        };
+        return success(
+            instances
+                .iter()
+                .flat_map(|(i, stages)| {
+                    stages
+                        .iter()
+                        .filter_map(move |s| pick(s).map(|v| series(labels(i, s), v)))
+                })
+                .collect(),
+        );
+    }
+    // Instant queries: the totals at the end.
+    let at = p["time"].parse::<f64>().expect("a time");
+    let value = |labels: serde_json::Value, v: f64| serde_json::json!({"metric": labels, "value": [at, v.to_string()]});
+    let mut result = Vec::new();
+    for (i, stages) in &instances {
+        for s in stages {
+            let mut l = labels(i, s);
+            let v = match () {
+                _ if q.contains("events_in") => Some(1000.0),
+                _ if q.contains("events_out") => Some(999.0),
+                _ if q.contains("busy_seconds") && s.1 != "channel" => Some(s.2 / 100.0),
+                _ if q.contains("channel_capacity") && s.1 == "channel" => Some(64.0),
+                _ if q.contains("stage_link") => s.6.map(|to| {
+                    l["to"] = to.into();
+                    1.0
+                }),
+                _ => None,
+            };
+            if let Some(v) = v {
+                result.push(value(l, v));
+            }
+        }
+    }
+    success(result)
+}
+
+#[test]
+fn a_fleet_reads_as_one_run_with_each_programs_stages_and_the_fleets_diagnoses() {
+    let (url, requests) = prometheus(fleet_api);
+    let rec = FleetQuery::new(&url)
+        .since(std::time::Duration::from_secs(120))
+        .load()
+        .expect("the fleet");
+    // One request for the targets, 8 ranges (7 charted, memory), 8 totals.
+    assert_eq!(requests.load(Ordering::Relaxed), 17);
+    let names: Vec<&str> = rec.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "fine:1/lines",
+            "fine:1/parser",
+            "fine:1/reader",
+            "slow:1/lines",
+            "slow:1/parser",
+            "slow:1/reader"
+        ]
+    );
+    let stage = |n: &str| rec.stages.iter().find(|s| s.name == n).expect(n);
+    let reader = stage("slow:1/reader");
+    assert_eq!(reader.program.as_deref(), Some("sales on slow:1"));
+    assert_eq!(reader.kind, StageKind::Producer);
+    assert_eq!(reader.feeds, ["slow:1/lines"]);
+    assert_eq!(stage("slow:1/lines").feeds, ["slow:1/parser"]);
+    assert_eq!(stage("slow:1/lines").capacity, Some(64));
+    assert_eq!(stage("slow:1/lines").mailbox_messages, 64);
+    assert_eq!((reader.events_in, reader.events_out), (1000, 999));
+    assert_eq!(stage("slow:1/parser").times.busy_ns, 9_950_000_000);
+
+    // One point a second over the two minutes, each stage's rates charted.
+    let report = &rec.report;
+    assert_eq!(report.samples, 121);
+    let name = format!("fleet of 2 programs from {url}");
+    assert_eq!(report.program.as_deref(), Some(name.as_str()));
+    let tl = &report.timeline;
+    assert_eq!(tl.mean("stage/slow:1/parser/busy_ms_per_s"), Some(995.0));
+    assert_eq!(tl.mean("stage/fine:1/reader/idle_ms_per_s"), Some(500.0));
+    assert_eq!(tl.mean("stage/slow:1/lines/msgq"), Some(64.0));
+    assert_eq!(tl.mean("memory/resident"), Some(1e7));
+
+    // Diagnosed across the fleet: the slow instance's parser, and its queue against the other's.
+    let found: Vec<(DiagnosisKind, &str)> = report
+        .diagnoses
+        .iter()
+        .map(|d| (d.kind, d.stage.as_str()))
+        .collect();
+    assert!(
+        found.contains(&(DiagnosisKind::Bottleneck, "slow:1/parser")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(DiagnosisKind::PartitionSkew, "slow:1/lines")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().all(|(_, s)| s.starts_with("slow:1/")),
+        "the fine instance is named: {found:?}"
+    );
+    let skew = report
+        .diagnoses
+        .iter()
+        .find(|d| d.kind == DiagnosisKind::PartitionSkew)
+        .expect("skew");
+    assert!(
+        skew.summary.contains("lines on slow:1 holds 98 %"),
+        "{}",
+        skew.summary
+    );
+
+    // Saved and opened again, it is the same fleet.
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("fleet.json.gz");
+    rec.save(&path).expect("saved");
+    let again = Recording::open(&path).expect("opened");
+    assert_eq!(again.stages, rec.stages);
+    assert_eq!(again.report.diagnoses, rec.report.diagnoses);
+}
+
+#[test]
+fn what_goes_wrong_is_one_line_naming_the_address() {
+    let one_line = |e: Error| {
+        assert!(matches!(e, Error::Fleet(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(!text.contains('\n'), "{text}");
+        text
+    };
+    // Nothing listens.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = free.local_addr().expect("its address");
+    drop(free);
+    let e = one_line(FleetQuery::new(addr.to_string()).load().unwrap_err());
+    assert!(
+        e.contains(&format!("cannot reach Prometheus at 'http://{addr}'")),
+        "{e}"
+    );
+
+    // A query Prometheus refuses, with its reason.
+    let (url, _) = prometheus(|path, _| match path {
+        "/api/v1/targets" => fleet_api(path, &HashMap::new()),
+        _ => (
+            400,
+            r#"{"status":"error","errorType":"bad_data","error":"parse error: unexpected \"}\""}"#
+                .into(),
+        ),
+    });
+    let e = one_line(FleetQuery::new(&url).matching("job=").load().unwrap_err());
+    assert!(
+        e.contains(&format!("Prometheus at '{url}' refused the query")),
+        "{e}"
+    );
+    assert!(e.contains("parse error: unexpected"), "{e}");
+
+    // Nothing matches.
+    let (url, _) = prometheus(|path, p| match path {
+        "/api/v1/targets" => fleet_api(path, p),
+        _ => success(Vec::new()),
+    });
+    let e = one_line(
+        FleetQuery::new(&url)
+            .matching(r#"job="none""#)
+            .load()
+            .unwrap_err(),
+    );
+    assert!(
+        e.contains(r#"no palavriado stage series matching {job="none"} in the last 15m"#),
+        "{e}"
+    );
+
+    // Something that is not Prometheus.
+    let (url, _) = prometheus(|_, _| (200, "<html>hello</html>".into()));
+    let e = one_line(FleetQuery::new(&url).load().unwrap_err());
+    assert!(e.contains("does not answer as Prometheus does"), "{e}");
+}
