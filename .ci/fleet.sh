@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# Fleet end to end: Debian's Prometheus scrapes two profiled examples every second on loopback;
-# its HTTP API must show each stage's time adding up to about 1,000 ms/s and the events the
-# programs' own reports give; `palavriado fleet` on it must name the bottleneck the tokio
-# example was run to have (one parser for the work of three).
+# Fleet end to end: Debian's Prometheus scrapes two profiled examples twice a second on loopback,
+# and a simulated fleet of two; its HTTP API must show each stage's time adding up to about
+# 1,000 ms/s and the events the programs' own reports give; `palavriado fleet` on it must name
+# the bottleneck the simulation was built to have (the first program's middle stage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v prometheus >/dev/null || { echo "fleet e2e: Prometheus is not installed (apt-get install prometheus)"; exit 1; }
-cargo build --quiet --example tokio_sales --example thread_logs
+cargo build --quiet --example tokio_sales --example thread_logs --example fleet_sim
 bin="${CARGO_TARGET_DIR:-target}/debug"
 out="${E2E_OUT:-target/e2e}/fleet"
 rm -rf "$out" && mkdir -p "$out"
 cat >"$out/prometheus.yml" <<YML
-global: {scrape_interval: 1s, evaluation_interval: 1s}
+global: {scrape_interval: 500ms, evaluation_interval: 1s}
 scrape_configs:
   - job_name: palavriado
-    static_configs: [{targets: ['127.0.0.1:9471', '127.0.0.1:9472']}]
+    static_configs: [{targets: ['127.0.0.1:9471', '127.0.0.1:9472', '127.0.0.1:9473', '127.0.0.1:9474']}]
 YML
 prometheus --config.file="$out/prometheus.yml" --storage.tsdb.path="$out/tsdb" \
   --web.listen-address=127.0.0.1:9497 >"$out/prometheus.log" 2>&1 &
@@ -25,14 +25,18 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 start=$(date +%s.%N)
-"$bin/examples/tokio_sales" --rows 4000000 --parsers 1 --no-serve --metrics 127.0.0.1:9471 \
+"$bin/examples/fleet_sim" --programs 2 --stages 4 --port 9473 --duration 12 \
+  >"$out/fleet_sim.log" 2>&1 &
+sim=$!
+"$bin/examples/tokio_sales" --rows 8000000 --parsers 1 --no-serve --metrics 127.0.0.1:9471 \
   --linger 3 --record "$out/tokio_sales.json.gz" >"$out/tokio_sales.txt" 2>"$out/tokio_sales.log" &
 sales=$!
-"$bin/examples/thread_logs" --lines 3000000 --no-serve --metrics 127.0.0.1:9472 \
+"$bin/examples/thread_logs" --lines 6000000 --no-serve --metrics 127.0.0.1:9472 \
   --linger 3 --record "$out/thread_logs.json.gz" >"$out/thread_logs.txt" 2>"$out/thread_logs.log" &
 logs=$!
 wait $sales
 wait $logs
+wait $sim
 end=$(date +%s.%N)
 sleep 2
 for p in tokio_sales thread_logs; do
@@ -43,8 +47,9 @@ python3 .ci/fleet_check.py http://127.0.0.1:9497 "$start" "$end" \
 "$bin/palavriado" fleet --prometheus http://127.0.0.1:9497 --since 5m --record "$out/fleet.json.gz" \
   >"$out/fleet.txt" 2>"$out/fleet.log"
 cat "$out/fleet.log"
-grep -q "127.0.0.1:9471/parser 1 is the bottleneck" "$out/fleet.txt" \
-  || { echo "fleet e2e: the fleet does not name parser 1 the bottleneck"; cat "$out/fleet.txt"; exit 1; }
+cat "$out/fleet.txt"
+grep -q "127.0.0.1:9473/stage 2 is the bottleneck" "$out/fleet.txt" \
+  || { echo "fleet e2e: the fleet does not name sim 1's stage 2 the bottleneck"; exit 1; }
 "$bin/palavriado" show "$out/fleet.json.gz" >"$out/fleet.shown.txt"
 cmp "$out/fleet.txt" "$out/fleet.shown.txt" \
   || { echo "fleet e2e: the saved fleet shows differently"; exit 1; }

@@ -265,3 +265,30 @@ fn weak_senders_do_as_tokios_do_and_their_sends_count() {
     assert_eq!(stage(&report, "bounded").events_in, 1);
     assert_eq!(stage(&report, "unbounded").events_out, 1);
 }
+
+#[test]
+fn a_runtime_dropping_its_waiting_tasks_makes_no_stage_up() {
+    let profiler = Profiler::new("dropped").start().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (tx, rx) = mpsc::channel::<u64>(&profiler, "full", 1);
+    let (tx2, mut rx2) = mpsc::channel::<u64>(&profiler, "empty", 1);
+    rt.spawn(
+        profiler
+            .stage("writer")
+            .instrument(async move { while tx.send(1).await.is_ok() {} }),
+    );
+    rt.spawn(
+        profiler
+            .stage("reader")
+            .instrument(async move { while rx2.recv().await.is_some() {} }),
+    );
+    // Both wait (one on the full channel, one on the empty one) when their runtime goes.
+    std::thread::sleep(Duration::from_millis(100));
+    drop(rt);
+    let report = profiler.finish().unwrap();
+    let mut names: Vec<&str> = report.stages().iter().map(|s| s.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["empty", "full", "reader", "writer"]);
+    assert_eq!(stage(&report, "full").events_in, 1);
+    drop((rx, tx2));
+}

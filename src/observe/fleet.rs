@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+use serde::Deserialize;
 
 use super::diagnosis::{Check, Diagnoser, DiagnosisKind, Finding, StageInfo, Window};
 use super::error::Error;
@@ -19,11 +21,13 @@ use super::series::{self, Row, StageMetric};
 use super::timeline::Timeline;
 use crate::runtime::probe::{StageKind, StageSnapshot, StageState, StateTimes, SubscriptionDemand};
 
+/// The key of the stage's peak queued bytes among the totals.
+const PEAK_QUEUED: &str = "peak queued bytes";
 /// How far back a fleet is read unless told.
 pub const DEFAULT_SINCE: Duration = Duration::from_secs(15 * 60);
 /// Points per series asked for at most: past it the step grows with the range, which keeps a
 /// large fleet's answer small enough to read at once.
-const MAX_POINTS: f64 = 300.0;
+const MAX_POINTS: f64 = 240.0;
 /// How long one query may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest answer read (bytes).
@@ -31,7 +35,7 @@ const MAX_ANSWER: u64 = 1 << 30;
 /// The scrape interval assumed when Prometheus does not say (its own default).
 const DEFAULT_SCRAPE_S: f64 = 15.0;
 /// Times the diagnoses are run over a fleet's range at most (each over its own window).
-const DIAGNOSES_RUNS: usize = 120;
+const DIAGNOSES_RUNS: usize = 40;
 
 /// Which programs to read from which Prometheus, over how long.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,8 +90,11 @@ impl FleetQuery {
         );
         // A rate needs two scrapes in its window; four keep it steady.
         let window_ms = ((4.0 * scrape).max(2.0 * step) * 1e3).round() as u64;
+        // On whole steps: Prometheus writes whole-second times, and answers of the same range
+        // agree point for point.
+        let end = (end / step).floor() * step;
         let range = Range {
-            start: end - since,
+            start: end - (since / step).floor() * step,
             end,
             step,
         };
@@ -122,22 +129,8 @@ impl FleetQuery {
                 StageMetric::Msgq,
                 format!("palavriado_stage_mailbox_messages{m}"),
             ),
-            (
-                StageMetric::QueuedBytes,
-                format!("palavriado_stage_queued_bytes{m}"),
-            ),
         ];
-        let last = |metric: &str| format!("last_over_time({metric}{m}[{}s])", since.ceil());
-        let totals = [
-            "palavriado_stage_events_in_total",
-            "palavriado_stage_events_out_total",
-            "palavriado_stage_busy_seconds_total",
-            "palavriado_stage_backpressured_seconds_total",
-            "palavriado_stage_idle_seconds_total",
-            "palavriado_stage_delay_seconds_total",
-            "palavriado_channel_capacity",
-            "palavriado_stage_link",
-        ];
+        let totals = totals_queries(&m, since, false);
         let memory = format!("sum by (instance) (palavriado_process_resident_memory_bytes{m})");
 
         // Every query at once: Prometheus answers them in parallel.
@@ -148,11 +141,7 @@ impl FleetQuery {
                 .collect();
             let totals: Vec<_> = totals
                 .iter()
-                .map(|metric| {
-                    let q = last(metric);
-                    let p = &prometheus;
-                    scope.spawn(move || p.instant(&q, end))
-                })
+                .map(|(_, q)| scope.spawn(|| prometheus.instant(q, end)))
                 .collect();
             let memory = scope.spawn(|| prometheus.range(&memory, &range));
             let join = |h: std::thread::ScopedJoinHandle<'_, Result<Vec<Series>, Error>>| {
@@ -177,14 +166,36 @@ impl FleetQuery {
             fleet.chart(series::RSS, &[]);
             fleet.add_to(series::RSS, &s.values);
         }
-        for (metric, answer) in totals.iter().zip(total_answers) {
-            for s in answer? {
-                let Some(stage) = fleet.stage(&s.metric) else {
-                    continue;
-                };
-                let v = s.value.as_ref().map_or(f64::NAN, |(_, v)| parse_value(v));
-                fleet.total(&stage, metric, v, &s.metric);
-            }
+        fleet.totals(&totals, total_answers)?;
+        // A program that ended (its series gone stale) has no value now: its last in the range.
+        let ended: Vec<String> = fleet.without_totals();
+        if !ended.is_empty() {
+            let instances = ended
+                .iter()
+                .map(|i| promql_regex_escaped(i))
+                .collect::<Vec<_>>()
+                .join("|");
+            let matchers = [self.matchers.trim(), &format!("instance=~\"{instances}\"")]
+                .iter()
+                .filter(|x| !x.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let lookback = totals_queries(&format!("{{{matchers}}}"), since, true);
+            let answers = std::thread::scope(|scope| {
+                let asked: Vec<_> = lookback
+                    .iter()
+                    .map(|(_, q)| scope.spawn(|| prometheus.instant(q, end)))
+                    .collect();
+                asked
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(Error::Fleet("a query thread failed".into())))
+                    })
+                    .collect::<Vec<_>>()
+            });
+            fleet.totals(&lookback, answers)?;
         }
         if fleet.stages.is_empty() {
             let matching = if m.is_empty() {
@@ -201,6 +212,55 @@ impl FleetQuery {
         }
         Ok(fleet.finish(&prometheus.base))
     }
+}
+
+/// The queries of each stage's totals over `selector` (`{…}` or empty) at the end: each
+/// metric's value then (with `lookback`, its last in the range: for programs that ended), and
+/// the queue's peak in the range. Each with its key for [`FleetBuilder::total`].
+fn totals_queries(selector: &str, since: f64, lookback: bool) -> Vec<(&'static str, String)> {
+    let range = format!("[{}s]", since.ceil());
+    let mut queries: Vec<(&'static str, String)> = [
+        "palavriado_stage_events_in_total",
+        "palavriado_stage_events_out_total",
+        "palavriado_stage_busy_seconds_total",
+        "palavriado_stage_backpressured_seconds_total",
+        "palavriado_stage_idle_seconds_total",
+        "palavriado_stage_delay_seconds_total",
+        "palavriado_channel_capacity",
+        "palavriado_stage_link",
+        "palavriado_stage_queued_bytes",
+    ]
+    .into_iter()
+    .map(|metric| {
+        let q = if lookback {
+            format!("last_over_time({metric}{selector}{range})")
+        } else {
+            format!("{metric}{selector}")
+        };
+        (metric, q)
+    })
+    .collect();
+    if !lookback {
+        queries.push((
+            PEAK_QUEUED,
+            format!("max_over_time(palavriado_stage_queued_bytes{selector}{range})"),
+        ));
+    }
+    queries
+}
+
+/// `text` matched literally in a PromQL regular expression (inside a double-quoted string).
+fn promql_regex_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if ".+*?()|[]{}^$\\".contains(c) {
+            out.push_str("\\\\");
+        } else if c == '"' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A query's time grid (Unix seconds).
@@ -226,27 +286,55 @@ impl Range {
 }
 
 /// Prometheus's answer: `status`, then `data` or the error.
-#[derive(serde::Deserialize)]
+#[derive(Deserialize)]
 struct Answer<T> {
     status: String,
     data: Option<T>,
     error: Option<String>,
 }
 
-/// A query's result.
+/// A query's result, read in place from the answer (a large fleet's answers hold millions of
+/// points: none gets a string of its own).
 #[derive(serde::Deserialize)]
-struct QueryData {
-    result: Vec<Series>,
+struct QueryData<'a> {
+    #[serde(borrow)]
+    result: Vec<RawSeries<'a>>,
 }
 
-/// One series of a result: its labels, and its points (a range query) or its value (instant).
+/// One series of a result as Prometheus writes it: its labels, and its points (a range query)
+/// or its value (instant), each value a string.
 #[derive(serde::Deserialize)]
+struct RawSeries<'a> {
+    #[serde(borrow)]
+    metric: HashMap<Cow<'a, str>, Cow<'a, str>>,
+    #[serde(borrow, default)]
+    values: Vec<(f64, Cow<'a, str>)>,
+    #[serde(borrow, default)]
+    value: Option<(f64, Cow<'a, str>)>,
+}
+
+/// One series of a result: its labels and its points (one, for an instant query).
 struct Series {
     metric: HashMap<String, String>,
-    #[serde(default)]
-    values: Vec<(f64, String)>,
-    #[serde(default)]
-    value: Option<(f64, String)>,
+    values: Vec<(f64, f64)>,
+}
+
+impl From<RawSeries<'_>> for Series {
+    fn from(raw: RawSeries<'_>) -> Self {
+        Series {
+            metric: raw
+                .metric
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            values: raw
+                .values
+                .iter()
+                .chain(&raw.value)
+                .map(|(t, v)| (*t, parse_value(v)))
+                .collect(),
+        }
+    }
 }
 
 /// What `/api/v1/targets` says of the targets it scrapes.
@@ -295,8 +383,14 @@ impl Prometheus {
         Ok(Self { base, agent })
     }
 
-    /// `path`'s answer to `params`, or a one-line error saying what went wrong where.
-    fn get<T: DeserializeOwned>(&self, path: &str, params: &[(&str, String)]) -> Result<T, Error> {
+    /// `path`'s answer to `params`, read by `take` (in place: a large fleet's answers hold
+    /// millions of points), or a one-line error saying what went wrong where.
+    fn get<T>(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        take: impl for<'a> FnOnce(&'a str) -> Result<Answer<T>, serde_json::Error>,
+    ) -> Result<T, Error> {
         let what = params
             .iter()
             .find(|(k, _)| *k == "query")
@@ -324,7 +418,7 @@ impl Prometheus {
                     self.base
                 ))
             })?;
-        let answer: Answer<T> = serde_json::from_str(&body).map_err(|_| {
+        let answer = take(&body).map_err(|_| {
             Error::Fleet(format!(
                 "'{}' does not answer as Prometheus does ({status} to {path}); is it \
                  Prometheus's address?",
@@ -341,9 +435,26 @@ impl Prometheus {
         }
     }
 
+    /// A query's series (`/api/v1/query_range` or `/api/v1/query`).
+    fn series(&self, path: &str, params: &[(&str, String)]) -> Result<Vec<Series>, Error> {
+        self.get(path, params, |body| {
+            let raw: Answer<QueryData<'_>> = serde_json::from_str(body)?;
+            Ok(Answer {
+                status: raw.status,
+                error: raw.error,
+                data: raw
+                    .data
+                    .map(|d| d.result.into_iter().map(Series::from).collect()),
+            })
+        })
+    }
+
     /// The shortest scrape interval of its active targets (s), or Prometheus's default.
     fn scrape_interval(&self) -> Result<f64, Error> {
-        let targets: Targets = self.get("/api/v1/targets", &[("state", "active".into())])?;
+        let targets: Targets =
+            self.get("/api/v1/targets", &[("state", "active".into())], |body| {
+                serde_json::from_str(body)
+            })?;
         Ok(targets
             .active
             .iter()
@@ -355,24 +466,22 @@ impl Prometheus {
     }
 
     fn range(&self, query: &str, r: &Range) -> Result<Vec<Series>, Error> {
-        let data: QueryData = self.get(
+        self.series(
             "/api/v1/query_range",
             &[
                 ("query", query.to_string()),
-                ("start", format!("{:.3}", r.start)),
-                ("end", format!("{:.3}", r.end)),
+                ("start", format!("{}", r.start)),
+                ("end", format!("{}", r.end)),
                 ("step", format!("{}", r.step)),
             ],
-        )?;
-        Ok(data.result)
+        )
     }
 
     fn instant(&self, query: &str, at: f64) -> Result<Vec<Series>, Error> {
-        let data: QueryData = self.get(
+        self.series(
             "/api/v1/query",
             &[("query", query.to_string()), ("time", format!("{at:.3}"))],
-        )?;
-        Ok(data.result)
+        )
     }
 }
 
@@ -390,6 +499,12 @@ struct FleetStage {
     events_out: u64,
     times: StateTimes,
     capacity: Option<u64>,
+    /// Bytes waiting in it at the end.
+    queued_bytes: u64,
+    /// The most bytes waiting in it in the range.
+    peak_bytes: u64,
+    /// Its totals came (its program's series are not stale).
+    has_totals: bool,
     /// Qualified names of what it sends to.
     feeds: Vec<String>,
 }
@@ -434,7 +549,7 @@ impl FleetBuilder {
     }
 
     /// `values` as series `name` (created if new).
-    fn chart(&mut self, name: &str, values: &[(f64, String)]) {
+    fn chart(&mut self, name: &str, values: &[(f64, f64)]) {
         let points = self.range.points();
         let column = self
             .columns
@@ -442,27 +557,67 @@ impl FleetBuilder {
             .or_insert_with(|| vec![f64::NAN; points]);
         for (t, v) in values {
             if let Some(i) = self.range.index(*t) {
-                column[i] = parse_value(v);
+                column[i] = *v;
             }
         }
     }
 
     /// Adds `values` into series `name` (a fleet's total of a per-program series).
-    fn add_to(&mut self, name: &str, values: &[(f64, String)]) {
+    fn add_to(&mut self, name: &str, values: &[(f64, f64)]) {
         if let Some(column) = self.columns.get_mut(name) {
             for (t, v) in values {
                 if let Some(i) = self.range.index(*t) {
-                    let x = parse_value(v);
-                    column[i] = if column[i].is_nan() { x } else { column[i] + x };
+                    column[i] = if column[i].is_nan() {
+                        *v
+                    } else {
+                        column[i] + v
+                    };
                 }
             }
         }
+    }
+
+    /// The totals' answers, each for its key.
+    fn totals(
+        &mut self,
+        queries: &[(&'static str, String)],
+        answers: Vec<Result<Vec<Series>, Error>>,
+    ) -> Result<(), Error> {
+        for ((key, _), answer) in queries.iter().zip(answers) {
+            for s in answer? {
+                let Some(stage) = self.stage(&s.metric) else {
+                    continue;
+                };
+                let v = s.values.last().map_or(f64::NAN, |(_, v)| *v);
+                self.total(&stage, key, v, &s.metric);
+            }
+        }
+        Ok(())
+    }
+
+    /// The instances none of whose stages has totals yet (their programs ended).
+    fn without_totals(&self) -> Vec<String> {
+        let with: std::collections::HashSet<&str> = self
+            .stages
+            .values()
+            .filter(|s| s.has_totals)
+            .map(|s| s.instance.as_str())
+            .collect();
+        let mut ended: Vec<String> = self
+            .stages
+            .values()
+            .filter(|s| !with.contains(s.instance.as_str()))
+            .map(|s| s.instance.clone())
+            .collect();
+        ended.dedup();
+        ended
     }
 
     /// Stage `qualified`'s last value of `metric`.
     fn total(&mut self, qualified: &str, metric: &str, v: f64, labels: &HashMap<String, String>) {
         let instance = self.stages[qualified].instance.clone();
         let s = self.stages.get_mut(qualified).expect("noted by stage()");
+        s.has_totals |= metric == "palavriado_stage_events_in_total";
         let (count, ns) = if v.is_finite() && v > 0.0 {
             (v.round() as u64, (v * 1e9).round() as u64)
         } else {
@@ -476,6 +631,8 @@ impl FleetBuilder {
             "palavriado_stage_idle_seconds_total" => s.times.idle_ns = ns,
             "palavriado_stage_delay_seconds_total" => s.times.sleeping_ns = ns,
             "palavriado_channel_capacity" => s.capacity = Some(count),
+            "palavriado_stage_queued_bytes" => s.queued_bytes = count,
+            PEAK_QUEUED => s.peak_bytes = count,
             "palavriado_stage_link" => {
                 if let Some(to) = labels.get("to") {
                     s.feeds.push(format!("{instance}/{to}"));
@@ -571,7 +728,7 @@ impl FleetBuilder {
                 capacity: s.capacity,
                 mailbox_messages: latest(q, StageMetric::Msgq),
                 mailbox_events: 0,
-                queued_bytes: latest(q, StageMetric::QueuedBytes),
+                queued_bytes: s.queued_bytes,
                 events_in: s.events_in,
                 events_out: s.events_out,
                 buffered: 0,
@@ -583,7 +740,7 @@ impl FleetBuilder {
                 polls: 0,
                 sched_wait_ns: 0,
                 times: s.times,
-                peak_bytes: peak(q, StageMetric::QueuedBytes),
+                peak_bytes: s.peak_bytes,
                 feeds: s.feeds.clone(),
                 program: Some(if s.program.is_empty() {
                     s.instance.clone()
@@ -605,7 +762,7 @@ impl FleetBuilder {
                 scheduled_wait_ms: 0.0,
                 max_mailbox: peak(q, StageMetric::Msgq),
                 mailbox_p99_us: None,
-                peak_bytes: peak(q, StageMetric::QueuedBytes),
+                peak_bytes: s.peak_bytes,
                 capacity: s.capacity,
             });
         }

@@ -564,7 +564,12 @@ impl RunReport {
             split: SplitMode::Chars,
             max_demand: None,
             max_mailbox_len: stages.iter().map(|s| s.max_mailbox).max().unwrap_or(0),
-            messages: 0,
+            // Messages taken from the channels.
+            messages: stages
+                .iter()
+                .filter(|s| s.kind == crate::runtime::probe::StageKind::Channel)
+                .map(|s| s.events_out)
+                .sum(),
             context_switches: 0,
             peak_rss_bytes: tl.max(series::RSS).unwrap_or(0.0) as u64,
             peak_heap_bytes: 0,

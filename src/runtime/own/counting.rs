@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use crate::runtime::control::{Pipeline, RunControl};
 use crate::runtime::event::Event;
-use crate::runtime::own::stage::{own_stage, with_current};
+use crate::runtime::own::stage::{own_stage, with_current, with_waiting};
 use crate::runtime::probe::{StageKind, StageProbe, StageState, SubscriptionDemand};
 
 /// A channel's name, and how to weigh what it carries.
@@ -284,10 +284,18 @@ impl<T> Counts<T> {
         self.with_stage(sends, |stage| stage.set_state(state));
     }
 
-    /// The caller's stage is done waiting.
+    /// The caller's stage is done waiting (a wait dropped where no stage runs, as when a runtime
+    /// drops its tasks, makes no stage up).
     #[inline]
     pub(crate) fn resumes(&self, sends: bool) {
-        self.with_stage(sends, |stage| stage.set_state(StageState::Running));
+        let existing = if sends {
+            &self.sender_stage
+        } else {
+            &self.receiver_stage
+        };
+        with_waiting(&self.ctl, existing.get().map(|s| &**s), |stage| {
+            stage.set_state(StageState::Running)
+        });
     }
 
     /// A blocking send: `try_send` first; when the channel is full, `wait` sends, the stage

@@ -202,7 +202,7 @@ pub(crate) fn with_current<'a, R>(
 ) -> R {
     let mut p = CURRENT.get();
     if p.is_null() {
-        p = thread_stage(ctl);
+        p = thread_stage(ctl, true);
     }
     if !p.is_null() {
         // SAFETY: CURRENT points at a probe an `InStage` being polled on this thread, or a
@@ -215,16 +215,41 @@ pub(crate) fn with_current<'a, R>(
     f(stage)
 }
 
+/// Runs `f` with the stage that is waiting, when a wait ends: the one running here, else the
+/// stage already made for the channel's end (`existing`). Makes none up: a wait a runtime drops
+/// with its tasks, where no stage runs, changes nothing.
+#[inline]
+pub(crate) fn with_waiting(
+    ctl: &Arc<RunControl>,
+    existing: Option<&StageProbe>,
+    f: impl FnOnce(&StageProbe),
+) {
+    let mut p = CURRENT.get();
+    if p.is_null() {
+        p = thread_stage(ctl, false);
+    }
+    if !p.is_null() {
+        // SAFETY: as in `with_current`.
+        f(unsafe { &*p });
+    } else if let Some(stage) = existing {
+        f(stage);
+    }
+}
+
 /// The stage of a named thread of the program's own (not a tokio runtime's, where tasks move
-/// between threads), registered with `ctl` the first time; null when there is none. The answer
-/// is kept per thread, so a thread that has none does not ask again on every message.
-fn thread_stage(ctl: &Arc<RunControl>) -> *const StageProbe {
+/// between threads), registered with `ctl` the first time (when `make`); null when there is
+/// none. The answer is kept per thread, so a thread that has none does not ask again on every
+/// message.
+fn thread_stage(ctl: &Arc<RunControl>, make: bool) -> *const StageProbe {
     let key = Arc::as_ptr(ctl) as usize;
     THREAD_STAGE.with_borrow_mut(|cached| {
         if let Some(ThreadStage(k, stage)) = cached.as_ref()
             && *k == key
         {
             return stage.as_ref().map_or(ptr::null(), Arc::as_ptr);
+        }
+        if !make {
+            return ptr::null();
         }
         let name = std::thread::current().name().map(str::to_string);
         let stage = name

@@ -30,18 +30,32 @@ pub enum LoadChart {
 
 impl LoadChart {
     /// The charts a run's data can fill, top to bottom: scheduler utilisation (when its stages
-    /// ran on the scheduler), CPU, memory, IO.
+    /// ran on the scheduler), CPU, CPU by stage, memory, IO. Once samples have come, a chart
+    /// none of them fills is left out (a fleet read from Prometheus has no per-core CPU; a
+    /// program of one's own reads no corpus).
     pub fn shown(data: &ChartData) -> Vec<LoadChart> {
-        let mut v = Vec::with_capacity(4);
+        let sampled = !data.rows.is_empty();
+        let has = |name: &str| !sampled || data.column(name).is_some();
+        let mut v = Vec::with_capacity(5);
         if data.column(&series::scheduler(0)).is_some() {
             v.push(LoadChart::Schedulers);
         }
-        v.extend([
-            LoadChart::Cpu,
-            LoadChart::StageCpu,
-            LoadChart::Memory,
-            LoadChart::Io,
-        ]);
+        if has(&series::core(0)) {
+            v.push(LoadChart::Cpu);
+        }
+        let cpu_by_stage = StageMetric::CpuPercent.as_str();
+        if !sampled
+            || data
+                .names
+                .iter()
+                .any(|n| n.starts_with("stage/") && n.ends_with(cpu_by_stage))
+        {
+            v.push(LoadChart::StageCpu);
+        }
+        v.push(LoadChart::Memory);
+        if has(series::IO) {
+            v.push(LoadChart::Io);
+        }
         v
     }
 

@@ -231,7 +231,7 @@ pub fn pipeline(
         );
         // Under its program's name, a stage goes by its own.
         let name = match &s.program {
-            Some(_) if grouped => s.name.split_once('/').map_or(&*s.name, |(_, n)| n),
+            Some(_) => s.name.split_once('/').map_or(&*s.name, |(_, n)| n),
             _ => &s.name,
         };
         painter.text(
@@ -430,13 +430,59 @@ fn head(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
     ));
 }
 
-/// The Pipeline view.
+/// Programs drawn at once, each in its band, at most: a larger fleet is drawn one program at a
+/// time, picked from a list.
+const BANDS_DRAWN: usize = 4;
+
+/// The Pipeline view; keeps which program it draws when there are too many to draw at once.
 #[derive(Debug, Default)]
-pub struct PipelineView;
+pub struct PipelineView {
+    /// The program drawn (of a run of many).
+    pub program: Option<String>,
+}
 
 impl View for PipelineView {
     fn ui(&mut self, ui: &mut Ui, cx: &mut ViewContext<'_>) -> Option<ViewAction> {
-        let rows = ProcessRow::collect(cx.run.stages(), &cx.run.data);
+        let mut rows = ProcessRow::collect(cx.run.stages(), &cx.run.data);
+        let mut programs: Vec<String> = Vec::new();
+        for r in &rows {
+            if let Some(p) = &r.stage.program
+                && !programs.contains(p)
+            {
+                programs.push(p.clone());
+            }
+        }
+        if programs.len() > BANDS_DRAWN {
+            // The selected stage's program comes first (a diagnosis clicked selects one).
+            let of_selected = cx.selected.as_ref().and_then(|name| {
+                rows.iter()
+                    .find(|r| &r.stage.name == name)
+                    .and_then(|r| r.stage.program.clone())
+            });
+            if of_selected.is_some() {
+                self.program = of_selected;
+            }
+            let shown = match &self.program {
+                Some(p) if programs.contains(p) => p.clone(),
+                _ => programs[0].clone(),
+            };
+            ui.horizontal(|ui| {
+                ui.label(format!("{} programs; showing", programs.len()));
+                egui::ComboBox::from_id_salt("pipeline program")
+                    .selected_text(&shown)
+                    .width(320.0)
+                    .show_ui(ui, |ui| {
+                        for p in &programs {
+                            if ui.selectable_label(*p == shown, p).clicked() {
+                                self.program = Some(p.clone());
+                                *cx.selected = None;
+                            }
+                        }
+                    });
+            });
+            let shown = self.program.clone().unwrap_or(shown);
+            rows.retain(|r| r.stage.program.as_deref() == Some(shown.as_str()));
+        }
         let demand_driven = cx.run.settings.strategy.uses_demand();
         pipeline(ui, &rows, demand_driven, cx.selected);
         None
