@@ -322,21 +322,29 @@ pub fn pipeline(
     );
 }
 
+/// Narrowest a column of boxes gets: a longer pipeline wraps onto more rows.
+const MIN_COLUMN_W: f32 = 130.0;
+
 /// The boxes of `columns` laid out in `area`: columns side by side, each one's boxes stacked
-/// and centred.
+/// and centred; a pipeline too long for the width wraps onto rows of columns.
 fn column_rects(area: Rect, columns: &[Vec<&ProcessRow>]) -> Vec<Vec<Rect>> {
-    let ncol = columns.len().max(1) as f32;
-    let col_w = area.width() / ncol;
+    let ncol = columns.len().max(1);
+    let per_row = ((area.width() / MIN_COLUMN_W).floor() as usize).clamp(1, ncol);
+    let rows = ncol.div_ceil(per_row);
+    let col_w = area.width() / per_row as f32;
+    let row_h = area.height() / rows as f32;
     let box_w = (col_w * 0.62).min(230.0);
     columns
         .iter()
         .enumerate()
         .map(|(ci, col)| {
+            let (row, at) = (ci / per_row, ci % per_row);
+            let band_top = area.top() + row as f32 * row_h;
             let n = col.len() as f32;
-            let box_h = ((area.height() - 40.0) / n - 16.0).clamp(34.0, 100.0);
+            let box_h = ((row_h - 40.0) / n - 16.0).clamp(34.0, 100.0);
             let total = n * box_h + (n - 1.0) * 16.0;
-            let top = area.top() + 30.0 + (area.height() - 30.0 - total) / 2.0;
-            let cx = area.left() + col_w * (ci as f32 + 0.5);
+            let top = band_top + 30.0 + (row_h - 30.0 - total) / 2.0;
+            let cx = area.left() + col_w * (at as f32 + 0.5);
             (0..col.len())
                 .map(|i| {
                     Rect::from_center_size(

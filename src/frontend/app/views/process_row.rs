@@ -39,6 +39,13 @@ impl ProcessRow {
                 } else {
                     data.rate_over(&series::stage(&stage.name, StageMetric::In), 1.0)
                 }
+                // A fleet read from Prometheus has the rate itself, not the count.
+                .or_else(|| {
+                    data.mean_over(
+                        &series::stage(&stage.name, StageMetric::InPerS),
+                        data.duration(),
+                    )
+                })
                 .unwrap_or(0.0),
                 cpu_ms: data
                     .last(&series::stage(&stage.name, StageMetric::CpuMs))
