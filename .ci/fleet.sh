@@ -44,7 +44,7 @@ for p in tokio_sales thread_logs; do
 done
 python3 .ci/fleet_check.py http://127.0.0.1:9497 "$start" "$end" \
   "127.0.0.1:9471=$out/tokio_sales.report.json" "127.0.0.1:9472=$out/thread_logs.report.json"
-"$bin/palavriado" fleet --prometheus http://127.0.0.1:9497 --since 5m --record "$out/fleet.json.gz" \
+"$bin/palavriado" fleet --prometheus http://127.0.0.1:9497 --since 1m --record "$out/fleet.json.gz" \
   >"$out/fleet.txt" 2>"$out/fleet.log"
 cat "$out/fleet.log"
 cat "$out/fleet.txt"

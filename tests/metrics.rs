@@ -141,7 +141,8 @@ fn a_scrape_says_what_the_probes_say() {
     );
     assert_eq!(count, inf);
     assert!(count > 0.0, "some messages were stamped");
-    // A stage with no mailbox of its own has no such histogram.
+    // A stage of the program's own has no mailbox: no queue series, no histogram.
+    assert!(!text.contains(&format!("palavriado_stage_mailbox_messages{producer}")));
     assert!(!text.contains(&format!(
         "palavriado_stage_mailbox_wait_seconds_count{producer}"
     )));

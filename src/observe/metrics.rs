@@ -4,6 +4,7 @@
 //! reads our probes at scrape time; its encoder gets names, units, escaping and the format
 //! right); served by `tiny_http` on a thread of its own.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -18,7 +19,7 @@ use crate::runtime::control::RunControl;
 use crate::runtime::probe::heap;
 use crate::runtime::probe::os::{process_cpu_seconds, resident_bytes_now};
 use crate::runtime::probe::{
-    StageKind, StageSnapshot, StateTimes, WAIT_BUCKETS, wait_bucket_upper_s, wait_bucket_us,
+    StageKind, StageProbe, StateTimes, WAIT_BUCKETS, wait_bucket_upper_s, wait_bucket_us,
 };
 
 /// The content type of an OpenMetrics text exposition (what Prometheus asks for first).
@@ -28,9 +29,17 @@ pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; char
 pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Buckets of the time-in-mailbox histogram merged into one exposed bucket (the probes keep 3
-/// per doubling; 9 make one per ×8: 100 ns, 800 ns, 6.4 µs … 13.4 s, then +Inf), so a scrape
-/// of hundreds of stages stays small.
+/// per doubling; 9 make one per ×8: 800 ns, 6.4 µs … 13.4 s, then +Inf), so a scrape of
+/// hundreds of stages stays small.
 const MERGED_BUCKETS: usize = 9;
+/// The probe bucket the first exposed bucket ends at (800 ns), and the last (13.4 s).
+const FIRST_EXPOSED: usize = MERGED_BUCKETS;
+const LAST_EXPOSED: usize = 9 * MERGED_BUCKETS;
+/// Series a stage of a program's own does not have (its queues are its channels).
+const MAILBOX_METRICS: [&str; 2] = [
+    "palavriado_stage_mailbox_messages",
+    "palavriado_stage_queued",
+];
 
 /// A program's probes, read when scraped.
 #[derive(Debug)]
@@ -41,12 +50,40 @@ struct Program {
 }
 
 /// One stage's labels: the program, the stage and its kind.
-fn labels<'a>(program: &'a str, s: &'a StageSnapshot) -> [(&'static str, &'a str); 3] {
+fn labels<'a>(program: &'a str, s: &Now<'a>) -> [(&'static str, &'a str); 3] {
     [
         ("program", program),
-        ("stage", s.name.as_str()),
+        ("stage", s.name),
         ("kind", s.kind.label()),
     ]
+}
+
+/// What a scrape reads of a stage's probe (its name borrowed: a scrape of hundreds of stages
+/// copies no names).
+struct Now<'a> {
+    name: &'a str,
+    kind: StageKind,
+    times: StateTimes,
+    events_in: u64,
+    events_out: u64,
+    mailbox_messages: u64,
+    queued_bytes: u64,
+    capacity: Option<u64>,
+}
+
+impl<'a> Now<'a> {
+    fn of(p: &'a StageProbe) -> Self {
+        Now {
+            name: &p.name,
+            kind: p.kind(),
+            times: p.state_times(),
+            events_in: p.events_in(),
+            events_out: p.events_out(),
+            mailbox_messages: p.mailbox_len(),
+            queued_bytes: p.queued_bytes(),
+            capacity: p.capacity(),
+        }
+    }
 }
 
 /// A sample's value: a count (written as an integer, which is cheaper) or a measure.
@@ -62,11 +99,11 @@ type StageMetric = (
     &'static str,
     Option<Unit>,
     MetricType,
-    fn(&StageSnapshot) -> Option<Num>,
+    fn(&Now<'_>) -> Option<Num>,
 );
 
 /// Seconds from nanoseconds; `None` for a channel (it has no time split).
-fn time(s: &StageSnapshot, ns: fn(&StateTimes) -> u64) -> Option<Num> {
+fn time(s: &Now<'_>, ns: fn(&StateTimes) -> u64) -> Option<Num> {
     (s.kind != StageKind::Channel).then(|| Num::Measure(ns(&s.times) as f64 / 1e9))
 }
 
@@ -139,11 +176,16 @@ const STAGE_METRICS: [StageMetric; 9] = [
 impl Collector for Program {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let probes = self.ctl.stages();
-        let stages: Vec<StageSnapshot> = probes.iter().map(|p| p.snapshot()).collect();
+        let stages: Vec<Now<'_>> = probes.iter().map(|p| Now::of(p)).collect();
         let program = self.name.as_str();
+        let mailbox: Vec<bool> = probes.iter().map(|p| p.has_mailbox()).collect();
         for (name, help, unit, kind, value) in &STAGE_METRICS {
             let mut metric = encoder.encode_descriptor(name, help, unit.as_ref(), *kind)?;
-            for s in &stages {
+            let needs_mailbox = MAILBOX_METRICS.contains(name);
+            for (s, &has_mailbox) in stages.iter().zip(&mailbox) {
+                if needs_mailbox && !has_mailbox {
+                    continue;
+                }
                 let Some(v) = value(s) else { continue };
                 let l = labels(program, s);
                 let mut m = metric.encode_family(&l)?;
@@ -171,7 +213,7 @@ impl Collector for Program {
                 if result.is_ok() {
                     let l = [
                         ("program", program),
-                        ("stage", s.name.as_str()),
+                        ("stage", s.name),
                         ("to", sub.subscriber.as_str()),
                     ];
                     result = links
@@ -265,9 +307,9 @@ fn merged(hist: &[u64]) -> (f64, u64, Vec<(f64, u64)>) {
         .map(|(i, &n)| n as f64 * wait_bucket_us(i) / 1e6)
         .sum();
     // Exposed bucket k holds the probes' buckets up to 9k: waits up to 100 ns × 8^k.
-    let mut buckets = Vec::new();
+    let mut buckets = Vec::with_capacity(10);
     let mut from = 0;
-    for end in (0..hist.len()).step_by(MERGED_BUCKETS) {
+    for end in (FIRST_EXPOSED..=LAST_EXPOSED).step_by(MERGED_BUCKETS) {
         buckets.push((wait_bucket_upper_s(end), hist[from..=end].iter().sum()));
         from = end + 1;
     }
@@ -303,6 +345,33 @@ pub(crate) fn exposition(
     out
 }
 
+/// Answers `request` with `body` in one write: tiny_http copies a response's body to the
+/// socket 8 KB at a time (a send each), which for a scrape of hundreds of stages costs more
+/// than encoding it.
+fn write_whole(request: tiny_http::Request, body: &str, openmetrics: bool) -> std::io::Result<()> {
+    let kind = if openmetrics {
+        OPENMETRICS
+    } else {
+        PROMETHEUS_TEXT
+    };
+    // An HTTP/1.0 client without keep-alive reads to the end: tiny_http then closes the
+    // connection, as it does after its own responses.
+    let close = request.http_version() == &tiny_http::HTTPVersion(1, 0)
+        && !request.headers().iter().any(|h| {
+            h.field.equiv("Connection") && h.value.as_str().eq_ignore_ascii_case("keep-alive")
+        });
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n{}\r\n",
+        body.len(),
+        if close { "Connection: close\r\n" } else { "" }
+    );
+    // The head waits in tiny_http's small buffer; the body, larger, goes out in one send.
+    let mut out = request.into_writer();
+    out.write_all(head.as_bytes())?;
+    out.write_all(body.as_bytes())?;
+    out.flush()
+}
+
 /// Serves `GET /metrics` on an address until dropped.
 pub(crate) struct MetricsServer {
     server: Arc<tiny_http::Server>,
@@ -334,29 +403,23 @@ impl MetricsServer {
             .name("metrics".into())
             .spawn(move || {
                 for request in serving.incoming_requests() {
-                    let response = if request.method() == &tiny_http::Method::Get
-                        && request.url().split('?').next() == Some("/metrics")
+                    if request.method() != &tiny_http::Method::Get
+                        || request.url().split('?').next() != Some("/metrics")
                     {
-                        // OpenMetrics for a scraper that asks for it (Prometheus does).
-                        let openmetrics = request.headers().iter().any(|h| {
-                            h.field.equiv("Accept")
-                                && h.value.as_str().contains("application/openmetrics-text")
-                        });
-                        let body = exposition(&name, &ctl, &timeline, openmetrics);
-                        let kind = if openmetrics {
-                            OPENMETRICS
-                        } else {
-                            PROMETHEUS_TEXT
-                        };
-                        let header = tiny_http::Header::from_bytes("Content-Type", kind)
-                            .expect("a valid header");
-                        tiny_http::Response::from_string(body).with_header(header)
-                    } else {
-                        tiny_http::Response::from_string("palavriado serves GET /metrics\n")
-                            .with_status_code(404)
-                    };
-                    // A scraper that went away takes nothing with it.
-                    let _ = request.respond(response);
+                        let response =
+                            tiny_http::Response::from_string("palavriado serves GET /metrics\n")
+                                .with_status_code(404);
+                        // A scraper that went away takes nothing with it.
+                        let _ = request.respond(response);
+                        continue;
+                    }
+                    // OpenMetrics for a scraper that asks for it (Prometheus does).
+                    let openmetrics = request.headers().iter().any(|h| {
+                        h.field.equiv("Accept")
+                            && h.value.as_str().contains("application/openmetrics-text")
+                    });
+                    let body = exposition(&name, &ctl, &timeline, openmetrics);
+                    let _ = write_whole(request, &body, openmetrics);
                 }
             })
             .map_err(|e| Error::Serve(format!("cannot start the metrics thread: {e}")))?;

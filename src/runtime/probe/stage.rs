@@ -188,12 +188,25 @@ fn wait_bucket(ns: u64) -> usize {
 
 /// The longest wait (s) bucket `i` holds.
 pub fn wait_bucket_upper_s(i: usize) -> f64 {
-    WAIT_BUCKET_BASE_NS * 2f64.powf(i as f64 / 3.0) / 1e9
+    bucket_table()[i].0
+}
+
+/// Each bucket's upper bound (s) and middle (µs), computed once.
+fn bucket_table() -> &'static [(f64, f64); WAIT_BUCKETS] {
+    static TABLE: std::sync::OnceLock<[(f64, f64); WAIT_BUCKETS]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|i| {
+            (
+                WAIT_BUCKET_BASE_NS * 2f64.powf(i as f64 / 3.0) / 1e9,
+                WAIT_BUCKET_BASE_NS * 2f64.powf((i as f64 - 0.5).max(0.0) / 3.0) / 1e3,
+            )
+        })
+    })
 }
 
 /// The wait (µs) that bucket `i` stands for: the geometric middle of its range.
 pub fn wait_bucket_us(i: usize) -> f64 {
-    WAIT_BUCKET_BASE_NS * 2f64.powf((i as f64 - 0.5).max(0.0) / 3.0) / 1e3
+    bucket_table()[i].1
 }
 
 /// The `q` quantile (0–1) of a time-in-mailbox histogram (counts per bucket), in µs; `None`
@@ -294,6 +307,8 @@ pub struct StageProbe {
     /// A task of a program's own runtime (not the stage runtime's scheduler): its CPU is the
     /// time inside its polls.
     foreign_task: std::sync::atomic::AtomicBool,
+    /// A stage of a program's own: no mailbox (see [`StageProbe::has_mailbox`]).
+    mailboxless: std::sync::atomic::AtomicBool,
     /// The thread a task of a program's own runtime was last seen polled on.
     last_thread: AtomicI32,
     subscriptions: Mutex<Vec<SubscriptionDemand>>,
@@ -407,6 +422,7 @@ impl StageProbe {
             single_event: std::sync::atomic::AtomicBool::new(false),
             closed: std::sync::atomic::AtomicBool::new(false),
             foreign_task: std::sync::atomic::AtomicBool::new(false),
+            mailboxless: std::sync::atomic::AtomicBool::new(false),
             last_thread: AtomicI32::new(0),
             subscriptions: Mutex::new(Vec::new()),
             feeds: Mutex::new(Vec::new()),
@@ -461,6 +477,13 @@ impl StageProbe {
     /// A stage of a program's own has no role until it uses a channel (it reads as a consumer).
     pub(crate) fn forget_role(&self) {
         self.kind.store(NO_ROLE_YET, Relaxed);
+        self.mailboxless.store(true, Relaxed);
+    }
+
+    /// False for a stage of a program's own (a task or thread): it has no mailbox, its queues
+    /// are its channels.
+    pub fn has_mailbox(&self) -> bool {
+        !self.mailboxless.load(Relaxed)
     }
 
     /// A bounded channel's capacity, `None` when unbounded (or not a channel).
