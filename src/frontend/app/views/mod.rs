@@ -7,6 +7,7 @@ mod columns;
 mod diagnoses;
 mod load;
 mod pipeline;
+mod pipeline_layout;
 mod process_row;
 mod processes;
 mod results;
@@ -16,7 +17,8 @@ use egui::Ui;
 pub use columns::Column;
 pub use diagnoses::diagnosis_strip;
 pub use load::{LoadView, QueuesView};
-pub use pipeline::{PipelineView, pipeline, pipeline_columns};
+pub use pipeline::{PipelineView, pipeline};
+pub use pipeline_layout::pipeline_columns;
 pub use processes::{ProcessRow, ProcessesView, Sort, processes_table};
 pub use results::{ResultsView, result_summary};
 

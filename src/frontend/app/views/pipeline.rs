@@ -3,79 +3,12 @@
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
+use super::pipeline_layout::{column_rects, linked, pipeline_columns};
 use super::process_row::ProcessRow;
 use super::{View, ViewAction, ViewContext};
 use crate::StageKind;
 use crate::frontend::app::style::{PALETTE, TIME_COLORS, load_color, state_color};
 use crate::observe::format::thousands;
-
-/// Groups stages into pipeline columns: by how far from the start each is when stages say what
-/// they feed (a program's own stages and channels), else by name (`extractor 1`, `extractor 2`
-/// → `extractor`), in order of first appearance.
-pub fn pipeline_columns(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
-    if linked(rows) {
-        return columns_by_links(rows);
-    }
-    let group = |name: &str| {
-        name.trim_end_matches(|c: char| c.is_ascii_digit() || c == ' ')
-            .to_string()
-    };
-    let mut order: Vec<String> = Vec::new();
-    for r in rows {
-        let g = group(&r.stage.name);
-        if !order.contains(&g) {
-            order.push(g);
-        }
-    }
-    order
-        .iter()
-        .map(|g| rows.iter().filter(|r| &group(&r.stage.name) == g).collect())
-        .collect()
-}
-
-/// True when stages say what they feed: the arrows follow those links.
-fn linked(rows: &[ProcessRow]) -> bool {
-    rows.iter().any(|r| !r.stage.feeds.is_empty())
-}
-
-/// Columns by the longest path from a stage nothing feeds (a cycle stops growing at the number
-/// of stages).
-fn columns_by_links(rows: &[ProcessRow]) -> Vec<Vec<&ProcessRow>> {
-    let index: std::collections::HashMap<&str, usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.stage.name.as_str(), i))
-        .collect();
-    let mut depth = vec![0usize; rows.len()];
-    for _ in 0..rows.len() {
-        let mut changed = false;
-        for (i, r) in rows.iter().enumerate() {
-            for fed in &r.stage.feeds {
-                if let Some(&j) = index.get(fed.as_str())
-                    && depth[j] < depth[i] + 1
-                    && depth[i] + 1 < rows.len()
-                {
-                    depth[j] = depth[i] + 1;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    let deepest = depth.iter().copied().max().unwrap_or(0);
-    (0..=deepest)
-        .map(|d| {
-            rows.iter()
-                .zip(&depth)
-                .filter(|(_, x)| **x == d)
-                .map(|(r, _)| r)
-                .collect::<Vec<_>>()
-        })
-        .filter(|c| !c.is_empty())
-        .collect()
-}
 
 /// The Pipeline view: stages as boxes in columns, events flowing right (and, for demand-driven
 /// pipelines, demand flowing back). Each box is coloured by how loaded the stage is and shows
@@ -320,41 +253,6 @@ pub fn pipeline(
         text,
         dark,
     );
-}
-
-/// Narrowest a column of boxes gets: a longer pipeline wraps onto more rows.
-const MIN_COLUMN_W: f32 = 130.0;
-
-/// The boxes of `columns` laid out in `area`: columns side by side, each one's boxes stacked
-/// and centred; a pipeline too long for the width wraps onto rows of columns.
-fn column_rects(area: Rect, columns: &[Vec<&ProcessRow>]) -> Vec<Vec<Rect>> {
-    let ncol = columns.len().max(1);
-    let per_row = ((area.width() / MIN_COLUMN_W).floor() as usize).clamp(1, ncol);
-    let rows = ncol.div_ceil(per_row);
-    let col_w = area.width() / per_row as f32;
-    let row_h = area.height() / rows as f32;
-    let box_w = (col_w * 0.62).min(230.0);
-    columns
-        .iter()
-        .enumerate()
-        .map(|(ci, col)| {
-            let (row, at) = (ci / per_row, ci % per_row);
-            let band_top = area.top() + row as f32 * row_h;
-            let n = col.len() as f32;
-            let box_h = ((row_h - 40.0) / n - 16.0).clamp(34.0, 100.0);
-            let total = n * box_h + (n - 1.0) * 16.0;
-            let top = band_top + 30.0 + (row_h - 30.0 - total) / 2.0;
-            let cx = area.left() + col_w * (at as f32 + 0.5);
-            (0..col.len())
-                .map(|i| {
-                    Rect::from_center_size(
-                        Pos2::new(cx, top + box_h / 2.0 + i as f32 * (box_h + 16.0)),
-                        Vec2::new(box_w, box_h),
-                    )
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// The Pipeline's legend: the fill's scale and the time bar's colours.
