@@ -140,6 +140,21 @@ fn bad_input_exits_2_with_one_line_naming_it() {
         (vec!["run", "--schedulers", "0"], "--schedulers"),
         (vec!["bench", "--runtime", "fibers"], "fibers"),
         (vec!["attach", "--duration", "0"], "--duration"),
+        (
+            vec![
+                "attach",
+                "--record",
+                "x.json.gz",
+                "127.0.0.1:1",
+                "127.0.0.1:2",
+            ],
+            "--record follows one program",
+        ),
+        (
+            vec!["fleet", "--prometheus", "http://127.0.0.1:1"],
+            "cannot reach Prometheus at 'http://127.0.0.1:1'",
+        ),
+        (vec!["fleet", "--since", "a while"], "--since"),
     ];
     if cfg!(feature = "gui") {
         cases.push((vec!["app", "--fps", "0"], "--fps"));

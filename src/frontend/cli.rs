@@ -96,7 +96,7 @@ impl AppArgs {
             },
             fps: self.fps,
             run: self.run,
-            attach: None,
+            attach: Vec::new(),
             fleet: None,
         }
     }
@@ -577,9 +577,10 @@ fn print_out(
 /// Options of `palavriado attach`.
 #[derive(Args, Debug, Clone)]
 pub struct AttachArgs {
-    /// Where the program serves its samples (its `Profiler`'s `serve` address)
-    #[arg(default_value = crate::observe::live::wire::DEFAULT_ADDR)]
-    pub addr: String,
+    /// Where the program serves its samples (its `Profiler`'s `serve` address); several
+    /// addresses open the app following them all at once
+    #[arg(default_value = crate::observe::live::wire::DEFAULT_ADDR, num_args = 1..)]
+    pub addr: Vec<String>,
     /// Record what the program sends to this file instead of opening the app, until the program
     /// finishes or exits (or `--duration` passes)
     #[arg(long, value_name = "FILE.json.gz")]
@@ -669,7 +670,7 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
         #[cfg(feature = "gui")]
         {
             let options = crate::frontend::app::AppOptions {
-                attach: Some(args.addr.clone()),
+                attach: args.addr.clone(),
                 ..AppArgs::default().options()
             };
             return match crate::frontend::app::run_app(options) {
@@ -690,7 +691,14 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
             return 2;
         }
     };
-    let a = match crate::observe::live::Attachment::connect(&args.addr) {
+    let [addr] = args.addr.as_slice() else {
+        eprintln!(
+            "palavriado: --record follows one program: give one address, not {}",
+            args.addr.len()
+        );
+        return 2;
+    };
+    let a = match crate::observe::live::Attachment::connect(addr) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("palavriado: {e}");
@@ -702,7 +710,7 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
         "attached to {} (pid {}) at {}, recording to {}",
         hello.program,
         hello.pid,
-        args.addr,
+        addr,
         path.display()
     );
     let ended = a.wait(args.duration.map(Duration::from_secs_f64));
@@ -711,7 +719,7 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
     let Some(recording) = a.recording() else {
         eprintln!(
             "palavriado: nothing to record: the program at '{}' sent no report ({})",
-            args.addr, ended
+            addr, ended
         );
         return 1;
     };

@@ -63,8 +63,9 @@ pub struct AppOptions {
     pub fps: Option<u32>,
     /// Press Run as soon as the window opens.
     pub run: bool,
-    /// Attach to the program serving at this address as soon as the window opens.
-    pub attach: Option<String>,
+    /// Attach to the programs serving at these addresses as soon as the window opens (all
+    /// followed at once).
+    pub attach: Vec<String>,
     /// Open this fleet from Prometheus as soon as the window opens.
     pub fleet: Option<crate::FleetQuery>,
 }

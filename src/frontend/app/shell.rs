@@ -153,9 +153,7 @@ impl PalavriadoApp {
         if o.run {
             self.start_run();
         }
-        if let Some(addr) = &o.attach {
-            self.session.attach(addr.clone());
-        }
+        self.session.attach_all(o.attach.clone());
         if let Some(q) = &o.fleet {
             self.session.open_fleet(q.clone());
         }

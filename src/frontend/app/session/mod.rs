@@ -104,6 +104,8 @@ pub struct Session {
     pub infos: Vec<(CorpusChoice, Result<CorpusInfo, String>)>,
     opening: Vec<Receiver<Result<(PathBuf, Recording), String>>>,
     attaching: Option<Receiver<Result<Attachment, String>>>,
+    /// Addresses still to attach to, one after the other (each joins those followed).
+    to_attach: std::collections::VecDeque<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -269,6 +271,12 @@ impl Session {
             }
         }
         self.poll_attachment();
+        if self.attaching.is_none()
+            && self.can_attach()
+            && let Some(addr) = self.to_attach.pop_front()
+        {
+            self.attach(addr);
+        }
         self.scans.retain(|(choice, rx)| match rx.try_recv() {
             Ok(info) => {
                 self.infos.push((choice.clone(), info));

@@ -29,6 +29,14 @@ impl Session {
         }));
     }
 
+    /// Attaches to every address in turn, each joining the programs already followed.
+    pub fn attach_all(&mut self, addrs: Vec<String>) {
+        self.to_attach.extend(addrs);
+        if let Some(addr) = self.to_attach.pop_front() {
+            self.attach(addr);
+        }
+    }
+
     /// Opens a recording in the background; it joins the session's runs as if it had just
     /// run (or its one-line error shows). Refused while a run is going.
     pub fn open_recording(&mut self, path: PathBuf) {

@@ -3,7 +3,7 @@
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
-use super::pipeline_layout::{column_rects, linked, pipeline_columns};
+use super::pipeline_layout::{self, column_rects, linked, pipeline_columns};
 use super::process_row::ProcessRow;
 use super::{View, ViewAction, ViewContext};
 use crate::StageKind;
@@ -97,6 +97,14 @@ pub fn pipeline(
     // Arrows: along the links a program's stages and channels reported, else events go
     // right (solid) and demand back (dashed) between neighbouring columns.
     let linked = linked(rows);
+    // Each program is drawn by its own links, or by its columns when it has none (a GenStage
+    // pipeline beside programs of channels).
+    let linked_programs: Vec<Option<&str>> = programs
+        .iter()
+        .zip(&band_rows)
+        .filter(|(_, b)| pipeline_layout::linked(b))
+        .map(|(p, _)| *p)
+        .collect();
     if linked {
         let at: std::collections::HashMap<&str, Rect> = placed
             .iter()
@@ -115,7 +123,12 @@ pub fn pipeline(
             }
         }
     }
-    for rects in bands.iter().map(|(_, r)| r).filter(|_| !linked) {
+    for (_, rects) in bands
+        .iter()
+        .zip(&programs)
+        .filter(|(_, p)| !linked_programs.contains(p))
+        .map(|(b, _)| b)
+    {
         for pair in rects.windows(2) {
             for (a, b) in pair[0]
                 .iter()
@@ -211,7 +224,9 @@ pub fn pipeline(
                     ),
                     (true, None) => format!("{} waiting", thousands(s.mailbox_messages)),
                     // A program's own stage has no mailbox: its channels are drawn.
-                    (false, _) if linked => s.state.label().to_string(),
+                    (false, _) if linked_programs.contains(&s.program.as_deref()) => {
+                        s.state.label().to_string()
+                    }
                     (false, _) => format!(
                         "MsgQ {}  ·  {}",
                         thousands(s.mailbox_messages),
