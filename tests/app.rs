@@ -760,3 +760,79 @@ fn the_app_follows_four_programs_at_once_and_detaching_one_keeps_the_others_live
     h.run_steps(2);
     h.get_by_label("4 programs compared");
 }
+
+#[path = "common/prometheus.rs"]
+mod prometheus;
+
+/// Opens the fleet `fields` ask for the way a user does: "From Prometheus…", then "Open".
+fn open_fleet_through_the_window(
+    h: &mut Harness<'static, PalavriadoApp>,
+    fields: palavriado::frontend::app::FleetDialog,
+) {
+    h.state_mut().last_fleet = fields;
+    h.run_steps(2);
+    h.get_by_label("From Prometheus…").click();
+    h.run_steps(2);
+    h.get_by_label("Open").click();
+}
+
+#[test]
+fn a_fleet_from_prometheus_opens_as_a_run_under_each_program() {
+    use palavriado::frontend::app::FleetDialog;
+    let mut h = plain_app();
+    // Nothing listening there: one line in the status bar, and nothing else changes.
+    open_fleet_through_the_window(
+        &mut h,
+        FleetDialog {
+            url: "http://127.0.0.1:1".into(),
+            ..FleetDialog::default()
+        },
+    );
+    let err = error_status(&mut h);
+    assert!(
+        err.contains("cannot reach Prometheus at 'http://127.0.0.1:1'"),
+        "{err}"
+    );
+    assert!(h.state().session.runs.is_empty());
+    // A span that does not read is said in the window, which stays open.
+    h.state_mut().status = None;
+    h.get_by_label("From Prometheus…").click();
+    h.run_steps(2);
+    h.state_mut().fleet_dialog.as_mut().unwrap().since = "a while".into();
+    h.run_steps(1);
+    h.get_by_label("Open").click();
+    h.run_steps(2);
+    h.get_by_label_contains("How far back: 'a while' is not a duration");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+
+    let (url, _) = prometheus::prometheus(prometheus::fleet_api);
+    open_fleet_through_the_window(
+        &mut h,
+        FleetDialog {
+            url: url.clone(),
+            since: "2m".into(),
+            ..FleetDialog::default()
+        },
+    );
+    step_until(&mut h, "the fleet", |a| a.session.runs.len() == 1);
+    h.run_steps(2);
+    let run = h.state().session.current().unwrap();
+    assert_eq!(run.stages().len(), 6);
+    assert_eq!(
+        run.report.as_ref().unwrap().program.as_deref(),
+        Some(format!("fleet of 2 programs from {url}").as_str())
+    );
+    // Its diagnoses in the strip, each naming its instance.
+    h.get_by_label_contains("slow:1/parser is the bottleneck");
+    // Each program's stages under its name.
+    h.get_by_label("Processes").click();
+    h.run_steps(2);
+    h.get_by_label("sales on slow:1");
+    h.get_by_label("sales on fine:1");
+    assert_eq!(h.query_all_by_label("  parser").count(), 2);
+    // The two compared.
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label("2 programs compared");
+}
