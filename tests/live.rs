@@ -190,3 +190,59 @@ fn a_programs_memory_limit_stops_its_pipeline_cleanly() {
     assert!(!report.completed());
     assert_eq!(report.memory_limit(), Some(1 << 20));
 }
+
+#[test]
+fn a_group_follows_two_programs_of_one_name_each_under_a_name_of_its_own() {
+    use std::sync::Arc;
+    let serve = || {
+        Profiler::new("squares")
+            .sample_hz(100)
+            .serve("127.0.0.1:0")
+            .start()
+            .unwrap()
+    };
+    let (first, second) = (serve(), serve());
+    let addr = |p: &Profiler| p.local_addr().unwrap().to_string();
+    let a = Arc::new(Attachment::connect(&addr(&first)).unwrap());
+    let b = Arc::new(Attachment::connect(&addr(&second)).unwrap());
+    let group = palavriado::Group::new(a, b);
+    let labels = group.labels();
+    assert_eq!(
+        labels,
+        [
+            "squares".to_string(),
+            format!("squares ({})", addr(&second))
+        ]
+    );
+    assert_eq!(squares(&first, 50_000), sum_of_squares(50_000));
+    assert_eq!(squares(&second, 70_000), sum_of_squares(70_000));
+    first.finish().unwrap();
+    second.finish().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while group.is_live() {
+        assert!(Instant::now() < deadline, "the programs' ends to arrive");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let report = group.run_report().expect("one report of both");
+    assert!(report.completed);
+    let sum = |name: &str| {
+        report
+            .stages
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .events_in
+    };
+    assert_eq!(sum("squares/sum"), 50_000);
+    assert_eq!(sum(&format!("{}/sum", labels[1])), 70_000);
+    // Each program's series under its name in the merged timeline.
+    let names = group.timeline().names();
+    assert!(
+        names.contains(&"stage/squares/sum/in".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&format!("stage/{}/sum/in", labels[1])));
+    let stages = group.stages();
+    assert_eq!(stages.len(), 6);
+    assert!(stages.iter().all(|s| s.program.is_some()));
+}

@@ -200,8 +200,9 @@ impl Session {
     }
 
     /// Asks the running run to stop (it finishes in the background), or detaches from the
-    /// program followed.
-    pub fn stop(&self) {
+    /// programs followed (and attaches to none still waiting their turn).
+    pub fn stop(&mut self) {
+        self.to_attach.clear();
         if let Some(a) = self.following() {
             a.detach();
         }
