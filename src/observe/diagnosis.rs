@@ -24,6 +24,14 @@ pub enum DiagnosisKind {
     SmallDemand,
     /// One partition's queue many times the others'.
     PartitionSkew,
+    /// A task's polls take long: it holds its scheduler thread (tokio-console's tasks).
+    LongPoll,
+    /// A task wakes itself over and over: a busy loop.
+    SelfWake,
+    /// A task no one will wake again: idle, not finished, and no waker left.
+    LostWaker,
+    /// Tasks wait long to be polled once woken: the runtime has more work than threads.
+    Saturated,
 }
 
 impl DiagnosisKind {
@@ -35,6 +43,10 @@ impl DiagnosisKind {
             DiagnosisKind::Starved => "starved",
             DiagnosisKind::SmallDemand => "small_demand",
             DiagnosisKind::PartitionSkew => "partition_skew",
+            DiagnosisKind::LongPoll => "long_poll",
+            DiagnosisKind::SelfWake => "self_wake",
+            DiagnosisKind::LostWaker => "lost_waker",
+            DiagnosisKind::Saturated => "saturated",
         }
     }
 }
@@ -233,7 +245,7 @@ impl Window {
         if !linked {
             let layer = |k: StageKind| match k {
                 StageKind::Producer => 0,
-                StageKind::ProducerConsumer | StageKind::Channel => 1,
+                StageKind::ProducerConsumer | StageKind::Channel | StageKind::Task => 1,
                 StageKind::Consumer => 2,
             };
             for j in 0..stages.len() {

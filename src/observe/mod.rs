@@ -2,6 +2,7 @@
 //! the watch enforces limits and runs the diagnoses; reports, recordings, live serving and the
 //! [`crate::Profiler`] a program links; and the talk's observed run of the word count.
 
+pub mod console;
 pub mod diagnosis;
 pub mod error;
 #[cfg(feature = "fleet")]

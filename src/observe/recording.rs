@@ -155,6 +155,9 @@ impl Recording {
     /// Reads a recording; a missing, truncated, corrupt, foreign or newer file gives one line
     /// naming it and what to do.
     pub fn open(path: &Path) -> Result<Recording, Error> {
+        if super::console::is_console_file(path) {
+            return super::console::open(path);
+        }
         Self::read_from(path).map_err(Error::Open)
     }
 

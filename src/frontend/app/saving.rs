@@ -167,6 +167,8 @@ pub(super) fn pick_recording() -> Receiver<Option<PathBuf>> {
     std::thread::spawn(move || {
         let picked = rfd::FileDialog::new()
             .add_filter("palavriado recording", &["gz", "json"])
+            .add_filter("tokio-console recording", &["jsonl", "json", "log", "txt"])
+            .add_filter("any file", &["*"])
             .pick_file();
         let _ = tx.send(picked);
     });

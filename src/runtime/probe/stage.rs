@@ -26,6 +26,9 @@ pub enum StageKind {
     /// A channel of a program's own between its tasks or threads: a queue, not a worker (its
     /// "mailbox" is what waits in it; its events in and out are messages received and sent).
     Channel,
+    /// A task of a tokio program seen through tokio-console's instrumentation: polled, woken,
+    /// with no known place in a pipeline.
+    Task,
 }
 
 impl StageKind {
@@ -36,6 +39,7 @@ impl StageKind {
             StageKind::ProducerConsumer => "producer-consumer",
             StageKind::Consumer => "consumer",
             StageKind::Channel => "channel",
+            StageKind::Task => "task",
         }
     }
 
@@ -46,6 +50,7 @@ impl StageKind {
             StageKind::ProducerConsumer,
             StageKind::Consumer,
             StageKind::Channel,
+            StageKind::Task,
         ]
         .into_iter()
         .find(|k| k.label() == label)
@@ -56,6 +61,7 @@ impl StageKind {
             0 => StageKind::Producer,
             1 => StageKind::ProducerConsumer,
             3 => StageKind::Channel,
+            4 => StageKind::Task,
             _ => StageKind::Consumer,
         }
     }
@@ -66,6 +72,7 @@ impl StageKind {
             StageKind::ProducerConsumer => 1,
             StageKind::Consumer => 2,
             StageKind::Channel => 3,
+            StageKind::Task => 4,
         }
     }
 }
@@ -462,7 +469,7 @@ impl StageProbe {
         }
         let now = self.kind();
         let next = match (now, sends) {
-            (StageKind::Channel, _) => return false,
+            (StageKind::Channel | StageKind::Task, _) => return false,
             (StageKind::Producer, false) | (StageKind::Consumer, true) => {
                 StageKind::ProducerConsumer
             }

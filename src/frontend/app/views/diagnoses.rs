@@ -21,10 +21,13 @@ pub fn diagnosis_strip(ui: &mut Ui, diagnoses: &[Diagnosis], live: bool) -> Opti
             for d in shown.iter().take(most) {
                 ui.horizontal(|ui| {
                     let colour = match d.kind {
-                        DiagnosisKind::MailboxGrowth | DiagnosisKind::PartitionSkew => {
-                            Color32::from_rgb(200, 60, 60)
-                        }
-                        DiagnosisKind::Bottleneck => Color32::from_rgb(220, 120, 20),
+                        DiagnosisKind::MailboxGrowth
+                        | DiagnosisKind::PartitionSkew
+                        | DiagnosisKind::LostWaker => Color32::from_rgb(200, 60, 60),
+                        DiagnosisKind::Bottleneck
+                        | DiagnosisKind::LongPoll
+                        | DiagnosisKind::Saturated => Color32::from_rgb(220, 120, 20),
+                        DiagnosisKind::SelfWake => Color32::from_rgb(150, 90, 200),
                         DiagnosisKind::Starved | DiagnosisKind::SmallDemand => {
                             Color32::from_rgb(70, 110, 200)
                         }
