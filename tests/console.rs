@@ -89,7 +89,7 @@ fn a_console_recording_replays_its_tasks_with_their_polls_and_diagnoses() {
     let report = &rec.report;
     assert_eq!(
         report.program.as_deref(),
-        Some("tokio-console recording console.jsonl")
+        Some("tokio-console: console.jsonl")
     );
     assert!((report.wall_ms - 100.0).abs() < 1e-6, "{}", report.wall_ms);
     let stage = |n: &str| report.stages.iter().find(|s| s.name == n).unwrap();

@@ -78,6 +78,9 @@ pub struct AppArgs {
     /// Press Run as soon as the window opens
     #[arg(long)]
     pub run: bool,
+    /// Open these recordings (palavriado's, or tokio-console's) as the window opens
+    #[arg(long, value_name = "FILE")]
+    pub open: Vec<PathBuf>,
 }
 
 #[cfg(feature = "gui")]
@@ -98,6 +101,7 @@ impl AppArgs {
             run: self.run,
             attach: Vec::new(),
             fleet: None,
+            open: self.open.clone(),
         }
     }
 }

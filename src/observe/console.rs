@@ -426,7 +426,7 @@ fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Recording {
         });
     }
     let report = RunReport::of_fleet(
-        format!("tokio-console recording {name}"),
+        format!("tokio-console: {name}"),
         reports,
         Arc::new(timeline),
         Duration::from_secs_f64(end.max(0.0)),

@@ -68,6 +68,8 @@ pub struct AppOptions {
     pub attach: Vec<String>,
     /// Open this fleet from Prometheus as soon as the window opens.
     pub fleet: Option<crate::FleetQuery>,
+    /// Open these recordings as soon as the window opens.
+    pub open: Vec<PathBuf>,
 }
 
 /// Starts the app window (set up as `options` say); returns when it is closed.

@@ -154,6 +154,9 @@ impl PalavriadoApp {
             self.start_run();
         }
         self.session.attach_all(o.attach.clone());
+        for path in &o.open {
+            self.session.open_recording(path.clone());
+        }
         if let Some(q) = &o.fleet {
             self.session.open_fleet(q.clone());
         }
