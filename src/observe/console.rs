@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use super::diagnosis::{Diagnosis, DiagnosisKind};
 use super::error::Error;
-use super::recording::Recording;
 use super::run::{RunReport, StageReport};
 use super::series::{self, Row, StageMetric};
 use super::timeline::Timeline;
@@ -126,8 +125,19 @@ struct Task {
     last_wake: f64,
 }
 
-/// Opens the console-subscriber recording at `path` as a run.
-pub fn open(path: &Path) -> Result<Recording, Error> {
+/// A console-subscriber recording replayed: what a [`crate::Recording`] is made of.
+#[derive(Debug)]
+pub struct Replay {
+    /// The run's report (its tasks as stages, the timeline, the diagnoses).
+    pub report: RunReport,
+    /// Each task at the end.
+    pub stages: Vec<StageSnapshot>,
+    /// Samples per second of its timeline.
+    pub sample_hz: u32,
+}
+
+/// Reads the console-subscriber recording at `path` and replays it.
+pub fn open(path: &Path) -> Result<Replay, Error> {
     let fail = |what: String| Error::Open(format!("cannot open '{}': {what}", path.display()));
     let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
     let mut lines = std::io::BufReader::new(file).lines();
@@ -308,7 +318,7 @@ impl Cursor {
 
 /// The run a recording's tasks make: a timeline at [`REPLAY_HZ`], each task's totals, the
 /// diagnoses.
-fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Recording {
+fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Replay {
     let hz = REPLAY_HZ.min(MAX_ROWS / end.max(1e-3)).max(0.01);
     let dt = 1.0 / hz;
     let timeline = Timeline::new((end * hz).ceil() as usize + 2);
@@ -432,7 +442,11 @@ fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Recording {
         Duration::from_secs_f64(end.max(0.0)),
         diagnoses,
     );
-    Recording::new(Arc::new(report), stages, hz.round().max(1.0) as u32, None)
+    Replay {
+        report,
+        stages,
+        sample_hz: hz.round().max(1.0) as u32,
+    }
 }
 
 /// The `q` quantile of `xs` (sorted here).

@@ -156,7 +156,13 @@ impl Recording {
     /// naming it and what to do.
     pub fn open(path: &Path) -> Result<Recording, Error> {
         if super::console::is_console_file(path) {
-            return super::console::open(path);
+            let r = super::console::open(path)?;
+            return Ok(Recording::new(
+                Arc::new(r.report),
+                r.stages,
+                r.sample_hz,
+                None,
+            ));
         }
         Self::read_from(path).map_err(Error::Open)
     }
