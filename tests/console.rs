@@ -158,3 +158,37 @@ fn a_newer_or_cut_console_recording_is_one_line_naming_it() {
     assert!(e.contains("cut short"), "{e}");
     assert!(!e.contains('\n'), "{e}");
 }
+
+/// A recording console-subscriber 0.5 wrote (a debug build of a program with two workers
+/// sharing a semaphore, a task blocking its thread 5 ms three times, one yielding 150 times).
+#[test]
+fn a_recording_console_subscriber_wrote_replays() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/console-subscriber-0.5.jsonl");
+    let rec = Recording::open(&path).unwrap();
+    let names: Vec<&str> = rec.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["worker 0", "worker 1", "blocker", "spinner"]);
+    let report = &rec.report;
+    let stage = |n: &str| report.stages.iter().find(|s| s.name == n).unwrap();
+    // yield_now: 150 wakes, each followed by a poll (and one more, as it recorded).
+    assert_eq!(stage("spinner").events_in, 150);
+    assert_eq!(stage("spinner").polls, 152);
+    // Three sleeps of 5 ms inside its polls.
+    let blocker = stage("blocker");
+    assert!(blocker.polls >= 4, "{}", blocker.polls);
+    assert!(blocker.polled_ms >= 15.0, "{}", blocker.polled_ms);
+    let long = report
+        .diagnoses
+        .iter()
+        .find(|d| d.kind == DiagnosisKind::LongPoll && d.stage == "blocker")
+        .expect("the blocker's long polls");
+    assert!(long.summary.contains("up to 5."), "{}", long.summary);
+    assert!(
+        !report
+            .diagnoses
+            .iter()
+            .any(|d| d.kind == DiagnosisKind::LostWaker),
+        "every task finished"
+    );
+    assert!(report.completed);
+}
