@@ -380,7 +380,6 @@ fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Replay {
     timeline.set_diagnoses(diagnoses.clone());
     let ns = |s: f64| (s * 1e9).round() as u64;
     let mut stages = Vec::with_capacity(tasks.len());
-    let mut reports = Vec::with_capacity(tasks.len());
     for t in &tasks {
         let life = t.closed.unwrap_or(end) - t.spawned;
         let polled = overlap(&t.polls, 0.0, f64::INFINITY);
@@ -417,24 +416,11 @@ fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Replay {
             feeds: Vec::new(),
             program: None,
         });
-        reports.push(StageReport {
-            name: t.name.clone(),
-            kind: StageKind::Task,
-            events_in: t.wakes as u64,
-            events_out: 0,
-            busy_ms: (polled + waited) * 1e3,
-            backpressured_ms: 0.0,
-            idle_ms: (life - polled - waited).max(0.0) * 1e3,
-            sleeping_ms: 0.0,
-            polled_ms: polled * 1e3,
-            polls: t.polls.len() as u64,
-            scheduled_wait_ms: waited * 1e3,
-            max_mailbox: 0,
-            mailbox_p99_us: None,
-            peak_bytes: 0,
-            capacity: None,
-        });
     }
+    let reports = stages
+        .iter()
+        .map(|s| StageReport::from_snapshot(s.clone(), None))
+        .collect();
     let report = RunReport::of_fleet(
         format!("tokio-console: {name}"),
         reports,

@@ -718,10 +718,8 @@ impl FleetBuilder {
             })
         };
         let mut snapshots = Vec::with_capacity(stages.len());
-        let mut reports = Vec::with_capacity(stages.len());
         for (q, s) in &stages {
             let kind = s.kind.unwrap_or(StageKind::ProducerConsumer);
-            let ms = |ns: u64| ns as f64 / 1e6;
             snapshots.push(StageSnapshot {
                 name: q.clone(),
                 kind,
@@ -748,24 +746,11 @@ impl FleetBuilder {
                     format!("{} on {}", s.program, s.instance)
                 }),
             });
-            reports.push(StageReport {
-                name: q.clone(),
-                kind,
-                events_in: s.events_in,
-                events_out: s.events_out,
-                busy_ms: ms(s.times.busy_ns),
-                backpressured_ms: ms(s.times.backpressured_ns),
-                idle_ms: ms(s.times.idle_ns),
-                sleeping_ms: ms(s.times.sleeping_ns),
-                polled_ms: 0.0,
-                polls: 0,
-                scheduled_wait_ms: 0.0,
-                max_mailbox: peak(q, StageMetric::Msgq),
-                mailbox_p99_us: None,
-                peak_bytes: s.peak_bytes,
-                capacity: s.capacity,
-            });
         }
+        let reports = snapshots
+            .iter()
+            .map(|s| StageReport::from_snapshot(s.clone(), None))
+            .collect();
         let instances = {
             let mut v: Vec<&str> = stages.values().map(|s| s.instance.as_str()).collect();
             v.sort_unstable();

@@ -29,7 +29,7 @@ use crate::observe::watch;
 use crate::runtime::control::{Pipeline, RunControl, RunEvent, StopReason};
 use crate::runtime::executor::{Runtime, default_schedulers};
 use crate::runtime::probe::os::physical_memory;
-use crate::runtime::probe::{StageProbe, heap, wait_quantile_us};
+use crate::runtime::probe::{StageProbe, StageSnapshot, heap, wait_quantile_us};
 use crate::wordcount::corpus::Corpus;
 use crate::wordcount::counts::{LengthGroup, WordCounts};
 use crate::wordcount::strategy::{Job, Strategy};
@@ -245,7 +245,12 @@ pub struct StageReport {
 impl StageReport {
     /// The report of the stage `p` at its end.
     fn of(p: &StageProbe) -> StageReport {
-        let s = p.snapshot();
+        Self::from_snapshot(p.snapshot(), wait_quantile_us(&p.mailbox_waits(), 0.99))
+    }
+
+    /// The report of a stage whose counters at the end are `s` (from its probe, or read back
+    /// from Prometheus or a tokio-console recording), with its mailbox's p99 wait if known.
+    pub(crate) fn from_snapshot(s: StageSnapshot, mailbox_p99_us: Option<f64>) -> StageReport {
         let ms = |ns: u64| ns as f64 / 1e6;
         StageReport {
             name: s.name,
@@ -260,7 +265,7 @@ impl StageReport {
             polls: s.polls,
             scheduled_wait_ms: ms(s.sched_wait_ns),
             max_mailbox: s.max_mailbox,
-            mailbox_p99_us: wait_quantile_us(&p.mailbox_waits(), 0.99),
+            mailbox_p99_us,
             peak_bytes: s.peak_bytes,
             capacity: s.capacity,
         }
