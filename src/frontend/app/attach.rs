@@ -3,6 +3,7 @@
 
 use egui::{RichText, Ui};
 
+use super::dialog::Answer;
 use super::run_entry::RunEntry;
 use crate::observe::format::thousands;
 use crate::observe::live::wire::DEFAULT_ADDR;
@@ -30,45 +31,24 @@ pub(super) fn attach_window(
     dialog: &mut Option<AttachDialog>,
 ) -> Option<String> {
     let d = dialog.as_mut()?;
-    let mut open = true;
-    let mut go = false;
-    let mut cancel = false;
-    egui::Window::new("Attach to a program")
-        .open(&mut open)
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
-        .show(ctx, |ui| {
-            ui.label(
-                "Follow a program that profiles its pipeline with palavriado's library \
-                 (Profiler::new(…).serve(…)) live, in every view.",
-            );
-            ui.horizontal(|ui| {
-                let label = ui.label("Address");
-                let field = ui
-                    .add(
-                        egui::TextEdit::singleline(&mut d.addr)
-                            .desired_width(220.0)
-                            .hint_text(DEFAULT_ADDR),
-                    )
-                    .labelled_by(label.id);
-                if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    go = true;
-                }
-            });
-            ui.label(
-                RichText::new(format!(
-                    "e.g. `cargo run --release --example log_analyser` serves on {DEFAULT_ADDR}"
-                ))
-                .weak(),
-            );
-            ui.horizontal(|ui| {
-                go |= ui.button("Attach").clicked();
-                cancel = ui.button("Cancel").clicked();
-            });
-        });
-    let addr = go.then(|| d.addr.trim().to_string());
-    if go || cancel || !open {
+    let answer = super::dialog::dialog(ctx, "Attach to a program", "Attach", |ui| {
+        ui.label(
+            "Follow a program that profiles its pipeline with palavriado's library \
+             (Profiler::new(…).serve(…)) live, in every view.",
+        );
+        let enter = ui
+            .horizontal(|ui| super::dialog::field(ui, "Address", &mut d.addr, DEFAULT_ADDR, 220.0))
+            .inner;
+        ui.label(
+            RichText::new(format!(
+                "e.g. `cargo run --release --example log_analyser` serves on {DEFAULT_ADDR}"
+            ))
+            .weak(),
+        );
+        enter
+    });
+    let addr = (answer == Answer::Go).then(|| d.addr.trim().to_string());
+    if answer != Answer::Open {
         *dialog = None;
     }
     addr

@@ -3,6 +3,7 @@
 
 use egui::RichText;
 
+use super::dialog::{self, Answer};
 use crate::FleetQuery;
 use crate::observe::fleet::{DEFAULT_SINCE, parse_span};
 
@@ -48,61 +49,47 @@ pub(super) fn fleet_window(
     dialog: &mut Option<FleetDialog>,
 ) -> Option<(FleetQuery, FleetDialog)> {
     let d = dialog.as_mut()?;
-    let (mut open, mut go, mut cancel) = (true, false, false);
-    egui::Window::new("Open a fleet from Prometheus")
-        .open(&mut open)
-        .collapsible(false)
-        .resizable(false)
-        .anchor(egui::Align2::CENTER_TOP, [0.0, 80.0])
-        .show(ctx, |ui| {
-            ui.label(
-                "Every program profiled with palavriado that Prometheus scrapes (each serves \
-                 --metrics), its stages over time, the diagnoses across the fleet.",
-            );
-            egui::Grid::new("fleet fields")
-                .num_columns(2)
-                .show(ui, |ui| {
-                    for (label, text, hint) in [
-                        ("Prometheus", &mut d.url, "http://127.0.0.1:9090"),
-                        ("How far back", &mut d.since, "15m, 1h, 90s"),
-                        ("Matching", &mut d.matchers, "job=\"sales\" (empty: all)"),
-                    ] {
-                        let l = ui.label(label);
-                        let field = ui
-                            .add(
-                                egui::TextEdit::singleline(text)
-                                    .desired_width(260.0)
-                                    .hint_text(hint),
-                            )
-                            .labelled_by(l.id);
-                        go |= field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                        ui.end_row();
-                    }
-                });
-            if let Some(p) = &d.problem {
-                ui.label(RichText::new(p).color(ui.visuals().error_fg_color));
-            }
-            ui.horizontal(|ui| {
-                go |= ui.button("Open").clicked();
-                cancel = ui.button("Cancel").clicked();
-            });
-        });
-    let query = if go {
-        d.query().map_err(|e| d.problem = Some(e)).ok()
-    } else {
-        None
-    };
-    if query.is_some() || cancel || !open {
-        let fields = dialog.take()?;
-        return query.map(|q| {
-            (
-                q,
+    let answer = dialog::dialog(ctx, "Open a fleet from Prometheus", "Open", |ui| {
+        ui.label(
+            "Every program profiled with palavriado that Prometheus scrapes (each serves \
+             --metrics), its stages over time, the diagnoses across the fleet.",
+        );
+        let enter = egui::Grid::new("fleet fields")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let mut enter = false;
+                for (label, text, hint) in [
+                    ("Prometheus", &mut d.url, "http://127.0.0.1:9090"),
+                    ("How far back", &mut d.since, "15m, 1h, 90s"),
+                    ("Matching", &mut d.matchers, "job=\"sales\" (empty: all)"),
+                ] {
+                    enter |= dialog::field(ui, label, text, hint, 260.0);
+                    ui.end_row();
+                }
+                enter
+            })
+            .inner;
+        if let Some(p) = &d.problem {
+            ui.label(RichText::new(p).color(ui.visuals().error_fg_color));
+        }
+        enter
+    });
+    match answer {
+        Answer::Open => None,
+        Answer::Cancel => {
+            *dialog = None;
+            None
+        }
+        Answer::Go => {
+            let query = d.query().map_err(|e| d.problem = Some(e)).ok()?;
+            let fields = dialog.take()?;
+            Some((
+                query,
                 FleetDialog {
                     problem: None,
                     ..fields
                 },
-            )
-        });
+            ))
+        }
     }
-    None
 }

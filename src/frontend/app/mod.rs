@@ -10,6 +10,7 @@ mod bars;
 pub mod chart_data;
 pub mod charts;
 pub mod controls;
+mod dialog;
 pub mod export;
 mod fleet;
 pub mod picture;
