@@ -408,6 +408,17 @@ pub struct StageSnapshot {
     pub program: Option<String>,
 }
 
+impl StageSnapshot {
+    /// Its name within its program: without the `program/` that a view of several programs
+    /// (a group, a fleet) puts before it.
+    pub fn own_name(&self) -> &str {
+        match &self.program {
+            Some(_) => self.name.split_once('/').map_or(&self.name, |(_, n)| n),
+            None => &self.name,
+        }
+    }
+}
+
 impl StageProbe {
     /// A fresh probe.
     pub(crate) fn new(name: impl Into<String>, kind: StageKind) -> Self {

@@ -28,24 +28,17 @@ pub fn pipeline(
     let area = response.rect.shrink(20.0);
     // Room for the legend below.
     let area = Rect::from_min_max(area.min, area.max - Vec2::new(0.0, 34.0));
-    // Several programs: each in a band of its own, under its name.
-    let mut programs: Vec<Option<&str>> = Vec::new();
-    for r in rows {
-        if !programs.contains(&r.stage.program.as_deref()) {
-            programs.push(r.stage.program.as_deref());
-        }
-    }
+    // Several programs: each in a band of its own, under its name (a program's stages come
+    // together, as a group of programs and a fleet list them).
+    let band_rows: Vec<&[ProcessRow]> = rows
+        .chunk_by(|a, b| a.stage.program == b.stage.program)
+        .collect();
+    let programs: Vec<Option<&str>> = band_rows
+        .iter()
+        .map(|b| b[0].stage.program.as_deref())
+        .collect();
     let grouped = programs.len() >= 2;
     let title_h = if grouped { 18.0 } else { 0.0 };
-    let band_rows: Vec<Vec<ProcessRow>> = programs
-        .iter()
-        .map(|p| {
-            rows.iter()
-                .filter(|r| r.stage.program.as_deref() == *p)
-                .cloned()
-                .collect()
-        })
-        .collect();
     let band_columns: Vec<Vec<Vec<&ProcessRow>>> =
         band_rows.iter().map(|b| pipeline_columns(b)).collect();
     let weights: Vec<f32> = band_columns
@@ -176,10 +169,7 @@ pub fn pipeline(
             egui::StrokeKind::Inside,
         );
         // Under its program's name, a stage goes by its own.
-        let name = match &s.program {
-            Some(_) => s.name.split_once('/').map_or(&*s.name, |(_, n)| n),
-            _ => &s.name,
-        };
+        let name = s.own_name();
         painter.text(
             r.center_top() + Vec2::new(0.0, 6.0),
             Align2::CENTER_TOP,

@@ -91,9 +91,7 @@ pub fn processes_table(
                                 let on = selected.as_deref() == Some(text.as_str());
                                 // Under its program's heading, a stage goes by its own name.
                                 let shown = match &r.stage.program {
-                                    Some(_) => text
-                                        .split_once('/')
-                                        .map_or(text.clone(), |(_, n)| format!("  {n}")),
+                                    Some(_) => format!("  {}", r.stage.own_name()),
                                     None => text.clone(),
                                 };
                                 if ui.selectable_label(on, shown).clicked() {
