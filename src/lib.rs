@@ -79,7 +79,7 @@ pub mod channel {
 // What every stage and channel counts, live.
 pub use runtime::mailbox::{MailboxReceiver as Receiver, MailboxSender as Sender, TryReceived};
 pub use runtime::probe::heap::CountingAlloc;
-pub use runtime::probe::{StageKind, StageProbe, StageSnapshot, StageState};
+pub use runtime::probe::{StageKind, StageProbe, StageSnapshot, StageState, TaskDetail};
 pub use runtime::run_event::StopReason;
 pub use runtime::unknown_name::UnknownName;
 

@@ -32,6 +32,8 @@ pub enum DiagnosisKind {
     LostWaker,
     /// Tasks wait long to be polled once woken: the runtime has more work than threads.
     Saturated,
+    /// More and more tasks wait on one resource (a semaphore, a lock) of a tokio program.
+    WaitersGrowing,
 }
 
 impl DiagnosisKind {
@@ -47,6 +49,7 @@ impl DiagnosisKind {
             DiagnosisKind::SelfWake => "self_wake",
             DiagnosisKind::LostWaker => "lost_waker",
             DiagnosisKind::Saturated => "saturated",
+            DiagnosisKind::WaitersGrowing => "waiters_growing",
         }
     }
 }
@@ -245,7 +248,10 @@ impl Window {
         if !linked {
             let layer = |k: StageKind| match k {
                 StageKind::Producer => 0,
-                StageKind::ProducerConsumer | StageKind::Channel | StageKind::Task => 1,
+                StageKind::ProducerConsumer
+                | StageKind::Channel
+                | StageKind::Task
+                | StageKind::Resource => 1,
                 StageKind::Consumer => 2,
             };
             for j in 0..stages.len() {

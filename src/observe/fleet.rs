@@ -745,6 +745,7 @@ impl FleetBuilder {
                 } else {
                     format!("{} on {}", s.program, s.instance)
                 }),
+                task: None,
             });
         }
         let reports = snapshots

@@ -25,6 +25,16 @@ pub const DELAY: &str = "delay_ms";
 /// (the app's UI and renderer, the sampler): the observer effect.
 pub const SELF_CPU: &str = "cpu/palavriado";
 
+/// CPU % (of one core) of a program followed from outside (a tokio-console program on this
+/// machine, by its pid).
+pub const PROGRAM_CPU: &str = "cpu/program";
+/// Tasks alive in a tokio program (tokio-console's).
+pub const TASKS_ALIVE: &str = "tasks/alive";
+/// Time every task of a tokio program spent being polled, in % of one core.
+pub const TASKS_POLLED: &str = "tasks/polled";
+/// Time every task of a tokio program spent woken and waiting to be polled, in % of one core.
+pub const TASKS_SCHEDULED: &str = "tasks/scheduled";
+
 /// CPU % of one logical core over the interval that ends at the sample (the kernel's
 /// per-CPU tick counters: 10 ms resolution).
 pub fn core(i: usize) -> String {

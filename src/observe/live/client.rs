@@ -53,7 +53,7 @@ impl std::fmt::Display for Ended {
 
 /// What has been received so far.
 #[derive(Debug, Default)]
-struct State {
+pub(crate) struct State {
     stages: Vec<StageSnapshot>,
     diagnoses: Vec<Diagnosis>,
     report: Option<RunReport>,
@@ -62,6 +62,63 @@ struct State {
     frames: u64,
     /// Sample-to-arrival latencies of the last rows (s).
     latencies: VecDeque<f64>,
+    /// One line on what the program sent that was ignored or lost, if anything.
+    warning: Option<String>,
+}
+
+/// What a follower thread shares with its [`Attachment`]: where it puts what it receives,
+/// and the flag that tells it to stop.
+#[derive(Clone, Debug)]
+pub(crate) struct Following {
+    pub(crate) timeline: Arc<Timeline>,
+    pub(crate) state: Arc<Mutex<State>>,
+    pub(crate) detach: Arc<AtomicBool>,
+}
+
+impl Following {
+    /// Nothing received yet (a timeline of six times the default history).
+    pub(crate) fn new() -> Self {
+        Self {
+            timeline: Arc::new(Timeline::new(
+                crate::observe::timeline::DEFAULT_CAPACITY * 6,
+            )),
+            state: Arc::default(),
+            detach: Arc::default(),
+        }
+    }
+
+    /// Keeps one update: the stages, diagnoses and report as they are now, how late it came
+    /// (s), and a warning to show, if any.
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) fn received(
+        &self,
+        stages: Vec<StageSnapshot>,
+        diagnoses: Vec<Diagnosis>,
+        report: RunReport,
+        latency_s: f64,
+        warning: Option<String>,
+    ) {
+        let mut st = self.state.lock();
+        st.frames += 1;
+        st.stages = stages;
+        st.diagnoses = diagnoses;
+        st.report = Some(report);
+        st.warning = warning;
+        st.latencies.push_back(latency_s);
+        while st.latencies.len() > LATENCIES_KEPT {
+            st.latencies.pop_front();
+        }
+    }
+
+    /// Records why the connection ended (a detach asked for wins).
+    pub(crate) fn end(&self, ended: Ended) {
+        let ended = if self.detach.load(Relaxed) {
+            Ended::Detached
+        } else {
+            ended
+        };
+        self.state.lock().ended = Some(ended);
+    }
 }
 
 /// A live connection to a profiled program (or what is left of one).
@@ -72,7 +129,8 @@ pub struct Attachment {
     timeline: Arc<Timeline>,
     state: Arc<Mutex<State>>,
     detach: Arc<AtomicBool>,
-    stream: TcpStream,
+    /// The connection, shut down to wake a reader blocked on it (a palavriado program's).
+    stream: Option<TcpStream>,
     reader: Mutex<Option<JoinHandle<()>>>,
     /// How old the newest sample was each time a viewer showed it (s).
     shown: Mutex<VecDeque<f64>>,
@@ -88,13 +146,45 @@ pub(crate) fn unix_now_s() -> f64 {
 impl Attachment {
     /// Connects to the program serving at `addr` and reads its greeting (blocking, at most a
     /// few seconds); then a background thread follows it. Errors are one line naming `addr`.
+    /// An address spelled `console://HOST:PORT` is a tokio program serving tokio-console's
+    /// protocol (`console-subscriber`; the `console` feature).
     pub fn connect(addr: &str) -> Result<Attachment, Error> {
         Self::connect_with(addr, SILENCE)
     }
 
     /// [`Attachment::connect`], giving up after `silence` without a frame (instead of 5 s).
     pub fn connect_with(addr: &str, silence: Duration) -> Result<Attachment, Error> {
+        if addr.trim().starts_with("console://") {
+            #[cfg(feature = "console")]
+            return crate::observe::console::live::open(addr, silence).map_err(Error::Attach);
+            #[cfg(not(feature = "console"))]
+            return Err(Error::Attach(format!(
+                "cannot attach to '{addr}': this build has no tokio-console support (build \
+                 with the `console` feature)"
+            )));
+        }
         Self::open(addr, silence).map_err(Error::Attach)
+    }
+
+    /// An attachment whose `reader` thread fills `following`.
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) fn followed(
+        addr: String,
+        hello: Hello,
+        following: Following,
+        stream: Option<TcpStream>,
+        reader: JoinHandle<()>,
+    ) -> Attachment {
+        Attachment {
+            addr,
+            hello,
+            timeline: following.timeline,
+            state: following.state,
+            detach: following.detach,
+            stream,
+            reader: Mutex::new(Some(reader)),
+            shown: Mutex::new(VecDeque::new()),
+        }
     }
 
     fn open(addr: &str, silence: Duration) -> Result<Attachment, String> {
@@ -120,41 +210,24 @@ impl Attachment {
             Frame::Hello(h) => h,
             _ => return Err(fail(&WireError::NotPalavriado)),
         };
-        let timeline = Arc::new(Timeline::new(
-            crate::observe::timeline::DEFAULT_CAPACITY * 6,
-        ));
-        let state: Arc<Mutex<State>> = Arc::default();
-        let detach = Arc::new(AtomicBool::new(false));
+        let following = Following::new();
         let reader = {
-            let (timeline, state, detach, started) = (
-                timeline.clone(),
-                state.clone(),
-                detach.clone(),
-                hello.started_unix_ms / 1e3,
-            );
+            let (f, started) = (following.clone(), hello.started_unix_ms / 1e3);
             std::thread::Builder::new()
                 .name("attachment".into())
                 .spawn(move || {
-                    let ended = follow(&mut r, &timeline, &state, started);
-                    let ended = if detach.load(Relaxed) {
-                        Ended::Detached
-                    } else {
-                        ended
-                    };
-                    state.lock().ended = Some(ended);
+                    let ended = follow(&mut r, &f.timeline, &f.state, started);
+                    f.end(ended);
                 })
                 .map_err(|e| fail(&e))?
         };
-        Ok(Attachment {
-            addr: addr.to_string(),
+        Ok(Attachment::followed(
+            addr.to_string(),
             hello,
-            timeline,
-            state,
-            detach,
-            stream,
-            reader: Mutex::new(Some(reader)),
-            shown: Mutex::new(VecDeque::new()),
-        })
+            following,
+            Some(stream),
+            reader,
+        ))
     }
 
     /// The address attached to.
@@ -199,6 +272,12 @@ impl Attachment {
     /// Why it ended, once it has.
     pub fn ended(&self) -> Option<Ended> {
         self.state.lock().ended.clone()
+    }
+
+    /// One line on what the program sent that was ignored or lost (updates for unknown
+    /// tasks, events its instrumentation dropped), if anything was.
+    pub fn warning(&self) -> Option<String> {
+        self.state.lock().warning.clone()
     }
 
     /// Rows the program could not send this viewer in time (it was too slow).
@@ -263,7 +342,9 @@ impl Attachment {
     /// Stops following the program; what was received stays.
     pub fn detach(&self) {
         self.detach.store(true, Relaxed);
-        let _ = self.stream.shutdown(Shutdown::Both);
+        if let Some(s) = &self.stream {
+            let _ = s.shutdown(Shutdown::Both);
+        }
         if let Some(r) = self.reader.lock().take() {
             let _ = r.join();
         }

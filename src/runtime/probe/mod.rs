@@ -6,6 +6,6 @@ pub mod os;
 mod stage;
 
 pub use stage::{
-    StageKind, StageProbe, StageSnapshot, StageState, StateTimes, SubscriptionDemand, TimeShares,
-    WAIT_BUCKETS, clock_ns, wait_bucket_upper_s, wait_bucket_us, wait_quantile_us,
+    StageKind, StageProbe, StageSnapshot, StageState, StateTimes, SubscriptionDemand, TaskDetail,
+    TimeShares, WAIT_BUCKETS, clock_ns, wait_bucket_upper_s, wait_bucket_us, wait_quantile_us,
 };

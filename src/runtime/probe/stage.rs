@@ -29,6 +29,9 @@ pub enum StageKind {
     /// A task of a tokio program seen through tokio-console's instrumentation: polled, woken,
     /// with no known place in a pipeline.
     Task,
+    /// A resource of a tokio program seen through tokio-console (a semaphore, a mutex, a
+    /// timer): its "mailbox" is the tasks waiting on it.
+    Resource,
 }
 
 impl StageKind {
@@ -40,6 +43,7 @@ impl StageKind {
             StageKind::Consumer => "consumer",
             StageKind::Channel => "channel",
             StageKind::Task => "task",
+            StageKind::Resource => "resource",
         }
     }
 
@@ -51,6 +55,7 @@ impl StageKind {
             StageKind::Consumer,
             StageKind::Channel,
             StageKind::Task,
+            StageKind::Resource,
         ]
         .into_iter()
         .find(|k| k.label() == label)
@@ -62,6 +67,7 @@ impl StageKind {
             1 => StageKind::ProducerConsumer,
             3 => StageKind::Channel,
             4 => StageKind::Task,
+            5 => StageKind::Resource,
             _ => StageKind::Consumer,
         }
     }
@@ -73,6 +79,7 @@ impl StageKind {
             StageKind::Consumer => 2,
             StageKind::Channel => 3,
             StageKind::Task => 4,
+            StageKind::Resource => 5,
         }
     }
 }
@@ -406,6 +413,36 @@ pub struct StageSnapshot {
     /// The program it belongs to, where one view shows several (a fleet); `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub program: Option<String>,
+    /// What tokio-console tells of a task or resource beyond these counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskDetail>,
+}
+
+/// What tokio-console tells of a task or a resource that a stage's counters do not hold.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskDetail {
+    /// Its id in the program (tokio-console's).
+    pub id: u64,
+    /// Where it was spawned or created (`file:line:column`), when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub location: String,
+    /// tokio-console's kind: `task`, `blocking`, or a resource's type (`Semaphore`, `Sleep`…).
+    pub kind: String,
+    /// A resource's attributes now (`permits=3 locked=false`); empty for a task.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub attributes: String,
+    /// Times it was woken, and by itself.
+    pub wakes: u64,
+    /// Wakes from inside its own poll.
+    pub self_wakes: u64,
+    /// Wakers of it alive (clones less drops).
+    pub wakers: i64,
+    /// Poll time p50, p99 and max (ns), where a histogram of them came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_ns: Option<[u64; 3]>,
+    /// Scheduled time (woken until polled) p50, p99 and max (ns), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_ns: Option<[u64; 3]>,
 }
 
 impl StageSnapshot {
@@ -928,6 +965,7 @@ impl StageProbe {
             peak_bytes: self.peak_bytes.load(Relaxed),
             feeds: self.feeds.lock().clone(),
             program: None,
+            task: None,
         }
     }
 }

@@ -23,7 +23,8 @@ pub fn diagnosis_strip(ui: &mut Ui, diagnoses: &[Diagnosis], live: bool) -> Opti
                     let colour = match d.kind {
                         DiagnosisKind::MailboxGrowth
                         | DiagnosisKind::PartitionSkew
-                        | DiagnosisKind::LostWaker => Color32::from_rgb(200, 60, 60),
+                        | DiagnosisKind::LostWaker
+                        | DiagnosisKind::WaitersGrowing => Color32::from_rgb(200, 60, 60),
                         DiagnosisKind::Bottleneck
                         | DiagnosisKind::LongPoll
                         | DiagnosisKind::Saturated => Color32::from_rgb(220, 120, 20),

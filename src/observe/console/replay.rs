@@ -13,26 +13,19 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::diagnosis::{Diagnosis, DiagnosisKind};
-use super::error::Error;
-use super::run::{RunReport, StageReport};
-use super::series::{self, Row, StageMetric};
-use super::timeline::Timeline;
-use crate::runtime::probe::{StageKind, StageSnapshot, StageState, StateTimes};
+use super::{LONG_POLL, SATURATED};
+use crate::observe::diagnosis::Diagnosis;
+use crate::observe::error::Error;
+use crate::observe::run::{RunReport, StageReport};
+use crate::observe::series::Row;
+use crate::observe::timeline::Timeline;
+use crate::runtime::probe::{StageKind, StageSnapshot, StageState, TaskDetail};
 
 /// The newest console-subscriber recording format read.
 pub const FORMAT_VERSION: u8 = 1;
 /// Samples per second of a replay (fewer for a long recording: at most `MAX_ROWS` rows).
 const REPLAY_HZ: f64 = 20.0;
 const MAX_ROWS: f64 = 20_000.0;
-/// A poll longer than this holds a scheduler thread (tokio-console warns from 100 µs… its
-/// default `--warn-poll` is 10 ms; the issue names 100 µs for p99).
-const LONG_POLL: Duration = Duration::from_micros(100);
-/// A task waking itself in at least this share of at least `SELF_WAKES` wakes is looping.
-const SELF_WAKE_SHARE: f64 = 0.5;
-const SELF_WAKES: usize = 100;
-/// Woken tasks waiting this long on average to be polled: the runtime is saturated.
-const SATURATED: Duration = Duration::from_millis(1);
 
 /// True when `first_line` is a console-subscriber recording's header.
 pub fn is_console_recording(first_line: &str) -> bool {
@@ -102,6 +95,8 @@ enum Event {
 /// One task as its events tell it (times in seconds since the recording's first event).
 #[derive(Default)]
 struct Task {
+    /// Its span id in the recording.
+    id: u64,
     name: String,
     spawned: f64,
     closed: Option<f64>,
@@ -184,6 +179,7 @@ pub fn open(path: &Path) -> Result<Replay, Error> {
             Event::Spawn { id, fields, .. } => {
                 live.insert(id, tasks.len());
                 tasks.push(Task {
+                    id,
                     name: task_name(&fields),
                     spawned: t,
                     last_wake: t,
@@ -322,21 +318,11 @@ fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Replay {
     let hz = REPLAY_HZ.min(MAX_ROWS / end.max(1e-3)).max(0.01);
     let dt = 1.0 / hz;
     let timeline = Timeline::new((end * hz).ceil() as usize + 2);
-    let cols: Vec<[usize; 6]> = tasks
+    let cols: Vec<super::TaskColumns> = tasks
         .iter()
-        .map(|t| {
-            [
-                StageMetric::BusyPerS,
-                StageMetric::IdlePerS,
-                StageMetric::PollsPerS,
-                StageMetric::BusyMs,
-                StageMetric::SchedWaitMs,
-                StageMetric::State,
-            ]
-            .map(|m| timeline.column(&series::stage(&t.name, m)))
-        })
+        .map(|t| super::task_columns(&timeline, &t.name))
         .collect();
-    let tasks_alive = timeline.column("tasks/alive");
+    let program = super::ProgramColumns::new(&timeline);
     let width = timeline.names().len();
     // Each task's polls and waits sorted, walked once as the rows advance.
     let mut polled_ms = vec![0.0f64; tasks.len()];
@@ -345,78 +331,81 @@ fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Replay {
     let rows = (end / dt).ceil() as usize + 1;
     for k in 1..=rows {
         let (from, to) = ((k - 1) as f64 * dt, (k as f64 * dt).min(end.max(dt)));
-        let span = (to - from).max(1e-9);
         let mut values = vec![f64::NAN; width];
-        let mut alive = 0.0;
+        program.start(&mut values);
         for (i, t) in tasks.iter().enumerate() {
             let lives = t.spawned < to && t.closed.is_none_or(|c| c > from);
             if !lives {
                 continue;
             }
-            alive += 1.0;
-            let life = to.min(t.closed.unwrap_or(to)) - from.max(t.spawned);
             let (polled, polls) = cursors[i].0.take(&t.polls, from, to);
             let (waited, _) = cursors[i].1.take(&t.scheduled, from, to);
             polled_ms[i] += polled * 1e3;
             waited_ms[i] += waited * 1e3;
-            let c = cols[i];
-            values[c[0]] = (polled + waited) / span * 1e3;
-            values[c[1]] = (life - polled - waited).max(0.0) / span * 1e3;
-            values[c[2]] = polls as f64 / span;
-            values[c[3]] = polled_ms[i];
-            values[c[4]] = waited_ms[i];
-            values[c[5]] = f64::from(if t.closed.is_some_and(|c| c <= to) {
-                StageState::Done as u8
-            } else if polled > 0.0 {
-                StageState::Running as u8
-            } else {
-                StageState::WaitingForEvents as u8
-            });
+            let interval = super::TaskInterval {
+                polled,
+                waited,
+                life: to.min(t.closed.unwrap_or(to)) - from.max(t.spawned),
+                polls: polls as f64,
+                polled_ms: polled_ms[i],
+                waited_ms: waited_ms[i],
+                state: if t.closed.is_some_and(|c| c <= to) {
+                    StageState::Done
+                } else if polled > 0.0 {
+                    StageState::Running
+                } else {
+                    StageState::WaitingForEvents
+                },
+            };
+            program.add(&mut values, to - from, Some(&cols[i]), &interval);
         }
-        values[tasks_alive] = alive;
         timeline.push(Row { t: to, values });
     }
     let diagnoses = diagnose(&tasks, end);
     timeline.set_diagnoses(diagnoses.clone());
     let ns = |s: f64| (s * 1e9).round() as u64;
-    let mut stages = Vec::with_capacity(tasks.len());
-    for t in &tasks {
-        let life = t.closed.unwrap_or(end) - t.spawned;
-        let polled = overlap(&t.polls, 0.0, f64::INFINITY);
-        let waited = overlap(&t.scheduled, 0.0, f64::INFINITY);
-        let times = StateTimes {
-            busy_ns: ns(polled + waited),
-            backpressured_ns: 0,
-            idle_ns: ns((life - polled - waited).max(0.0)),
-            sleeping_ns: 0,
-        };
-        stages.push(StageSnapshot {
-            name: t.name.clone(),
-            kind: StageKind::Task,
-            capacity: None,
-            mailbox_messages: 0,
-            mailbox_events: 0,
-            queued_bytes: 0,
-            events_in: t.wakes as u64,
-            events_out: 0,
-            buffered: 0,
-            demand: 0,
-            state: if t.closed.is_some() {
-                StageState::Done
-            } else {
-                StageState::WaitingForEvents
-            },
-            max_mailbox: 0,
-            tid: 0,
-            busy_ns: ns(polled),
-            polls: t.polls.len() as u64,
-            sched_wait_ns: ns(waited),
-            times,
-            peak_bytes: 0,
-            feeds: Vec::new(),
-            program: None,
-        });
-    }
+    let stages: Vec<StageSnapshot> = tasks
+        .iter()
+        .map(|t| {
+            let lengths = |spans: &[(f64, f64)]| -> Option<[u64; 3]> {
+                let mut l: Vec<f64> = spans.iter().map(|(a, b)| b - a).collect();
+                (!l.is_empty()).then(|| {
+                    let max = l.iter().copied().fold(0.0, f64::max);
+                    [
+                        ns(quantile(&mut l, 0.5)),
+                        ns(quantile(&mut l, 0.99)),
+                        ns(max),
+                    ]
+                })
+            };
+            super::task_snapshot(super::TaskTotals {
+                name: &t.name,
+                kind: StageKind::Task,
+                polled_ns: ns(overlap(&t.polls, 0.0, f64::INFINITY)),
+                scheduled_ns: ns(overlap(&t.scheduled, 0.0, f64::INFINITY)),
+                life_ns: ns(t.closed.unwrap_or(end) - t.spawned),
+                polls: t.polls.len() as u64,
+                state: if t.closed.is_some() {
+                    StageState::Done
+                } else {
+                    StageState::WaitingForEvents
+                },
+                waiters: 0,
+                max_waiters: 0,
+                detail: TaskDetail {
+                    id: t.id,
+                    location: String::new(),
+                    kind: "task".into(),
+                    attributes: String::new(),
+                    wakes: t.wakes as u64,
+                    self_wakes: t.self_wakes as u64,
+                    wakers: t.wakers,
+                    poll_ns: lengths(&t.polls),
+                    scheduled_ns: lengths(&t.scheduled),
+                },
+            })
+        })
+        .collect();
     let reports = stages
         .iter()
         .map(|s| StageReport::from_snapshot(s.clone(), None))
@@ -443,7 +432,6 @@ fn quantile(xs: &mut [f64], q: f64) -> f64 {
 
 /// What tokio's tasks call for, over the whole recording, each dated from when it first held.
 fn diagnose(tasks: &[Task], end: f64) -> Vec<Diagnosis> {
-    let ms = |s: f64| s * 1e3;
     let mut found = Vec::new();
     for t in tasks {
         let mut lengths: Vec<f64> = t.polls.iter().map(|(a, b)| b - a).collect();
@@ -456,36 +444,17 @@ fn diagnose(tasks: &[Task], end: f64) -> Vec<Diagnosis> {
                     .iter()
                     .find(|(a, b)| b - a > LONG_POLL.as_secs_f64())
                     .map_or(t.spawned, |p| p.0);
-                found.push(Diagnosis {
-                    kind: DiagnosisKind::LongPoll,
-                    stage: t.name.clone(),
-                    summary: format!(
-                        "{} holds its scheduler thread: polls take up to {:.1} ms (p99 {:.2} \
-                         ms, over {} µs): something in it blocks (a lock, a sleep, heavy work)",
-                        t.name,
-                        ms(longest),
-                        ms(p99),
-                        LONG_POLL.as_micros()
-                    ),
-                    since_ms: ms(first),
-                    until_ms: None,
-                });
+                found.push(super::long_poll(&t.name, longest, p99, "p99", first));
             }
         }
-        if t.wakes >= SELF_WAKES && t.self_wakes as f64 >= SELF_WAKE_SHARE * t.wakes as f64 {
-            found.push(Diagnosis {
-                kind: DiagnosisKind::SelfWake,
-                stage: t.name.clone(),
-                summary: format!(
-                    "{} wakes itself in {:.0} % of its {} wakes: a loop that yields or re-polls \
-                     itself instead of waiting",
-                    t.name,
-                    t.self_wakes as f64 / t.wakes as f64 * 100.0,
-                    t.wakes
-                ),
-                since_ms: ms(t.first_self_wake.unwrap_or(t.spawned)),
-                until_ms: t.closed.map(ms),
-            });
+        if super::loops_on_itself(t.wakes as u64, t.self_wakes as u64) {
+            found.push(super::self_wake(
+                &t.name,
+                t.self_wakes as u64,
+                t.wakes as u64,
+                t.first_self_wake.unwrap_or(t.spawned),
+                t.closed,
+            ));
         }
         let idle_since = t.polls.last().map_or(t.spawned, |p| p.1);
         if t.closed.is_none()
@@ -495,17 +464,7 @@ fn diagnose(tasks: &[Task], end: f64) -> Vec<Diagnosis> {
             && t.last_wake <= idle_since
             && !t.polls.is_empty()
         {
-            found.push(Diagnosis {
-                kind: DiagnosisKind::LostWaker,
-                stage: t.name.clone(),
-                summary: format!(
-                    "{} will never run again: idle since {:.1} s, not finished, and no waker \
-                     of it is left",
-                    t.name, idle_since
-                ),
-                since_ms: ms(idle_since),
-                until_ms: None,
-            });
+            found.push(super::lost_waker(&t.name, idle_since));
         }
     }
     let mut waits: Vec<f64> = tasks
@@ -516,18 +475,7 @@ fn diagnose(tasks: &[Task], end: f64) -> Vec<Diagnosis> {
         let mean = waits.iter().sum::<f64>() / waits.len() as f64;
         if mean > SATURATED.as_secs_f64() {
             let p99 = quantile(&mut waits, 0.99);
-            found.push(Diagnosis {
-                kind: DiagnosisKind::Saturated,
-                stage: "runtime".into(),
-                summary: format!(
-                    "woken tasks wait {:.1} ms on average to be polled (p99 {:.1} ms): the \
-                     runtime has more ready work than threads",
-                    ms(mean),
-                    ms(p99)
-                ),
-                since_ms: 0.0,
-                until_ms: Some(ms(end)),
-            });
+            found.push(super::saturated(mean, Some(p99), 0.0, Some(end)));
         }
     }
     found.sort_by(|a, b| a.since_ms.total_cmp(&b.since_ms));
