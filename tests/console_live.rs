@@ -332,7 +332,11 @@ fn a_console_program_shows_each_task_exactly_with_its_diagnoses() {
     let tl = a.timeline();
     assert_eq!(tl.len(), UPDATES as usize);
     let busy = tl.series("stage/worker/busy_ms_per_s");
-    assert_eq!(busy.len() as u64, UPDATES - 1, "no rate at the first update");
+    assert_eq!(
+        busy.len() as u64,
+        UPDATES - 1,
+        "no rate at the first update"
+    );
     for &(_, v) in &busy {
         assert!(
             (v - 5.0).abs() < 1e-6,

@@ -581,10 +581,15 @@ fn print_out(
 /// Options of `palavriado attach`.
 #[derive(Args, Debug, Clone)]
 pub struct AttachArgs {
-    /// Where the program serves its samples (its `Profiler`'s `serve` address); several
-    /// addresses open the app following them all at once
-    #[arg(default_value = crate::observe::live::wire::DEFAULT_ADDR, num_args = 1..)]
+    /// Where the program serves its samples (its `Profiler`'s `serve` address; `console://ADDR`
+    /// for a tokio program serving tokio-console's protocol); several addresses open the app
+    /// following them all at once [default: 127.0.0.1:7878, or 127.0.0.1:6669 with --console]
+    #[arg(num_args = 0..)]
     pub addr: Vec<String>,
+    /// The programs are tokio programs instrumented for tokio-console (`console-subscriber`):
+    /// follow their tasks and resources over its gRPC protocol
+    #[arg(long)]
+    pub console: bool,
     /// Record what the program sends to this file instead of opening the app, until the program
     /// finishes or exits (or `--duration` passes)
     #[arg(long, value_name = "FILE.json.gz")]
@@ -592,6 +597,31 @@ pub struct AttachArgs {
     /// With `--record`: detach after this many seconds
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub duration: Option<f64>,
+}
+
+impl AttachArgs {
+    /// The addresses to follow: those given (each a tokio-console program's with `--console`),
+    /// or the default one.
+    pub fn addresses(&self) -> Vec<String> {
+        let console = crate::observe::console::live::SCHEME;
+        if self.addr.is_empty() {
+            return vec![if self.console {
+                format!("{console}{}", crate::observe::console::live::DEFAULT_ADDR)
+            } else {
+                crate::observe::live::wire::DEFAULT_ADDR.to_string()
+            }];
+        }
+        self.addr
+            .iter()
+            .map(|a| {
+                if self.console && !a.starts_with(console) {
+                    format!("{console}{a}")
+                } else {
+                    a.clone()
+                }
+            })
+            .collect()
+    }
 }
 
 /// Options of `palavriado fleet`.
@@ -670,11 +700,12 @@ pub fn fleet_command(args: &FleetArgs) -> i32 {
 
 /// Runs `palavriado attach`: opens the app attached, or records headless with `--record`.
 pub fn attach_command(args: &AttachArgs) -> i32 {
+    let addrs = args.addresses();
     let Some(path) = &args.record else {
         #[cfg(feature = "gui")]
         {
             let options = crate::frontend::app::AppOptions {
-                attach: args.addr.clone(),
+                attach: addrs,
                 ..AppArgs::default().options()
             };
             return match crate::frontend::app::run_app(options) {
@@ -695,10 +726,10 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
             return 2;
         }
     };
-    let [addr] = args.addr.as_slice() else {
+    let [addr] = addrs.as_slice() else {
         eprintln!(
             "palavriado: --record follows one program: give one address, not {}",
-            args.addr.len()
+            addrs.len()
         );
         return 2;
     };
@@ -734,6 +765,9 @@ pub fn attach_command(args: &AttachArgs) -> i32 {
     let latency = a.median_latency().map_or("-".to_string(), |l| {
         format!("{:.0} ms", l.as_secs_f64() * 1e3)
     });
+    if let Some(w) = a.warning() {
+        eprintln!("palavriado: {w}");
+    }
     let code = match ended {
         crate::observe::live::Ended::Failed(_) => 1,
         _ => 0,

@@ -261,8 +261,7 @@ impl Model {
     /// time in seconds as `f64` keeps only quarter-microseconds).
     fn at(&self, t: Option<&Timestamp>) -> Option<f64> {
         t.map(|t| {
-            (t.seconds - self.origin.seconds) as f64
-                + f64::from(t.nanos - self.origin.nanos) / 1e9
+            (t.seconds - self.origin.seconds) as f64 + f64::from(t.nanos - self.origin.nanos) / 1e9
         })
     }
 
@@ -287,6 +286,10 @@ impl Model {
 
     fn add_task(&mut self, task: tasks::Task, t: f64) {
         let Some(Id { id }) = task.id else { return };
+        // console-subscriber announces a task again to a new subscriber; it keeps its name.
+        if self.tasks.contains_key(&id) {
+            return;
+        }
         let field = |name: &str| {
             task.fields
                 .iter()
@@ -367,6 +370,9 @@ impl Model {
 
     fn add_resource(&mut self, r: resources::Resource, t: f64) {
         let Some(Id { id }) = r.id else { return };
+        if self.resources.contains_key(&id) {
+            return;
+        }
         let kind = match r.kind.and_then(|k| k.kind) {
             Some(resources::resource::kind::Kind::Other(o)) => o,
             Some(resources::resource::kind::Kind::Known(_)) => "Timer".into(),
@@ -377,7 +383,15 @@ impl Model {
         } else {
             r.concrete_type.clone()
         };
-        let name = self.unique(format!("{what} {id}"));
+        // Named by type and where it was made (`Semaphore at main.rs:120`): its id is the
+        // program's internal one.
+        let at = location(r.location.as_ref());
+        let file = at.rsplit('/').next().unwrap_or_default();
+        let name = self.unique(if file.is_empty() {
+            what.clone()
+        } else {
+            format!("{what} at {file}")
+        });
         self.resources.insert(
             id,
             LiveResource {
@@ -652,7 +666,7 @@ impl Model {
             {
                 found.push(super::lost_waker(
                     &k.name,
-                    k.last_poll_ended.unwrap_or(k.created),
+                    k.last_poll_ended.unwrap_or(k.created).max(0.0),
                 ));
             }
         }
