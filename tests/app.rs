@@ -12,6 +12,9 @@ use palavriado::frontend::app::views::Column;
 use palavriado::frontend::app::{PalavriadoApp, Tab};
 use palavriado::wordcount::Strategy;
 
+#[path = "common/console.rs"]
+mod console;
+
 fn app() -> Harness<'static, PalavriadoApp> {
     Harness::builder()
         .with_size(egui::vec2(1440.0, 900.0))
@@ -64,6 +67,7 @@ fn error_status(h: &mut Harness<'static, PalavriadoApp>) -> String {
 fn attach_through_the_window(h: &mut Harness<'static, PalavriadoApp>, addr: &str) {
     h.state_mut().last_attach = palavriado::frontend::app::AttachDialog {
         addr: addr.to_string(),
+        ..Default::default()
     };
     h.run_steps(2);
     h.get_by_label("Attach…").click();
@@ -484,6 +488,70 @@ fn attach_follows_a_program_live_and_keeps_what_was_seen() {
     h.get_by_label("Results").click();
     h.run_steps(2);
     h.get_by_label("#2 test program (recorded)");
+}
+
+#[test]
+fn a_tokio_console_program_is_followed_through_the_attach_window() {
+    let addr = console::serve(
+        console::script(30),
+        Duration::from_millis(100),
+        console::End::Close,
+        std::collections::HashMap::from([(2, console::blocker_polls())]),
+    );
+    let mut h = plain_app();
+    h.state_mut().last_attach = palavriado::frontend::app::AttachDialog {
+        addr: addr.to_string(),
+        ..Default::default()
+    };
+    h.run_steps(2);
+    h.get_by_label("Attach…").click();
+    h.run_steps(2);
+    h.get_by_label("A tokio program serving tokio-console (console-subscriber)")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("Attach").click();
+    step_until(&mut h, "the program to be followed", |a| {
+        a.session.following().is_some()
+    });
+    assert!(h.state().last_attach.console, "the kind is remembered");
+    h.run_steps(1);
+    h.get_by_label_contains("● Attached to");
+    h.get_by_label(&format!("pid {} at console://{addr}", std::process::id()));
+    // Its tasks and resources are the Processes rows; its diagnoses the strip's.
+    h.get_by_label("Processes").click();
+    step_until(&mut h, "the tasks", |a| {
+        a.session.current().is_some_and(|r| r.stages().len() == 7)
+    });
+    h.run_steps(2);
+    for name in [
+        "worker",
+        "blocker",
+        "sleeper",
+        "looper",
+        "blocking 17",
+        "Semaphore",
+    ] {
+        h.get_by_label(name);
+    }
+    step_until(&mut h, "the long poll", |a| {
+        a.session
+            .current()
+            .is_some_and(|r| r.diagnoses().iter().any(|d| d.stage == "blocker"))
+    });
+    h.run_steps(2);
+    h.get_by_label_contains("blocker holds its scheduler thread");
+    // The program exits: what was seen stays, as a run in Results.
+    step_until(&mut h, "the program's end", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    let run = h.state().session.current().unwrap();
+    let report = run.report.as_ref().unwrap();
+    let worker = report.stages.iter().find(|s| s.name == "worker").unwrap();
+    assert_eq!(worker.events_in, 300, "each of its 30 updates' 10 wakes");
+    let program = report.program.clone().unwrap();
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    h.get_by_label(&format!("#1 {program}"));
 }
 
 #[test]

@@ -13,6 +13,8 @@ use console_api::instrument::{
     StateRequest, TaskDetailsRequest, Update,
 };
 use console_api::tasks::{DurationHistogram, TaskDetails, task_details::PollTimesHistogram};
+use console_api::{Field, Id, Location, PollStats, field};
+use console_api::{async_ops, resources, tasks};
 use hdrhistogram::serialization::Serializer;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -179,4 +181,261 @@ pub fn serve(
         });
     });
     addr
+}
+
+fn at(base: SystemTime, ms: u64) -> prost_types::Timestamp {
+    (base + Duration::from_millis(ms)).into()
+}
+
+fn dur(ns: u64) -> prost_types::Duration {
+    Duration::from_nanos(ns).try_into().unwrap()
+}
+
+fn named(name: &str) -> Vec<Field> {
+    vec![Field {
+        name: Some(field::Name::StrName("task.name".into())),
+        value: Some(field::Value::DebugVal(format!("\"{name}\""))),
+        metadata_id: None,
+    }]
+}
+
+fn task(id: u64, fields: Vec<Field>, kind: tasks::task::Kind) -> tasks::Task {
+    tasks::Task {
+        id: Some(Id { id }),
+        metadata: None,
+        kind: kind as i32,
+        fields,
+        parents: Vec::new(),
+        location: Some(Location {
+            file: Some("src/jobs.rs".into()),
+            module_path: None,
+            line: Some(40 + id as u32),
+            column: Some(9),
+        }),
+    }
+}
+
+/// Stats of a task at update `k` (ms since `base`).
+#[allow(clippy::too_many_arguments)]
+fn stats(
+    base: SystemTime,
+    polls: u64,
+    busy_ns: u64,
+    wakes: u64,
+    self_wakes: u64,
+    (clones, drops): (u64, u64),
+    (started, ended, woken): (Option<u64>, Option<u64>, Option<u64>),
+    dropped: Option<u64>,
+) -> tasks::Stats {
+    tasks::Stats {
+        created_at: Some(at(base, 0)),
+        dropped_at: dropped.map(|d| at(base, d)),
+        wakes,
+        waker_clones: clones,
+        waker_drops: drops,
+        last_wake: woken.map(|w| at(base, w)),
+        poll_stats: Some(PollStats {
+            polls,
+            first_poll: Some(at(base, 1)),
+            last_poll_started: started.map(|s| at(base, s)),
+            last_poll_ended: ended.map(|e| at(base, e)),
+            busy_time: Some(dur(busy_ns)),
+        }),
+        self_wakes,
+        scheduled_time: Some(dur(0)),
+    }
+}
+
+/// The updates of a program of six tasks and a semaphore, one every 100 ms (by its clock):
+/// `worker` polls 10 times for 0.5 ms each 100 ms, `blocker` twice for 40 ms, `sleeper` polled
+/// once and has no waker left, `looper` woke itself 150 of 200 times, `done` ends at once, an
+/// unnamed blocking task runs; the semaphore has one more waiter at each update; the third
+/// update also has stats for a task never announced.
+pub fn script(n: u64) -> Vec<Update> {
+    let base = SystemTime::now();
+    (0..n)
+        .map(|k| {
+            let ms = k * 100;
+            let mut stats_update = HashMap::new();
+            let woke = Some(ms + 2);
+            stats_update.insert(
+                1,
+                stats(
+                    base,
+                    10 * (k + 1),
+                    500_000 * (k + 1),
+                    10 * (k + 1),
+                    0,
+                    (10 * (k + 1), 10 * (k + 1) - 1),
+                    (Some(ms + 1), Some(ms + 1), woke),
+                    None,
+                ),
+            );
+            stats_update.insert(
+                2,
+                stats(
+                    base,
+                    2 * (k + 1),
+                    40_000_000 * (k + 1),
+                    2 * (k + 1),
+                    0,
+                    (1, 0),
+                    (Some(ms + 1), Some(ms + 1), woke),
+                    None,
+                ),
+            );
+            stats_update.insert(
+                3,
+                stats(
+                    base,
+                    1,
+                    20_000,
+                    0,
+                    0,
+                    (1, 1),
+                    (Some(1), Some(2), None),
+                    None,
+                ),
+            );
+            stats_update.insert(
+                4,
+                stats(
+                    base,
+                    200,
+                    1_000_000,
+                    200,
+                    150,
+                    (1, 0),
+                    (Some(ms + 1), Some(ms + 1), woke),
+                    None,
+                ),
+            );
+            stats_update.insert(
+                5,
+                stats(
+                    base,
+                    1,
+                    10_000,
+                    0,
+                    0,
+                    (0, 0),
+                    (Some(1), Some(2), None),
+                    Some(3),
+                ),
+            );
+            stats_update.insert(
+                6,
+                stats(
+                    base,
+                    1,
+                    1_000_000 * (k + 1),
+                    0,
+                    0,
+                    (0, 0),
+                    (Some(1), None, None),
+                    None,
+                ),
+            );
+            if k == 2 {
+                stats_update.insert(
+                    99,
+                    stats(base, 1, 1, 0, 0, (0, 0), (None, None, None), None),
+                );
+            }
+            let new_tasks = if k == 0 {
+                vec![
+                    task(1, named("worker"), tasks::task::Kind::Spawn),
+                    task(2, named("blocker"), tasks::task::Kind::Spawn),
+                    task(3, named("sleeper"), tasks::task::Kind::Spawn),
+                    task(4, named("looper"), tasks::task::Kind::Spawn),
+                    task(5, named("done"), tasks::task::Kind::Spawn),
+                    task(
+                        6,
+                        vec![Field {
+                            name: Some(field::Name::StrName("task.id".into())),
+                            value: Some(field::Value::U64Val(17)),
+                            metadata_id: None,
+                        }],
+                        tasks::task::Kind::Blocking,
+                    ),
+                ]
+            } else {
+                Vec::new()
+            };
+            let semaphore = resources::Resource {
+                id: Some(Id { id: 10 }),
+                metadata: None,
+                concrete_type: "Semaphore".into(),
+                kind: Some(resources::resource::Kind {
+                    kind: Some(resources::resource::kind::Kind::Other("Sync".into())),
+                }),
+                location: None,
+                parent_resource_id: None,
+                is_internal: false,
+            };
+            let mut resource_stats = HashMap::new();
+            resource_stats.insert(
+                10,
+                resources::Stats {
+                    created_at: Some(at(base, 0)),
+                    dropped_at: None,
+                    attributes: vec![console_api::Attribute {
+                        field: Some(Field {
+                            name: Some(field::Name::StrName("permits".into())),
+                            value: Some(field::Value::U64Val(0)),
+                            metadata_id: None,
+                        }),
+                        unit: None,
+                    }],
+                },
+            );
+            let op = 100 + k;
+            let mut op_stats = HashMap::new();
+            op_stats.insert(
+                op,
+                async_ops::Stats {
+                    created_at: Some(at(base, ms)),
+                    dropped_at: None,
+                    task_id: Some(Id { id: 1 }),
+                    poll_stats: Some(PollStats {
+                        polls: 1,
+                        ..PollStats::default()
+                    }),
+                    attributes: Vec::new(),
+                },
+            );
+            Update {
+                now: Some(at(base, ms)),
+                task_update: Some(tasks::TaskUpdate {
+                    new_tasks,
+                    stats_update,
+                    dropped_events: 0,
+                }),
+                resource_update: Some(resources::ResourceUpdate {
+                    new_resources: if k == 0 { vec![semaphore] } else { Vec::new() },
+                    stats_update: resource_stats,
+                    new_poll_ops: Vec::new(),
+                    dropped_events: 0,
+                }),
+                async_op_update: Some(async_ops::AsyncOpUpdate {
+                    new_async_ops: vec![async_ops::AsyncOp {
+                        id: Some(Id { id: op }),
+                        metadata: None,
+                        source: "Semaphore::acquire".into(),
+                        parent_async_op_id: None,
+                        resource_id: Some(Id { id: 10 }),
+                    }],
+                    stats_update: op_stats,
+                    dropped_events: 0,
+                }),
+                new_metadata: None,
+            }
+        })
+        .collect()
+}
+
+pub fn blocker_polls() -> Vec<u64> {
+    let mut v = vec![15_000_000; 10];
+    v.extend([25_000_000, 40_000_000]);
+    v
 }

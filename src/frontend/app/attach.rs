@@ -5,53 +5,84 @@ use egui::{RichText, Ui};
 
 use super::dialog::Answer;
 use super::run_entry::RunEntry;
+use crate::observe::console::live::{DEFAULT_ADDR as CONSOLE_ADDR, SCHEME as CONSOLE_SCHEME};
 use crate::observe::format::thousands;
 use crate::observe::live::wire::DEFAULT_ADDR;
 use crate::observe::live::{Ended, Group};
 
-/// The "Attach…" window's state: the address being typed.
+/// The "Attach…" window's state: the kind of program and the address being typed.
 #[derive(Clone, Debug)]
 pub struct AttachDialog {
     /// The address to attach to.
     pub addr: String,
+    /// A tokio program serving tokio-console's protocol (else one profiled with palavriado).
+    pub console: bool,
 }
 
 impl Default for AttachDialog {
     fn default() -> Self {
         Self {
             addr: DEFAULT_ADDR.into(),
+            console: false,
         }
     }
 }
 
-/// Draws the "Attach…" window while `dialog` is open; returns the address to attach to when
-/// the user presses Attach (or Enter). Cancel or closing the window closes it.
+impl AttachDialog {
+    /// The address as `Attachment::connect` takes it (`console://…` for tokio-console's).
+    pub fn target(&self) -> String {
+        let addr = self.addr.trim();
+        if self.console && !addr.starts_with(CONSOLE_SCHEME) {
+            format!("{CONSOLE_SCHEME}{addr}")
+        } else {
+            addr.to_string()
+        }
+    }
+}
+
+/// Draws the "Attach…" window while `dialog` is open; returns what to attach to when the user
+/// presses Attach (or Enter). Cancel or closing the window closes it.
 pub(super) fn attach_window(
     ctx: &egui::Context,
     dialog: &mut Option<AttachDialog>,
-) -> Option<String> {
+) -> Option<AttachDialog> {
     let d = dialog.as_mut()?;
     let answer = super::dialog::dialog(ctx, "Attach to a program", "Attach", |ui| {
-        ui.label(
-            "Follow a program that profiles its pipeline with palavriado's library \
-             (Profiler::new(…).serve(…)) live, in every view.",
-        );
+        let was = d.console;
+        ui.radio_value(&mut d.console, false, "A program profiled with palavriado")
+            .on_hover_text("Its Profiler serves its stages: Profiler::new(…).serve(…)");
+        ui.radio_value(
+            &mut d.console,
+            true,
+            "A tokio program serving tokio-console (console-subscriber)",
+        )
+        .on_hover_text("Its tasks and resources, over tokio-console's gRPC protocol");
+        // Switching kinds switches the default address with it.
+        let (default, example) = if d.console {
+            (
+                CONSOLE_ADDR,
+                "e.g. `cd examples/console_jobs && cargo run --release` serves on",
+            )
+        } else {
+            (
+                DEFAULT_ADDR,
+                "e.g. `cargo run --release --example log_analyser` serves on",
+            )
+        };
+        if was != d.console && [DEFAULT_ADDR, CONSOLE_ADDR, ""].contains(&d.addr.trim()) {
+            d.addr = default.into();
+        }
         let enter = ui
-            .horizontal(|ui| super::dialog::field(ui, "Address", &mut d.addr, DEFAULT_ADDR, 220.0))
+            .horizontal(|ui| super::dialog::field(ui, "Address", &mut d.addr, default, 220.0))
             .inner;
-        ui.label(
-            RichText::new(format!(
-                "e.g. `cargo run --release --example log_analyser` serves on {DEFAULT_ADDR}"
-            ))
-            .weak(),
-        );
+        ui.label(RichText::new(format!("{example} {default}")).weak());
         enter
     });
-    let addr = (answer == Answer::Go).then(|| d.addr.trim().to_string());
+    let chosen = (answer == Answer::Go).then(|| d.clone());
     if answer != Answer::Open {
         *dialog = None;
     }
-    addr
+    chosen
 }
 
 /// What the controls show for a followed program (in place of a run's progress).

@@ -326,9 +326,9 @@ impl eframe::App for PalavriadoApp {
         self.dropped_files(ui);
         self.top_bar(ui);
         self.status_bar(ui);
-        if let Some(addr) = super::attach::attach_window(ui.ctx(), &mut self.attach_dialog) {
-            self.last_attach = AttachDialog { addr: addr.clone() };
-            self.session.attach(addr);
+        if let Some(chosen) = super::attach::attach_window(ui.ctx(), &mut self.attach_dialog) {
+            self.session.attach(chosen.target());
+            self.last_attach = chosen;
             self.status = None;
         }
         if let Some((q, fields)) = super::fleet::fleet_window(ui.ctx(), &mut self.fleet_dialog) {
