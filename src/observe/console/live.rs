@@ -47,6 +47,8 @@ const WATCHED: usize = 32;
 pub const RETAIN: Duration = Duration::from_secs(6);
 /// Updates in a row over which a resource's waiters must grow to be diagnosed.
 const GROWING_FOR: usize = 5;
+/// The largest update taken (tonic's default, 4 MB, is 10,000 tasks' first update).
+const MAX_UPDATE: usize = 256 << 20;
 /// How often the follower looks whether it was told to detach.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -761,7 +763,7 @@ fn percentiles(h: Option<&tasks::DurationHistogram>) -> Option<[u64; 3]> {
     let hist: hdrhistogram::Histogram<u64> = hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut h.raw_histogram.as_slice())
         .ok()?;
-    (hist.len() > 0).then(|| {
+    (!hist.is_empty()).then(|| {
         [
             hist.value_at_quantile(0.5),
             hist.value_at_quantile(0.99),
@@ -846,7 +848,8 @@ async fn subscribe(
         }
         e.to_string()
     })?;
-    let mut client = InstrumentClient::new(channel);
+    // The first update lists every task: 10,000 tasks are 4.3 MB, over tonic's 4 MB default.
+    let mut client = InstrumentClient::new(channel).max_decoding_message_size(MAX_UPDATE);
     let call = async {
         let mut stream = client
             .watch_updates(InstrumentRequest {})
