@@ -17,7 +17,6 @@ use parking_lot::Mutex;
 
 use super::wire::{self, Frame, Hello, WireError};
 use crate::observe::diagnosis::Diagnosis;
-use crate::observe::error::Error;
 use crate::observe::program_report::ProgramReport;
 use crate::observe::run::RunReport;
 use crate::observe::timeline::{Row, Timeline};
@@ -144,30 +143,7 @@ pub(crate) fn unix_now_s() -> f64 {
 }
 
 impl Attachment {
-    /// Connects to the program serving at `addr` and reads its greeting (blocking, at most a
-    /// few seconds); then a background thread follows it. Errors are one line naming `addr`.
-    /// An address spelled `console://HOST:PORT` is a tokio program serving tokio-console's
-    /// protocol (`console-subscriber`; the `console` feature).
-    pub fn connect(addr: &str) -> Result<Attachment, Error> {
-        Self::connect_with(addr, SILENCE)
-    }
-
-    /// [`Attachment::connect`], giving up after `silence` without a frame (instead of 5 s).
-    pub fn connect_with(addr: &str, silence: Duration) -> Result<Attachment, Error> {
-        if addr.trim().starts_with("console://") {
-            #[cfg(feature = "console")]
-            return crate::observe::console::live::open(addr, silence).map_err(Error::Attach);
-            #[cfg(not(feature = "console"))]
-            return Err(Error::Attach(format!(
-                "cannot attach to '{addr}': this build has no tokio-console support (build \
-                 with the `console` feature)"
-            )));
-        }
-        Self::open(addr, silence).map_err(Error::Attach)
-    }
-
     /// An attachment whose `reader` thread fills `following`.
-    #[cfg_attr(not(feature = "console"), allow(dead_code))]
     pub(crate) fn followed(
         addr: String,
         hello: Hello,
@@ -187,7 +163,9 @@ impl Attachment {
         }
     }
 
-    fn open(addr: &str, silence: Duration) -> Result<Attachment, String> {
+    /// Connects to the palavriado program serving at `addr` (the greeting read, then a reader
+    /// thread follows it); `Err` is the one-line reason.
+    pub(crate) fn open(addr: &str, silence: Duration) -> Result<Attachment, String> {
         let fail = |e: &dyn std::fmt::Display| format!("cannot attach to '{addr}': {e}");
         let target = addr
             .to_socket_addrs()

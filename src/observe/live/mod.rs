@@ -3,6 +3,7 @@
 //! ([`client`]), several at once ([`group`]); [`wire`] is the versioned format between them.
 
 pub mod client;
+mod connect;
 pub mod group;
 pub mod server;
 pub mod wire;
