@@ -192,3 +192,29 @@ fn a_recording_console_subscriber_wrote_replays() {
     );
     assert!(report.completed);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Any damage to a recording (bytes changed, lines cut or dropped) opens or fails in one
+    /// line naming the file: it never panics.
+    #[test]
+    fn a_damaged_console_recording_never_panics(
+        edits in proptest::collection::vec((0usize..4000, proptest::num::u8::ANY), 0..8),
+        cut in 0usize..4000,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("damaged.jsonl");
+        let mut bytes = recording().into_bytes();
+        for (at, b) in edits {
+            let i = at % bytes.len();
+            bytes[i] = b;
+        }
+        bytes.truncate(cut.max(1).min(bytes.len()));
+        std::fs::write(&path, &bytes).unwrap();
+        if let Err(e) = Recording::open(&path) {
+            let e = e.to_string();
+            proptest::prop_assert!(!e.contains('\n'), "{}", e);
+            proptest::prop_assert!(e.contains(&path.display().to_string()), "{}", e);
+        }
+    }
+}
