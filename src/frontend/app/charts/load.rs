@@ -18,6 +18,9 @@ use crate::runtime::control::RunEvent;
 pub enum LoadChart {
     /// Utilisation of each scheduler thread (observer's first chart; scheduler runtime only).
     Schedulers,
+    /// A tokio program's tasks, all together: time polled and time woken waiting to be polled
+    /// (a tokio-console program).
+    Tasks,
     /// Per-core CPU.
     Cpu,
     /// The run's own CPU, stacked by stage (by kind when there are many).
@@ -39,6 +42,9 @@ impl LoadChart {
         let mut v = Vec::with_capacity(5);
         if data.column(&series::scheduler(0)).is_some() {
             v.push(LoadChart::Schedulers);
+        }
+        if data.column(series::TASKS_POLLED).is_some() {
+            v.push(LoadChart::Tasks);
         }
         if has(&series::core(0)) {
             v.push(LoadChart::Cpu);
@@ -63,6 +69,7 @@ impl LoadChart {
     pub fn title(self) -> &'static str {
         match self {
             LoadChart::Schedulers => "Scheduler utilisation",
+            LoadChart::Tasks => "Tasks: polled and scheduled (all tasks, % of one core)",
             LoadChart::StageCpu => "CPU by stage (stacked, % of one core)",
             LoadChart::Cpu => "CPU per core",
             LoadChart::Memory => "Memory",
@@ -74,6 +81,7 @@ impl LoadChart {
     pub fn slug(self) -> &'static str {
         match self {
             LoadChart::Schedulers => "schedulers",
+            LoadChart::Tasks => "tasks",
             LoadChart::StageCpu => "stage_cpu",
             LoadChart::Cpu => "cpu",
             LoadChart::Memory => "memory",
@@ -112,6 +120,15 @@ impl LoadChart {
                     });
                     i += 1;
                 }
+                // A program followed from outside, on this machine: its process's CPU.
+                let program = at_interval_middles(&points(data, series::PROGRAM_CPU, opts));
+                if !program.is_empty() {
+                    lines.push(Series {
+                        label: "the program".into(),
+                        color: Color32::from_rgb(230, 230, 230),
+                        points: program,
+                    });
+                }
                 // The observer effect: what palavriado itself (UI, renderer, sampler) used.
                 let mut own = at_interval_middles(&points(data, series::SELF_CPU, opts));
                 if opts.smooth_cpu {
@@ -126,6 +143,24 @@ impl LoadChart {
                 }
                 (Unit::Percent, lines)
             }
+            LoadChart::Tasks => (
+                Unit::Percent,
+                [
+                    ("polled (running)", series::TASKS_POLLED, PALETTE[0]),
+                    (
+                        "scheduled (woken, waiting for a thread)",
+                        series::TASKS_SCHEDULED,
+                        PALETTE[3],
+                    ),
+                ]
+                .into_iter()
+                .map(|(label, name, color)| Series {
+                    label: label.into(),
+                    color,
+                    points: at_interval_middles(&points(data, name, opts)),
+                })
+                .collect(),
+            ),
             LoadChart::StageCpu => (Unit::Percent, stage_cpu_stacked(data, opts)),
             LoadChart::Memory => (
                 Unit::Bytes,
@@ -166,13 +201,13 @@ const STACK_EACH_STAGE_UP_TO: usize = 12;
 /// The run's own CPU by stage, each line the sum of the stages up to it (so the areas between
 /// lines are the stages' shares and the top line is the whole pipeline).
 fn stage_cpu_stacked(data: &ChartData, opts: &ChartOptions) -> Vec<Series> {
-    // Channels have no CPU column: they are not in it.
-    let names: Vec<String> = stage_names(data)
-        .into_iter()
-        .filter(|n| {
-            let cpu = series::stage(n, StageMetric::CpuPercent);
-            data.names.contains(&cpu)
-        })
+    // The stages with a CPU column (channels and resources have none), tasks included.
+    let suffix = format!("/{}", StageMetric::CpuPercent.as_str());
+    let names: Vec<String> = data
+        .names
+        .iter()
+        .filter_map(|n| n.strip_prefix("stage/")?.strip_suffix(suffix.as_str()))
+        .map(str::to_string)
         .collect();
     // Groups of stages to stack: one per stage, or one per kind of name (`extractor 1..N` →
     // `extractors`) when there are many.

@@ -46,6 +46,20 @@ pub enum Column {
     MailboxWait,
     /// Bytes in its mailbox and buffer.
     Memory,
+    /// Where a tokio task was spawned (a resource made).
+    Location,
+    /// Times a tokio task was woken.
+    Wakes,
+    /// Wakes from inside its own poll.
+    SelfWakes,
+    /// A tokio task's poll time, p50 / p99.
+    PollTime,
+    /// A tokio task's scheduled time (woken until polled), p50 / p99.
+    ScheduledTime,
+    /// Tasks waiting on a resource.
+    Waiters,
+    /// A resource's attributes.
+    Attributes,
 }
 
 impl Column {
@@ -70,6 +84,23 @@ impl Column {
         Column::Polls,
         Column::SchedWait,
         Column::Switches,
+    ];
+
+    /// The columns of a tokio program's tasks and resources (followed through tokio-console).
+    pub const TASKS: [Column; 13] = [
+        Column::Name,
+        Column::Kind,
+        Column::State,
+        Column::Busy,
+        Column::Idle,
+        Column::Polls,
+        Column::PollTime,
+        Column::ScheduledTime,
+        Column::Wakes,
+        Column::SelfWakes,
+        Column::Waiters,
+        Column::Attributes,
+        Column::Location,
     ];
 
     /// The columns a 1920-pixel slide holds: who, how fast, how much waits, where time goes.
@@ -109,6 +140,13 @@ impl Column {
             Column::Sleeping => "Delay",
             Column::MailboxWait => "In mailbox p50 / p99",
             Column::Memory => "Memory",
+            Column::Location => "Location",
+            Column::Wakes => "Wakes",
+            Column::SelfWakes => "Self-wakes",
+            Column::PollTime => "Poll p50 / p99",
+            Column::ScheduledTime => "Scheduled p50 / p99",
+            Column::Waiters => "Waiters",
+            Column::Attributes => "Attributes",
         }
     }
 
@@ -158,6 +196,15 @@ impl Column {
             Column::Memory => {
                 Some("Bytes waiting in its mailbox and its own buffer (observer's Memory column)")
             }
+            Column::PollTime => Some(
+                "How long its polls take: median and 99th percentile, from tokio-console's \
+                 histogram (watched for the tasks with the longest polls)",
+            ),
+            Column::ScheduledTime => {
+                Some("How long it waited for a thread once woken: median and 99th percentile")
+            }
+            Column::SelfWakes => Some("Wakes from inside its own poll: a loop re-polling itself"),
+            Column::Waiters => Some("Tasks waiting on the resource (a permit, a lock)"),
             _ => None,
         }
     }
@@ -187,6 +234,19 @@ impl Column {
                 p99(a).total_cmp(&p99(b))
             }
             Column::Memory => x.queued_bytes.cmp(&y.queued_bytes),
+            Column::Location => {
+                detail(a, |d| d.location.clone()).cmp(&detail(b, |d| d.location.clone()))
+            }
+            Column::Wakes => x.events_in.cmp(&y.events_in),
+            Column::SelfWakes => detail(a, |d| d.self_wakes).cmp(&detail(b, |d| d.self_wakes)),
+            Column::PollTime => detail(a, |d| d.poll_ns).cmp(&detail(b, |d| d.poll_ns)),
+            Column::ScheduledTime => {
+                detail(a, |d| d.scheduled_ns).cmp(&detail(b, |d| d.scheduled_ns))
+            }
+            Column::Waiters => x.mailbox_messages.cmp(&y.mailbox_messages),
+            Column::Attributes => {
+                detail(a, |d| d.attributes.clone()).cmp(&detail(b, |d| d.attributes.clone()))
+            }
         }
     }
 
@@ -216,6 +276,32 @@ impl Column {
                 format!("{} / {}", micros(p50), micros(p99))
             }),
             Column::Memory => bytes(s.queued_bytes),
+            Column::Location => detail(r, |d| d.location.clone()).unwrap_or_default(),
+            Column::Wakes => thousands(s.events_in),
+            Column::SelfWakes => detail(r, |d| thousands(d.self_wakes)).unwrap_or_default(),
+            Column::PollTime => percentiles(detail(r, |d| d.poll_ns).flatten()),
+            Column::ScheduledTime => percentiles(detail(r, |d| d.scheduled_ns).flatten()),
+            Column::Waiters if s.kind == crate::StageKind::Resource => {
+                thousands(s.mailbox_messages)
+            }
+            Column::Waiters => String::new(),
+            Column::Attributes => detail(r, |d| d.attributes.clone()).unwrap_or_default(),
         }
     }
+}
+
+/// A value of a tokio task's or resource's detail, where it has one.
+fn detail<T>(r: &ProcessRow, f: impl Fn(&crate::TaskDetail) -> T) -> Option<T> {
+    r.stage.task.as_ref().map(f)
+}
+
+/// `p50 / p99` of durations given in ns, or "–".
+fn percentiles(p: Option<[u64; 3]>) -> String {
+    p.map_or("–".into(), |[p50, p99, _]| {
+        format!(
+            "{} / {}",
+            micros(p50 as f64 / 1e3),
+            micros(p99 as f64 / 1e3)
+        )
+    })
 }
