@@ -191,3 +191,51 @@ fn a_foreign_peer_is_one_line_naming_it() {
         eprintln!("{e}");
     }
 }
+
+#[test]
+fn a_console_program_is_followed_beside_another_in_a_group() {
+    use std::sync::Arc;
+    let first = serve(script(UPDATES), EVERY, End::Close, HashMap::new());
+    let second = serve(script(UPDATES + 4), EVERY, End::Close, HashMap::new());
+    let a = Arc::new(Attachment::connect(&format!("console://{first}")).unwrap());
+    let b = Arc::new(Attachment::connect(&format!("console://{second}")).unwrap());
+    let group = palavriado::Group::new(a, b);
+    let labels = group.labels();
+    assert_eq!(labels.len(), 2);
+    assert_ne!(
+        labels[0], labels[1],
+        "two programs of one name are told apart"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while group.is_live() {
+        assert!(std::time::Instant::now() < deadline, "the programs' ends");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let report = group.run_report().expect("one report of both");
+    let wakes = |label: &str| {
+        report
+            .stages
+            .iter()
+            .find(|s| s.name == format!("{label}/worker"))
+            .unwrap_or_else(|| panic!("{label}/worker"))
+            .events_in
+    };
+    assert_eq!(wakes(&labels[0]), 10 * UPDATES);
+    assert_eq!(wakes(&labels[1]), 10 * (UPDATES + 4));
+    let stages = group.stages();
+    assert_eq!(stages.len(), 14, "7 each");
+    assert!(
+        stages
+            .iter()
+            .all(|s| s.program.is_some() && s.task.is_some())
+    );
+    let diagnoses = group.diagnoses();
+    for label in &labels {
+        assert!(
+            diagnoses
+                .iter()
+                .any(|d| d.kind == DiagnosisKind::LongPoll && d.stage == format!("{label}/blocker")),
+            "{diagnoses:?}"
+        );
+    }
+}
