@@ -555,6 +555,35 @@ fn a_tokio_console_program_is_followed_through_the_attach_window() {
 }
 
 #[test]
+fn a_console_subscriber_recording_replays_in_every_view() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/console-subscriber-0.5.jsonl");
+    let mut h = plain_app();
+    h.run_steps(2);
+    h.state_mut().session.open_recording(path);
+    step_until(&mut h, "the recording to open", |a| {
+        a.session.current().is_some_and(|r| r.report.is_some())
+    });
+    h.get_by_label("Processes").click();
+    h.run_steps(3);
+    for name in ["worker 0", "worker 1", "blocker", "spinner"] {
+        h.get_by_label(name);
+    }
+    h.get_by_label_contains("Poll p50 / p99");
+    h.get_by_label_contains("blocker holds its scheduler thread");
+    h.get_by_label("Load Charts").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Tasks: polled and scheduled");
+    h.get_by_label("Results").click();
+    h.run_steps(2);
+    assert!(
+        h.query_all_by_label_contains("tokio-console: console-subscriber-0.5.jsonl")
+            .count()
+            >= 1
+    );
+}
+
+#[test]
 fn attaching_to_something_else_says_so_and_keeps_the_app_alive() {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap().to_string();

@@ -140,8 +140,15 @@ fn a_console_recording_replays_its_tasks_with_their_polls_and_diagnoses() {
     assert_eq!(again.report.diagnoses, rec.report.diagnoses);
 }
 
+/// `text` written whole to a file in `dir`.
+fn whole(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+    let path = dir.path().join("whole.jsonl");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
-fn a_newer_or_cut_console_recording_is_one_line_naming_it() {
+fn a_newer_damaged_or_cut_console_recording_is_one_line_or_replayed_up_to_the_cut() {
     let dir = tempfile::tempdir().unwrap();
     let newer = dir.path().join("newer.jsonl");
     std::fs::write(&newer, "{\"v\":2}\n").unwrap();
@@ -150,12 +157,32 @@ fn a_newer_or_cut_console_recording_is_one_line_naming_it() {
     assert!(e.to_string().contains("format version 2"), "{e}");
     assert!(e.to_string().contains(&newer.display().to_string()));
 
+    // A last line cut short (the program stopped mid-write): replayed up to it, and said so.
     let cut = dir.path().join("cut.jsonl");
     let text = recording();
     std::fs::write(&cut, &text[..text.len() - 30]).unwrap();
-    let e = Recording::open(&cut).unwrap_err().to_string();
-    assert!(e.contains("is not a tokio-console event"), "{e}");
-    assert!(e.contains("cut short"), "{e}");
+    let rec = Recording::open(&cut).unwrap();
+    let lines = text.lines().count();
+    assert_eq!(
+        rec.report.warnings,
+        [format!(
+            "its last line ({lines}) was cut short (the program stopped while writing it): \
+             replayed up to it"
+        )]
+    );
+    assert_eq!(
+        rec.stages.len(),
+        Recording::open(&whole(&dir, &text)).unwrap().stages.len()
+    );
+
+    // Damage before the end is one line naming the file and the line.
+    let damaged = dir.path().join("damaged.jsonl");
+    let mut broken: Vec<&str> = text.lines().collect();
+    broken[3] = "{\"Enter\":";
+    std::fs::write(&damaged, broken.join("\n")).unwrap();
+    let e = Recording::open(&damaged).unwrap_err().to_string();
+    assert!(e.contains("line 4 is not a tokio-console event"), "{e}");
+    assert!(e.contains(&damaged.display().to_string()), "{e}");
     assert!(!e.contains('\n'), "{e}");
 }
 

@@ -10,7 +10,8 @@
 //! send; `--sessions N` adds N idle tasks (each waking once a second) to try many tasks.
 //!
 //! Usage: `cargo run --release -- [--duration SECONDS] [--console-addr ADDR]
-//! [--workers N] [--clients N] [--sessions N] [--publish-ms MS]` (from this folder: see Cargo.toml).
+//! [--workers N] [--clients N] [--sessions N] [--publish-ms MS] [--record FILE]` (`--record`:
+//! console-subscriber also writes its recording there, which palavriado replays). (from this folder: see Cargo.toml).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ struct Options {
     clients: usize,
     sessions: usize,
     publish: Duration,
+    record: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -36,6 +38,7 @@ fn options() -> Result<Options, String> {
         clients: 24,
         sessions: 0,
         publish: Duration::from_secs(1),
+        record: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -65,10 +68,11 @@ fn options() -> Result<Options, String> {
             "--publish-ms" => {
                 o.publish = Duration::from_secs_f64(number(value("ms")?, &flag)?.max(10.0) / 1e3);
             }
+            "--record" => o.record = Some(value("a file")?),
             "-h" | "--help" => {
                 return Err(
                     "usage: console_jobs [--duration SECONDS] [--console-addr ADDR] \
-                            [--workers N] [--clients N] [--sessions N] [--publish-ms MS]"
+                            [--workers N] [--clients N] [--sessions N] [--publish-ms MS] [--record FILE]"
                         .into(),
                 );
             }
@@ -100,10 +104,13 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    console_subscriber::ConsoleLayer::builder()
+    let mut console = console_subscriber::ConsoleLayer::builder()
         .server_addr(o.addr)
-        .publish_interval(o.publish)
-        .init();
+        .publish_interval(o.publish);
+    if let Some(path) = &o.record {
+        console = console.recording_path(path);
+    }
+    console.init();
     eprintln!(
         "console_jobs: serving tokio-console's protocol on {} ({} workers, {} sessions)",
         o.addr, o.workers, o.sessions

@@ -40,10 +40,11 @@ fn long_poll(task: &str, longest_s: f64, typical_s: f64, what: &str, since_s: f6
         stage: task.to_string(),
         summary: format!(
             "{task} holds its scheduler thread: polls take up to {:.1} ms ({what} {:.2} ms, over \
-             {} µs): something in it blocks (a lock, a sleep, heavy work)",
+             {} ms): something in it blocks (a lock, a sleep, heavy work), or the machine is too \
+             busy to run its thread",
             longest_s * 1e3,
             typical_s * 1e3,
-            LONG_POLL.as_micros()
+            LONG_POLL.as_secs_f64() * 1e3
         ),
         since_ms: since_s * 1e3,
         until_ms: None,

@@ -155,17 +155,28 @@ pub fn open(path: &Path) -> Result<Replay, Error> {
     let mut live: HashMap<u64, usize> = HashMap::new();
     let mut origin: Option<i128> = None;
     let mut end = 0.0f64;
-    for (n, line) in lines.enumerate() {
+    let mut lines = lines.enumerate().peekable();
+    // A program stopped while console-subscriber was writing leaves its last line cut: what
+    // came before is replayed, and the report says so.
+    let mut cut = None;
+    while let Some((n, line)) = lines.next() {
         let line = line.map_err(|e| fail(e.to_string()))?;
         if line.trim().is_empty() {
             continue;
         }
-        let event: Event = serde_json::from_str(&line).map_err(|e| {
-            fail(format!(
-                "line {} is not a tokio-console event ({e}); the file may be cut short",
-                n + 2
-            ))
-        })?;
+        let event: Event = match serde_json::from_str(&line) {
+            Ok(e) => e,
+            Err(_) if lines.peek().is_none() => {
+                cut = Some(n + 2);
+                break;
+            }
+            Err(e) => {
+                return Err(fail(format!(
+                    "line {} is not a tokio-console event ({e}): not a recording, or damaged",
+                    n + 2
+                )));
+            }
+        };
         let at = match &event {
             Event::Spawn { at, .. }
             | Event::Enter { at, .. }
@@ -250,7 +261,14 @@ pub fn open(path: &Path) -> Result<Replay, Error> {
     let name = path
         .file_name()
         .map_or_else(|| "recording".into(), |n| n.to_string_lossy().into_owned());
-    Ok(replay(tasks, end, &name))
+    let mut replayed = replay(tasks, end, &name);
+    if let Some(line) = cut {
+        replayed.report.warnings.push(format!(
+            "its last line ({line}) was cut short (the program stopped while writing it): \
+             replayed up to it"
+        ));
+    }
+    Ok(replayed)
 }
 
 /// A task's name: its `task.name` field, else `task <task.id>`.
