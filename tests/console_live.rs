@@ -239,3 +239,26 @@ fn a_console_program_is_followed_beside_another_in_a_group() {
         );
     }
 }
+
+#[test]
+fn a_burst_of_updates_is_merged_not_lost() {
+    // 60 updates at once: whatever the viewer could not keep up with is merged into the next
+    // row, counted as dropped rows; every task's totals stay exact.
+    let n = 60;
+    let addr = serve(script(n), Duration::ZERO, End::Close, HashMap::new());
+    let a = Attachment::connect(&format!("console://{addr}")).unwrap();
+    assert_eq!(a.wait(Some(Duration::from_secs(20))), Some(Ended::Finished));
+    let rows = a.timeline().len() as u64;
+    assert!(
+        a.dropped_rows() > 0,
+        "a burst is more than a viewer takes row by row"
+    );
+    assert_eq!(
+        rows + a.dropped_rows(),
+        n,
+        "each update a row or a dropped one"
+    );
+    let worker = a.stages().into_iter().find(|s| s.name == "worker").unwrap();
+    assert_eq!(worker.events_in, 10 * n);
+    assert_eq!(worker.busy_ns, 500_000 * n);
+}

@@ -436,8 +436,8 @@ impl Model {
         r.detail.attributes = attributes;
     }
 
-    /// Takes in one update; returns the row it makes.
-    fn apply(&mut self, u: Update, timeline: &Timeline) -> Row {
+    /// Takes in one update; returns its time (s since the first).
+    fn merge(&mut self, u: Update) -> f64 {
         let t = self
             .at(u.now.as_ref())
             .unwrap_or(self.last_t)
@@ -470,7 +470,7 @@ impl Model {
         if let Some(au) = u.async_op_update {
             self.async_ops(au);
         }
-        self.row(t, timeline)
+        t
     }
 
     fn async_ops(&mut self, au: async_ops::AsyncOpUpdate) {
@@ -946,16 +946,44 @@ async fn follow(
     let mut watched: HashMap<u64, tokio::task::JoinHandle<()>> = HashMap::new();
     let mut update = first;
     let mut last = Instant::now();
+    let mut merged = 0u64;
     loop {
         let arrived = unix_now_s();
-        let sent = update.now.as_ref().map_or(arrived, unix_s);
-        let row = model.apply(update, &f.timeline);
-        f.timeline.push(row);
+        let mut sent = update.now.as_ref().map_or(arrived, unix_s);
+        let mut t = model.merge(update);
+        // Updates already waiting (this viewer fell behind) are merged into one row: their
+        // tasks and totals are all kept, only rows between are dropped (and counted).
+        let mut ended = None;
+        loop {
+            match tokio::time::timeout(Duration::ZERO, stream.message()).await {
+                Ok(Ok(Some(next))) => {
+                    sent = next.now.as_ref().map_or(sent, unix_s);
+                    t = model.merge(next);
+                    merged += 1;
+                }
+                Ok(other) => {
+                    ended = Some(stream_end(other));
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        f.timeline.push(model.row(t, &f.timeline));
         let diagnoses = model.diagnose();
         f.timeline.set_diagnoses(diagnoses.clone());
         let stages = model.stages();
         let report = report(&program, &model, &stages, &f.timeline, &diagnoses);
-        f.received(stages, diagnoses, report, arrived - sent, model.warning());
+        f.received(
+            stages,
+            diagnoses,
+            report,
+            arrived - sent,
+            model.warning(),
+            merged,
+        );
+        if let Some(ended) = ended {
+            return Some(ended);
+        }
         watch(&client, &model, &mut watched);
         // The next update, checking for a detach meanwhile.
         update = loop {
@@ -971,20 +999,25 @@ async fn follow(
                 }
                 Err(_) => {}
                 Ok(Ok(Some(u))) => break u,
-                Ok(Ok(None)) => return Some(Ended::Finished),
-                Ok(Err(s)) => {
-                    return Some(Ended::Failed(format!(
-                        "the stream was cut ({}) (what was received is kept)",
-                        if s.message().is_empty() {
-                            s.code().description()
-                        } else {
-                            s.message()
-                        }
-                    )));
-                }
+                Ok(other) => return Some(stream_end(other)),
             }
         };
         last = Instant::now();
+    }
+}
+
+/// How the stream of updates ended: cleanly (the program exited), or cut.
+fn stream_end(r: Result<Option<Update>, tonic::Status>) -> Ended {
+    match r {
+        Ok(_) => Ended::Finished,
+        Err(s) => Ended::Failed(format!(
+            "the stream was cut ({}) (what was received is kept)",
+            if s.message().is_empty() {
+                s.code().description()
+            } else {
+                s.message()
+            }
+        )),
     }
 }
 

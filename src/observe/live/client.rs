@@ -87,7 +87,8 @@ impl Following {
     }
 
     /// Keeps one update: the stages, diagnoses and report as they are now, how late it came
-    /// (s), and a warning to show, if any.
+    /// (s), a warning to show, if any, and how many rows were dropped so far (merged into
+    /// later ones because this viewer fell behind).
     #[cfg_attr(not(feature = "console"), allow(dead_code))]
     pub(crate) fn received(
         &self,
@@ -96,9 +97,11 @@ impl Following {
         report: RunReport,
         latency_s: f64,
         warning: Option<String>,
+        dropped: u64,
     ) {
         let mut st = self.state.lock();
         st.frames += 1;
+        st.dropped = dropped;
         st.stages = stages;
         st.diagnoses = diagnoses;
         st.report = Some(report);
