@@ -525,8 +525,12 @@ impl Model {
                 self.charted += 1;
             }
         }
+        // Resources get a queue series once tasks wait on them (timers never do).
         for r in self.resources.values_mut() {
-            if r.col.is_none() && r.dropped.is_none() && self.charted_resources < CHARTED_RESOURCES
+            if r.col.is_none()
+                && r.dropped.is_none()
+                && r.waiters > 0
+                && self.charted_resources < CHARTED_RESOURCES
             {
                 r.col = Some(timeline.column(&series::stage(&r.name, StageMetric::Msgq)));
                 self.charted_resources += 1;

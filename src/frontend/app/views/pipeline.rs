@@ -1,9 +1,11 @@
 //! The Pipeline view: the stages as boxes coloured by load, events flowing right and demand
 //! flowing back.
 
-use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
+use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec2};
 
-use super::pipeline_layout::{self, column_rects, linked, pipeline_columns};
+use super::pipeline_layout::{
+    self, arrow, busiest, column_rects, dashed_arrow, linked, pipeline_columns,
+};
 use super::process_row::ProcessRow;
 use super::{View, ViewAction, ViewContext};
 use crate::StageKind;
@@ -319,28 +321,6 @@ fn pipeline_legend(painter: &egui::Painter, at: Pos2, text: Color32, dark: bool)
     }
 }
 
-fn arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
-    painter.line_segment([from, to], stroke);
-    head(painter, from, to, stroke);
-}
-
-fn dashed_arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
-    painter.extend(egui::Shape::dashed_line(&[from, to], stroke, 6.0, 4.0));
-    head(painter, from, to, stroke);
-}
-
-fn head(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
-    let dir = (to - from).normalized();
-    let side = Vec2::new(-dir.y, dir.x);
-    let a = to - dir * 9.0 + side * 4.5;
-    let b = to - dir * 9.0 - side * 4.5;
-    painter.add(egui::Shape::convex_polygon(
-        vec![to, a, b],
-        stroke.color,
-        Stroke::NONE,
-    ));
-}
-
 /// Programs drawn at once, each in its band, at most: a larger fleet is drawn one program at a
 /// time, picked from a list.
 const BANDS_DRAWN: usize = 4;
@@ -354,7 +334,11 @@ pub struct PipelineView {
 
 impl View for PipelineView {
     fn ui(&mut self, ui: &mut Ui, cx: &mut ViewContext<'_>) -> Option<ViewAction> {
-        let mut rows = ProcessRow::collect(cx.run.stages(), &cx.run.data);
+        let (stages, note) = busiest(cx.run.stages());
+        if let Some(note) = note {
+            ui.label(RichText::new(note).weak());
+        }
+        let mut rows = ProcessRow::collect(stages, &cx.run.data);
         let mut programs: Vec<String> = Vec::new();
         for r in &rows {
             if let Some(p) = &r.stage.program

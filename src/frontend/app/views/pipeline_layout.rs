@@ -1,7 +1,9 @@
 //! Where the Pipeline view puts its boxes: stages in columns (by their links, else by name),
-//! and the columns in an area, wrapped onto rows when the pipeline is long.
+//! and the columns in an area, wrapped onto rows when the pipeline is long; its arrows.
 
-use egui::{Pos2, Rect, Vec2};
+use egui::{Pos2, Rect, Stroke, Vec2};
+
+use crate::runtime::probe::StageSnapshot;
 
 use super::process_row::ProcessRow;
 
@@ -106,4 +108,51 @@ pub(super) fn column_rects(area: Rect, columns: &[Vec<&ProcessRow>]) -> Vec<Vec<
                 .collect()
         })
         .collect()
+}
+
+/// Most stages drawn: a tokio program's thousands of tasks (no links between them) are the
+/// busiest this many; Processes lists them all.
+const MOST_DRAWN: usize = 200;
+
+/// The stages to draw: all of them, or past [`MOST_DRAWN`] (and not grouped by program) the
+/// busiest over their life, in their order, with a note saying so.
+pub(super) fn busiest(stages: Vec<StageSnapshot>) -> (Vec<StageSnapshot>, Option<String>) {
+    let all = stages.len();
+    if all <= MOST_DRAWN || stages.iter().any(|s| s.program.is_some()) {
+        return (stages, None);
+    }
+    let mut ranked: Vec<(usize, StageSnapshot)> = stages.into_iter().enumerate().collect();
+    ranked.select_nth_unstable_by(MOST_DRAWN, |a, b| b.1.times.busy_ns.cmp(&a.1.times.busy_ns));
+    ranked.truncate(MOST_DRAWN);
+    ranked.sort_unstable_by_key(|(i, _)| *i);
+    let note = format!(
+        "{} stages: the {MOST_DRAWN} busiest are drawn (Processes lists them all)",
+        crate::observe::format::thousands(all as u64)
+    );
+    (ranked.into_iter().map(|(_, s)| s).collect(), Some(note))
+}
+
+/// A line from `from` to `to` with an arrowhead at `to`.
+pub(super) fn arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
+    painter.line_segment([from, to], stroke);
+    head(painter, from, to, stroke);
+}
+
+/// The same, dashed (demand flowing back upstream).
+pub(super) fn dashed_arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
+    painter.extend(egui::Shape::dashed_line(&[from, to], stroke, 6.0, 4.0));
+    head(painter, from, to, stroke);
+}
+
+/// An arrowhead at `to`, pointing away from `from`.
+fn head(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
+    let dir = (to - from).normalized();
+    let side = Vec2::new(-dir.y, dir.x);
+    let a = to - dir * 9.0 + side * 4.5;
+    let b = to - dir * 9.0 - side * 4.5;
+    painter.add(egui::Shape::convex_polygon(
+        vec![to, a, b],
+        stroke.color,
+        Stroke::NONE,
+    ));
 }

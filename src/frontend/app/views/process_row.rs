@@ -57,7 +57,13 @@ impl ProcessRow {
                     .last(&series::stage(&stage.name, StageMetric::PollsPerS))
                     .unwrap_or(0.0),
                 sched_wait_ms: stage.sched_wait_ns as f64 / 1e6,
-                time: if stage.state == StageState::Done {
+                // A tokio program's task beyond those charted has no series: its whole life.
+                time: if stage.state == StageState::Done
+                    || (stage.task.is_some()
+                        && data
+                            .column(&series::stage(&stage.name, StageMetric::BusyPerS))
+                            .is_none())
+                {
                     stage.times.shares()
                 } else {
                     let share = |m| {
