@@ -11,24 +11,37 @@ pub struct ChartData {
     /// Every row copied so far.
     pub rows: Vec<Row>,
     next_seq: u64,
+    /// Each name's column: views look up thousands of series a frame (a tokio program's
+    /// tasks), too many for a scan of the names.
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl ChartData {
     /// Data made of the given columns and rows.
     pub fn new(names: Vec<String>, rows: Vec<Row>) -> Self {
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
         Self {
             names,
             rows,
             next_seq: 0,
+            index,
         }
     }
 
-    /// Copies the rows of `timeline` not seen yet (a short read lock).
+    /// Copies the rows of `timeline` not seen yet (a short read lock), and the series that
+    /// came with them.
     pub fn refresh(&mut self, timeline: &Timeline) {
         let (rows, next) = timeline.rows_since(self.next_seq);
         if !rows.is_empty() {
             self.rows.extend(rows);
-            self.names = timeline.names();
+            for name in timeline.names_from(self.names.len()) {
+                self.index.insert(name.clone(), self.names.len());
+                self.names.push(name);
+            }
         }
         self.next_seq = next;
     }
@@ -42,7 +55,7 @@ impl ChartData {
 
     /// Column index of a series.
     pub fn column(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
+        self.index.get(name).copied()
     }
 
     /// The newest value of a series.
