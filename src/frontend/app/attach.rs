@@ -180,15 +180,11 @@ fn ms(d: Option<std::time::Duration>) -> String {
 
 /// How many stages and channels a program's run has.
 fn stage_count(ui: &mut Ui, run: &RunEntry) {
-    let stages = run.stages();
-    let channels = stages
-        .iter()
-        .filter(|s| s.kind == crate::StageKind::Channel)
-        .count();
+    let (stages, channels) = run.stage_counts();
     ui.label(match channels {
-        0 => format!("{} stages", stages.len()),
-        1 => format!("{} stages, 1 channel", stages.len() - 1),
-        n => format!("{} stages, {n} channels", stages.len() - n),
+        0 => format!("{stages} stages"),
+        1 => format!("{} stages, 1 channel", stages - 1),
+        n => format!("{} stages, {n} channels", stages - n),
     });
 }
 

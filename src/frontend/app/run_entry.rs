@@ -82,6 +82,23 @@ impl RunEntry {
         }
     }
 
+    /// How many stages there are, and how many of them are channels, without copying them
+    /// (a program followed may have tens of thousands, counted every frame).
+    pub fn stage_counts(&self) -> (usize, usize) {
+        let count = |stages: &[StageSnapshot]| {
+            let channels = stages
+                .iter()
+                .filter(|s| s.kind == crate::StageKind::Channel)
+                .count();
+            (stages.len(), channels)
+        };
+        match &self.source {
+            RunSource::Recorded { stages, .. } => count(stages),
+            RunSource::Attached(a) => a.with_stages(count),
+            _ => count(&self.stages()),
+        }
+    }
+
     /// The program followed, if it is one.
     pub fn attachment(&self) -> Option<&Arc<Attachment>> {
         match &self.source {

@@ -231,6 +231,11 @@ impl Attachment {
         self.state.lock().stages.clone()
     }
 
+    /// `f` of every stage's counters as last received, without copying them.
+    pub fn with_stages<R>(&self, f: impl FnOnce(&[StageSnapshot]) -> R) -> R {
+        f(&self.state.lock().stages)
+    }
+
     /// The diagnoses as last received.
     pub fn diagnoses(&self) -> Vec<Diagnosis> {
         self.state.lock().diagnoses.clone()

@@ -4,7 +4,7 @@
 use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, Ui, Vec2};
 
 use super::pipeline_layout::{
-    self, arrow, busiest, column_rects, dashed_arrow, linked, pipeline_columns,
+    self, Chosen, arrow, column_rects, dashed_arrow, linked, pipeline_columns, stages_to_draw,
 };
 use super::process_row::ProcessRow;
 use super::{View, ViewAction, ViewContext};
@@ -330,11 +330,13 @@ const BANDS_DRAWN: usize = 4;
 pub struct PipelineView {
     /// The program drawn (of a run of many).
     pub program: Option<String>,
+    /// The busiest stages of a very large set, and which run and sample they were chosen at.
+    busiest: Option<Chosen>,
 }
 
 impl View for PipelineView {
     fn ui(&mut self, ui: &mut Ui, cx: &mut ViewContext<'_>) -> Option<ViewAction> {
-        let (stages, note) = busiest(cx.run.stages());
+        let (stages, note) = stages_to_draw(&mut self.busiest, cx.run);
         if let Some(note) = note {
             ui.label(RichText::new(note).weak());
         }

@@ -114,9 +114,33 @@ pub(super) fn column_rects(area: Rect, columns: &[Vec<&ProcessRow>]) -> Vec<Vec<
 /// busiest this many; Processes lists them all.
 const MOST_DRAWN: usize = 200;
 
+/// Stages chosen to draw: (run, samples, ended), the stages, the note saying so.
+pub(super) type Chosen = ((usize, usize, bool), Vec<StageSnapshot>, Option<String>);
+
+/// The stages of `run` to draw: past [`MOST_DRAWN`], the busiest, chosen again once a sample
+/// (kept in `chosen`), not every frame.
+pub(super) fn stages_to_draw(
+    chosen: &mut Option<Chosen>,
+    run: &crate::frontend::app::run_entry::RunEntry,
+) -> (Vec<StageSnapshot>, Option<String>) {
+    let key = (
+        std::ptr::from_ref(run) as usize,
+        run.data.rows.len(),
+        run.report.is_some(),
+    );
+    match chosen {
+        Some((k, stages, note)) if *k == key && note.is_some() => (stages.clone(), note.clone()),
+        _ => {
+            let (stages, note) = busiest(run.stages());
+            *chosen = Some((key, stages.clone(), note.clone()));
+            (stages, note)
+        }
+    }
+}
+
 /// The stages to draw: all of them, or past [`MOST_DRAWN`] (and not grouped by program) the
 /// busiest over their life, in their order, with a note saying so.
-pub(super) fn busiest(stages: Vec<StageSnapshot>) -> (Vec<StageSnapshot>, Option<String>) {
+fn busiest(stages: Vec<StageSnapshot>) -> (Vec<StageSnapshot>, Option<String>) {
     let all = stages.len();
     if all <= MOST_DRAWN || stages.iter().any(|s| s.program.is_some()) {
         return (stages, None);
