@@ -49,6 +49,9 @@ pub const RETAIN: Duration = Duration::from_secs(6);
 const GROWING_FOR: usize = 5;
 /// The largest update taken (tonic's default, 4 MB, is 10,000 tasks' first update).
 const MAX_UPDATE: usize = 256 << 20;
+/// How often the program's report (every task as a stage's report) is made again while it
+/// is followed: it is also made at the end.
+const REPORT_EVERY: Duration = Duration::from_secs(5);
 /// How often the follower looks whether it was told to detach.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -951,7 +954,8 @@ async fn follow(
     let mut update = first;
     let mut last = Instant::now();
     let mut merged = 0u64;
-    loop {
+    let mut reported: Option<Instant> = None;
+    let ended = 'follow: loop {
         let arrived = unix_now_s();
         let mut sent = update.now.as_ref().map_or(arrived, unix_s);
         let mut t = model.merge(update);
@@ -976,7 +980,11 @@ async fn follow(
         let diagnoses = model.diagnose();
         f.timeline.set_diagnoses(diagnoses.clone());
         let stages = model.stages();
-        let report = report(&program, &model, &stages, &f.timeline, &diagnoses);
+        // The report (every stage again) is made now and then, and at the end.
+        let report = (reported.is_none_or(|r| r.elapsed() >= REPORT_EVERY)).then(|| {
+            reported = Some(Instant::now());
+            report(&program, &model, &stages, &f.timeline, &diagnoses)
+        });
         f.received(
             stages,
             diagnoses,
@@ -986,28 +994,37 @@ async fn follow(
             merged,
         );
         if let Some(ended) = ended {
-            return Some(ended);
+            break ended;
         }
         watch(&client, &model, &mut watched);
         // The next update, checking for a detach meanwhile.
         update = loop {
             if f.detach.load(Relaxed) {
-                return Some(Ended::Detached);
+                break 'follow Ended::Detached;
             }
             match tokio::time::timeout(TICK, stream.message()).await {
                 Err(_) if last.elapsed() > silence => {
-                    return Some(Ended::Failed(format!(
+                    break 'follow Ended::Failed(format!(
                         "no update for {} s (what was received is kept)",
                         silence.as_secs()
-                    )));
+                    ));
                 }
                 Err(_) => {}
                 Ok(Ok(Some(u))) => break u,
-                Ok(other) => return Some(stream_end(other)),
+                Ok(other) => break 'follow stream_end(other),
             }
         };
         last = Instant::now();
-    }
+    };
+    let diagnoses = model.diagnose();
+    f.final_report(report(
+        &program,
+        &model,
+        &model.stages(),
+        &f.timeline,
+        &diagnoses,
+    ));
+    Some(ended)
 }
 
 /// How the stream of updates ended: cleanly (the program exited), or cut.

@@ -86,7 +86,7 @@ impl Following {
         }
     }
 
-    /// Keeps one update: the stages, diagnoses and report as they are now, how late it came
+    /// Keeps one update: the stages, diagnoses and (when made) report as they are now, how late it came
     /// (s), a warning to show, if any, and how many rows were dropped so far (merged into
     /// later ones because this viewer fell behind).
     #[cfg_attr(not(feature = "console"), allow(dead_code))]
@@ -94,7 +94,7 @@ impl Following {
         &self,
         stages: Vec<StageSnapshot>,
         diagnoses: Vec<Diagnosis>,
-        report: RunReport,
+        report: Option<RunReport>,
         latency_s: f64,
         warning: Option<String>,
         dropped: u64,
@@ -104,12 +104,20 @@ impl Following {
         st.dropped = dropped;
         st.stages = stages;
         st.diagnoses = diagnoses;
-        st.report = Some(report);
+        if report.is_some() {
+            st.report = report;
+        }
         st.warning = warning;
         st.latencies.push_back(latency_s);
         while st.latencies.len() > LATENCIES_KEPT {
             st.latencies.pop_front();
         }
+    }
+
+    /// Keeps the report made at the end.
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    pub(crate) fn final_report(&self, report: RunReport) {
+        self.state.lock().report = Some(report);
     }
 
     /// Records why the connection ended (a detach asked for wins).
