@@ -517,6 +517,15 @@ fn a_tokio_console_program_is_followed_through_the_attach_window() {
     h.run_steps(1);
     h.get_by_label_contains("● Attached to");
     h.get_by_label(&format!("pid {} at console://{addr}", std::process::id()));
+    // The stand-in's third update names a task it never announced: said, not fatal.
+    step_until(&mut h, "the unknown task's update", |a| {
+        a.session
+            .current()
+            .and_then(|r| r.attachment())
+            .is_some_and(|a| a.warning().is_some())
+    });
+    h.run_steps(1);
+    h.get_by_label_contains("1 update named a task or resource it never announced");
     // Its tasks and resources are the Processes rows; its diagnoses the strip's.
     h.get_by_label("Processes").click();
     step_until(&mut h, "the tasks", |a| {

@@ -111,7 +111,7 @@ fn a_console_program_shows_each_task_exactly_with_its_diagnoses() {
     assert_eq!(found(DiagnosisKind::Saturated), Vec::<&str>::new());
     let warning = a.warning().expect("the unknown task is reported");
     assert!(
-        warning.starts_with("1 updates named tasks or resources it never announced"),
+        warning.starts_with("1 update named a task or resource it never announced"),
         "{warning}"
     );
 

@@ -119,6 +119,11 @@ pub(super) fn attached_status(ui: &mut Ui, run: &RunEntry) {
             thousands(dropped)
         ));
     }
+    // What the program sent that was ignored or lost (a tokio-console program's updates for
+    // tasks it never announced, events its instrumentation dropped).
+    if let Some(w) = a.warning() {
+        ui.label(RichText::new(w).color(ui.visuals().warn_fg_color));
+    }
     if let Some(r) = &run.report {
         let text = match a.ended() {
             Some(Ended::Finished) => how_it_ended(r),

@@ -735,10 +735,10 @@ impl Model {
     fn warning(&self) -> Option<String> {
         let mut parts = Vec::new();
         if self.unknown > 0 {
-            parts.push(format!(
-                "{} updates named tasks or resources it never announced (ignored)",
-                self.unknown
-            ));
+            parts.push(match self.unknown {
+                1 => "1 update named a task or resource it never announced (ignored)".into(),
+                n => format!("{n} updates named tasks or resources it never announced (ignored)"),
+            });
         }
         if self.dropped_events > 0 {
             parts.push(format!(

@@ -87,12 +87,13 @@ impl Column {
     ];
 
     /// The columns of a tokio program's tasks and resources (followed through tokio-console).
-    pub const TASKS: [Column; 13] = [
+    pub const TASKS: [Column; 14] = [
         Column::Name,
         Column::Kind,
         Column::State,
         Column::Busy,
         Column::Idle,
+        Column::SchedWait,
         Column::Polls,
         Column::PollTime,
         Column::ScheduledTime,
