@@ -564,6 +564,42 @@ fn a_tokio_console_program_is_followed_through_the_attach_window() {
 }
 
 #[test]
+fn thousands_of_tasks_are_listed_without_laying_out_every_row() {
+    let addr = console::serve(
+        console::many_tasks(2_000, 3),
+        Duration::from_millis(100),
+        console::End::Silence,
+        std::collections::HashMap::new(),
+    );
+    let mut h = plain_app();
+    h.state_mut().session.attach(format!("console://{addr}"));
+    step_until(&mut h, "the tasks", |a| {
+        a.session.current().is_some_and(|r| r.data.rows.len() >= 2)
+    });
+    h.get_by_label("Processes").click();
+    h.run_steps(3);
+    // Sorted by name: the first rows are there, the far ones are not laid out…
+    h.get_by_label("Name").click();
+    h.run_steps(3);
+    h.get_by_label("job 1");
+    assert!(
+        h.query_by_label("job 999").is_none(),
+        "only the rows in view"
+    );
+    // …and the filter finds any of them.
+    h.get_by_label("Filter").click();
+    h.run_steps(1);
+    h.get_by_label("Filter").type_text("job 1999");
+    h.run_steps(3);
+    h.get_by_label("1 of 2,000 shown");
+    h.get_by_label("job 1999");
+    // Pipeline draws the busiest 200 and says so.
+    h.get_by_label("Pipeline").click();
+    h.run_steps(3);
+    h.get_by_label("2,000 stages: the 200 busiest are drawn (Processes lists them all)");
+}
+
+#[test]
 fn a_console_subscriber_recording_replays_in_every_view() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/console-subscriber-0.5.jsonl");

@@ -439,3 +439,49 @@ pub fn blocker_polls() -> Vec<u64> {
     v.extend([25_000_000, 40_000_000]);
     v
 }
+
+/// `updates` updates of a program of `tasks` tasks named `job 1…`, each polled once more per
+/// update (job `i` for `i` µs).
+#[allow(dead_code)]
+pub fn many_tasks(tasks: u64, updates: u64) -> Vec<Update> {
+    let base = SystemTime::now();
+    (0..updates)
+        .map(|k| {
+            let stats_update = (1..=tasks)
+                .map(|i| {
+                    let poll = Some(k * 100 + 1);
+                    (
+                        i,
+                        stats(
+                            base,
+                            k + 1,
+                            i * 1_000 * (k + 1),
+                            k + 1,
+                            0,
+                            (1, 0),
+                            (poll, poll, poll),
+                            None,
+                        ),
+                    )
+                })
+                .collect();
+            Update {
+                now: Some(at(base, k * 100)),
+                task_update: Some(tasks::TaskUpdate {
+                    new_tasks: if k == 0 {
+                        (1..=tasks)
+                            .map(|i| task(i, named(&format!("job {i}")), tasks::task::Kind::Spawn))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
+                    stats_update,
+                    dropped_events: 0,
+                }),
+                resource_update: None,
+                async_op_update: None,
+                new_metadata: None,
+            }
+        })
+        .collect()
+}

@@ -6,6 +6,7 @@ use super::columns::Column;
 pub use super::process_row::ProcessRow;
 use super::{View, ViewAction, ViewContext};
 use crate::frontend::app::style::state_color;
+use crate::observe::format::thousands;
 use crate::observe::series;
 use crate::runtime::probe::StageState;
 
@@ -227,7 +228,8 @@ impl View for ProcessesView {
             }
             if !key.filter.is_empty() {
                 let shown = self.task_rows.as_ref().map_or(0, |(_, r)| r.len());
-                ui.label(RichText::new(format!("{shown} of {} shown", self.shown_of)).weak());
+                let (shown, all) = (thousands(shown as u64), thousands(self.shown_of as u64));
+                ui.label(RichText::new(format!("{shown} of {all} shown")).weak());
             }
         });
         if let Some((_, rows)) = &mut self.task_rows {
