@@ -69,10 +69,16 @@ fn attach_through_the_window(h: &mut Harness<'static, PalavriadoApp>, addr: &str
         addr: addr.to_string(),
         ..Default::default()
     };
+    open_and_press(h, "Attach…", "Attach");
+}
+
+/// Opens a dialog from the top bar's `button` (it opens with what was set last), then presses
+/// its `action`.
+fn open_and_press(h: &mut Harness<'static, PalavriadoApp>, button: &str, action: &str) {
     h.run_steps(2);
-    h.get_by_label("Attach…").click();
+    h.get_by_label(button).click();
     h.run_steps(2);
-    h.get_by_label("Attach").click();
+    h.get_by_label(action).click();
 }
 
 #[test]
@@ -912,10 +918,7 @@ fn open_fleet_through_the_window(
     fields: palavriado::frontend::app::FleetDialog,
 ) {
     h.state_mut().last_fleet = fields;
-    h.run_steps(2);
-    h.get_by_label("From Prometheus…").click();
-    h.run_steps(2);
-    h.get_by_label("Open").click();
+    open_and_press(h, "From Prometheus…", "Open");
 }
 
 #[test]

@@ -603,10 +603,10 @@ impl AttachArgs {
     /// The addresses to follow: those given (each a tokio-console program's with `--console`),
     /// or the default one.
     pub fn addresses(&self) -> Vec<String> {
-        let console = crate::observe::console::live::SCHEME;
+        use crate::observe::console::live::{DEFAULT_ADDR, console_addr};
         if self.addr.is_empty() {
             return vec![if self.console {
-                format!("{console}{}", crate::observe::console::live::DEFAULT_ADDR)
+                console_addr(DEFAULT_ADDR)
             } else {
                 crate::observe::live::wire::DEFAULT_ADDR.to_string()
             }];
@@ -614,8 +614,8 @@ impl AttachArgs {
         self.addr
             .iter()
             .map(|a| {
-                if self.console && !a.starts_with(console) {
-                    format!("{console}{a}")
+                if self.console {
+                    console_addr(a)
                 } else {
                     a.clone()
                 }

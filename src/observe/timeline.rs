@@ -38,7 +38,7 @@ pub struct Timeline {
 impl std::fmt::Debug for Timeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Timeline")
-            .field("series", &self.names().len())
+            .field("series", &self.width())
             .field("rows", &self.len())
             .finish()
     }
@@ -118,6 +118,11 @@ impl Timeline {
         r.names
             .get(first..)
             .map_or_else(Vec::new, <[String]>::to_vec)
+    }
+
+    /// How many series there are (the width of a row), without copying their names.
+    pub fn width(&self) -> usize {
+        self.inner.read().names.len()
     }
 
     /// Rows kept.

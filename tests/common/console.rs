@@ -33,6 +33,13 @@ pub enum End {
 
 type Boxed<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// A streaming answer of what `rx` receives.
+fn streamed<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<Result<T, Status>>,
+) -> Response<Boxed<T>> {
+    Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+}
+
 struct Script {
     updates: Vec<Update>,
     every: Duration,
@@ -75,9 +82,7 @@ impl Instrument for Script {
                 }
             }
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(streamed(rx))
     }
 
     async fn watch_task_details(
@@ -101,9 +106,7 @@ impl Instrument for Script {
                 tokio::time::sleep(every).await;
             }
         });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+        Ok(streamed(rx))
     }
 
     async fn watch_state(
@@ -122,12 +125,18 @@ impl Instrument for Script {
     }
 }
 
-/// A serialized HdrHistogram of `values` (ns), as console-subscriber sends one.
-pub fn histogram(values: &[u64]) -> DurationHistogram {
+/// An HdrHistogram of `values` (ns), bounded as console-subscriber's are.
+fn recorded(values: &[u64]) -> hdrhistogram::Histogram<u64> {
     let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 2).unwrap();
     for &v in values {
         h.record(v).unwrap();
     }
+    h
+}
+
+/// A serialized HdrHistogram of `values` (ns), as console-subscriber sends one.
+pub fn histogram(values: &[u64]) -> DurationHistogram {
+    let h = recorded(values);
     let mut raw = Vec::new();
     hdrhistogram::serialization::V2Serializer::new()
         .serialize(&h, &mut raw)
@@ -143,10 +152,7 @@ pub fn histogram(values: &[u64]) -> DurationHistogram {
 /// The p50, p99 and max palavriado should read from a histogram of `values`.
 #[allow(dead_code)]
 pub fn expected_percentiles(values: &[u64]) -> [u64; 3] {
-    let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 2).unwrap();
-    for &v in values {
-        h.record(v).unwrap();
-    }
+    let h = recorded(values);
     [h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.max()]
 }
 

@@ -5,7 +5,7 @@ use egui::{RichText, Ui};
 
 use super::dialog::Answer;
 use super::run_entry::RunEntry;
-use crate::observe::console::live::{DEFAULT_ADDR as CONSOLE_ADDR, SCHEME as CONSOLE_SCHEME};
+use crate::observe::console::live::{DEFAULT_ADDR as CONSOLE_ADDR, console_addr};
 use crate::observe::format::thousands;
 use crate::observe::live::wire::DEFAULT_ADDR;
 use crate::observe::live::{Ended, Group};
@@ -31,11 +31,10 @@ impl Default for AttachDialog {
 impl AttachDialog {
     /// The address as `Attachment::connect` takes it (`console://…` for tokio-console's).
     pub fn target(&self) -> String {
-        let addr = self.addr.trim();
-        if self.console && !addr.starts_with(CONSOLE_SCHEME) {
-            format!("{CONSOLE_SCHEME}{addr}")
+        if self.console {
+            console_addr(&self.addr)
         } else {
-            addr.to_string()
+            self.addr.trim().to_string()
         }
     }
 }

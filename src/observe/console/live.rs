@@ -512,7 +512,12 @@ impl Model {
     /// tasks past the retention window forgotten.
     fn row(&mut self, t: f64, timeline: &Timeline) -> Row {
         let span = t - self.last_t;
-        let details = self.details.lock().clone();
+        // Percentiles the detail streams brought since the last row.
+        for (id, (poll, scheduled)) in self.details.lock().drain() {
+            if let Some(k) = self.tasks.get_mut(&id) {
+                (k.detail.poll_ns, k.detail.scheduled_ns) = (poll, scheduled);
+            }
+        }
         // The busiest tasks not yet charted get columns, while there is room.
         if self.charted < CHARTED {
             let mut fresh: Vec<(f64, u64)> = self
@@ -539,12 +544,9 @@ impl Model {
                 self.charted_resources += 1;
             }
         }
-        let mut values = vec![f64::NAN; timeline.names().len()];
+        let mut values = vec![f64::NAN; timeline.width()];
         self.program.start(&mut values);
-        for (id, k) in &mut self.tasks {
-            if let Some(p) = details.get(id) {
-                (k.detail.poll_ns, k.detail.scheduled_ns) = *p;
-            }
+        for k in self.tasks.values_mut() {
             if k.dropped.is_some_and(|d| d < self.last_t) {
                 continue;
             }
@@ -649,13 +651,14 @@ impl Model {
             // A blocking task runs on tokio's blocking pool: holding its thread is its job.
             if k.polls > 0 && typical > long && k.detail.kind != "blocking" {
                 let since = *k.long_since.get_or_insert(t);
-                found.push(super::long_poll(&k.name, longest, typical, what, since));
-                if let Some(d) = found.last_mut()
-                    && !k.detail.location.is_empty()
-                {
-                    d.summary
-                        .push_str(&format!(" — spawned at {}", k.detail.location));
-                }
+                found.push(super::long_poll(
+                    &k.name,
+                    longest,
+                    typical,
+                    what,
+                    since,
+                    &k.detail.location,
+                ));
             }
             if super::loops_on_itself(k.detail.wakes, k.detail.self_wakes) {
                 let since = *k.looping_since.get_or_insert(t);
@@ -777,6 +780,16 @@ fn percentiles(h: Option<&tasks::DurationHistogram>) -> Option<[u64; 3]> {
             hist.max().max(h.highest_outlier.unwrap_or(0)),
         ]
     })
+}
+
+/// `addr` spelled as a tokio-console program's: `console://` before it, unless it has one.
+pub fn console_addr(addr: &str) -> String {
+    let addr = addr.trim();
+    if addr.starts_with(SCHEME) {
+        addr.to_string()
+    } else {
+        format!("{SCHEME}{addr}")
+    }
 }
 
 /// The address without its `console://`, and with tokio-console's port when it has none.

@@ -33,15 +33,27 @@ fn loops_on_itself(wakes: u64, self_wakes: u64) -> bool {
 }
 
 /// A task whose polls hold its scheduler thread (times in seconds; `what` says where the
-/// figures come from, e.g. "p99" or "mean").
-fn long_poll(task: &str, longest_s: f64, typical_s: f64, what: &str, since_s: f64) -> Diagnosis {
+/// figures come from, e.g. "p99" or "mean"; `spawned_at` where it was spawned, if known).
+fn long_poll(
+    task: &str,
+    longest_s: f64,
+    typical_s: f64,
+    what: &str,
+    since_s: f64,
+    spawned_at: &str,
+) -> Diagnosis {
+    let at = if spawned_at.is_empty() {
+        String::new()
+    } else {
+        format!(" — spawned at {spawned_at}")
+    };
     Diagnosis {
         kind: DiagnosisKind::LongPoll,
         stage: task.to_string(),
         summary: format!(
             "{task} holds its scheduler thread: polls take up to {:.1} ms ({what} {:.2} ms, over \
              {} ms): something in it blocks (a lock, a sleep, heavy work), or the machine is too \
-             busy to run its thread",
+             busy to run its thread{at}",
             longest_s * 1e3,
             typical_s * 1e3,
             LONG_POLL.as_secs_f64() * 1e3

@@ -341,7 +341,7 @@ fn replay(tasks: Vec<Task>, end: f64, name: &str) -> Replay {
         .map(|t| super::task_columns(&timeline, &t.name))
         .collect();
     let program = super::ProgramColumns::new(&timeline);
-    let width = timeline.names().len();
+    let width = timeline.width();
     // Each task's polls and waits sorted, walked once as the rows advance.
     let mut polled_ms = vec![0.0f64; tasks.len()];
     let mut waited_ms = vec![0.0f64; tasks.len()];
@@ -462,7 +462,7 @@ fn diagnose(tasks: &[Task], end: f64) -> Vec<Diagnosis> {
                     .iter()
                     .find(|(a, b)| b - a > LONG_POLL.as_secs_f64())
                     .map_or(t.spawned, |p| p.0);
-                found.push(super::long_poll(&t.name, longest, p99, "p99", first));
+                found.push(super::long_poll(&t.name, longest, p99, "p99", first, ""));
             }
         }
         if super::loops_on_itself(t.wakes as u64, t.self_wakes as u64) {

@@ -140,7 +140,7 @@ impl Group {
             let m = &mut members[0];
             let (rows, next) = m.attachment.timeline().rows_since(0);
             m.catch_up(&shared.timeline);
-            let width = shared.timeline.names().len();
+            let width = shared.timeline.width();
             for r in rows {
                 let mut values = vec![f64::NAN; width];
                 for (i, &(to, _)) in m.columns.iter().enumerate() {
@@ -329,7 +329,7 @@ impl Shared {
         for m in members.iter_mut() {
             m.catch_up(&self.timeline);
         }
-        let width = self.timeline.names().len();
+        let width = self.timeline.width();
         let mut values = vec![f64::NAN; width];
         let mut any = false;
         for m in members.iter().filter(|m| m.charted_at(t)) {

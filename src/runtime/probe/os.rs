@@ -96,11 +96,7 @@ pub fn thread_ids() -> Vec<i32> {
 
 /// This process's resident memory now (from `/proc/self/statm`), without a sysinfo refresh.
 pub fn resident_bytes_now() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).ok()?)
+    statm_resident("self")
 }
 
 /// CPU time this process has used so far, user and system, in seconds.
@@ -131,7 +127,12 @@ pub fn process_cpu_seconds_of(pid: u32) -> Option<f64> {
 
 /// Resident memory of process `pid` in bytes (from `/proc/PID/statm`).
 pub fn resident_bytes_of(pid: u32) -> Option<u64> {
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    statm_resident(&pid.to_string())
+}
+
+/// Resident bytes of `/proc/<process>/statm` (`self` or a pid).
+fn statm_resident(process: &str) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{process}/statm")).ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
